@@ -29,7 +29,7 @@
 # {cite}`su2024roformer` in attention, so what the model learns about a gesture does not depend
 # on where in the crop it falls, and
 # whole segments of any length are scored by averaging over a fixed grid of crops
-# (`percepiano.models.ast`, `percepiano.train`).
+# (`percepiano.models.ast`, `percepiano.training.train`).
 
 # %% tags=["hide-input"]
 import warnings
@@ -38,12 +38,11 @@ warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, no ipy
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown, display
 from myst_nb import glue
 
-from IPython.display import Markdown, display
-
 from percepiano import config, experiments, plots
-from percepiano.dataset import DIMENSIONS
+from percepiano.data.dataset import DIMENSIONS
 from percepiano.models import ast
 
 plots.style()

@@ -31,8 +31,9 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from percepiano import config, dataset, experiments, plots, published, splits
-from percepiano.dataset import DIMENSIONS
+from percepiano import config, experiments, plots
+from percepiano.data import dataset, published, splits
+from percepiano.data.dataset import DIMENSIONS
 
 plots.style()
 ds = dataset.load()
@@ -44,7 +45,7 @@ glue("profile", config.profile(), display=False)
 # ## Four ways to split
 #
 # Every number in this book is an out-of-fold estimate from grouped cross-validation
-# (`percepiano.splits`): all members of a group fall in the same test fold, so the model never
+# (`percepiano.data.splits`): all members of a group fall in the same test fold, so the model never
 # trains on the group it is tested on.
 #
 # * **random**: each segment is its own group, as in most published work. The other
@@ -69,7 +70,7 @@ plots.table(pd.DataFrame({"groups": groups, "test folds": folds}).rename_axis("s
 # (sec-baselines-identity)=
 # ## Identity baselines
 #
-# Three predictors that never hear a note (`percepiano.models.baselines`):
+# Three predictors that never hear a note (`percepiano.models.identity`):
 #
 # * **global mean**: the mean label of the training segments;
 # * **excerpt mean**: the mean label of the training segments of the same excerpt (the same
@@ -171,7 +172,7 @@ if forest is not None:
 # ## Where published models stand
 #
 # The table below puts our baselines beside published results on PercePiano. These are quoted
-# from their sources (`percepiano.published`), not reproduced here, and their folds are not ours:
+# from their sources (`percepiano.data.published`), not reproduced here, and their folds are not ours:
 # the original split scripts shuffle files in directory order, so their exact folds cannot be
 # rebuilt. The Bi-LSTM with score alignment and hierarchical attention of
 # {cite}`park2024percepiano` reaches R² {glue:text}`pub_piece:.3f` on its piece split and

@@ -31,8 +31,9 @@ warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, no ipy
 import pandas as pd
 from myst_nb import glue
 
-from percepiano import config, dataset, experiments, plots, structure
-from percepiano.dataset import DIMENSIONS, SCALE_MAX
+from percepiano import config, experiments, plots
+from percepiano.data import dataset, structure
+from percepiano.data.dataset import DIMENSIONS, SCALE_MAX
 
 plots.style()
 ds = dataset.load()
@@ -166,7 +167,7 @@ plots.glue_figure("fig_ratings", plots.count_histograms({"ratings per segment": 
 # splits into a part *between excerpts* (some music simply sounds darker, faster or more dramatic
 # whoever plays it) and a part *within* them, where performers differ. The share between groups is
 # the variance of the group means over the total variance, Fisher's correlation ratio squared
-# {cite}`fisher1925statistical`, computed by `percepiano.structure.between_share`. On average
+# {cite}`fisher1925statistical`, computed by `percepiano.data.structure.between_share`. On average
 # {glue:text}`between_excerpt_mean:.0%` of a label's variance lies between excerpts
 # (from {glue:text}`between_excerpt_min:.0%` for *{glue:text}`between_excerpt_min_dim`* to
 # {glue:text}`between_excerpt_max:.0%` for *{glue:text}`between_excerpt_max_dim`*), against
@@ -205,7 +206,7 @@ plots.glue_figure("fig_between", plots.dimension_bars(between, "share of the lab
 # A label is the mean of a few ratings, so part of it is rater noise that no model can predict.
 # The *reliability* of a label is the correlation one would expect between it and the mean of an
 # independent panel of the same size. We estimate it in two ways
-# (`percepiano.reliability`, experiment `data_ceiling`):
+# (`percepiano.evaluation.ceiling`, experiment `data_ceiling`):
 #
 # * **split-half**: split each segment's raters at random into two halves, correlate the two half
 #   means across segments, and step the correlation up to the full panel with the Spearman-Brown

@@ -58,7 +58,8 @@
 import pandas as pd
 from myst_nb import glue
 
-from percepiano import config, dataset, experiments, plots
+from percepiano import config, experiments, plots
+from percepiano.data import dataset
 
 ds = dataset.load()
 info = dataset.summary(ds)

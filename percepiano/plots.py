@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
-from percepiano.dataset import CATEGORIES, CATEGORY_NAMES, DIMENSIONS
+from percepiano.data.dataset import CATEGORIES, CATEGORY_NAMES, DIMENSIONS
 
 # the two ends of each 1-7 scale, as the raters saw them (1 = first, 7 = second)
 POLES: dict[str, tuple[str, str]] = {

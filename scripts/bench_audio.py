@@ -57,8 +57,8 @@ def main(argv=None) -> int:
         tmp = tempfile.mkdtemp(prefix="percepiano-bench-")
     os.environ["PERCEPIANO_CACHE"] = args.cache or tmp
 
-    from percepiano import dataset, render
-    from percepiano.features import spectrogram
+    from percepiano.audio import render, spectrogram
+    from percepiano.data import dataset
 
     ds = dataset.load()
     names = ds.names[: args.limit] if args.limit else ds.names

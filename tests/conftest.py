@@ -13,7 +13,7 @@ os.environ.setdefault("PERCEPIANO_PROFILE", "smoke")
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The PercePiano folder; tests that need it skip only when no location is configured."""
-    from percepiano import dataset
+    from percepiano.data import dataset
 
     if not os.environ.get("PERCEPIANO_DATA") and not Path("data/PercePiano").is_dir():
         pytest.skip("PercePiano data not configured (set PERCEPIANO_DATA)")
@@ -22,7 +22,7 @@ def data_root() -> Path:
 
 @pytest.fixture(scope="session")
 def ds(data_root):
-    from percepiano import dataset
+    from percepiano.data import dataset
 
     return dataset.load(data_root)
 

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from percepiano import plots  # noqa: E402
-from percepiano.dataset import CATEGORIES, DIMENSIONS  # noqa: E402
+from percepiano.data.dataset import CATEGORIES, DIMENSIONS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from percepiano import config as _config
-from percepiano import render
-from percepiano.features import load_table, parallel_map, save_table, table_key
+from percepiano.audio import render
+from percepiano.features.cache import load_table, parallel_map, save_table, table_key
 
 FEATURE_VERSION = 2
 N_FFT = 1024  # 64 ms at 16 kHz: resolves piano partials down to the bass

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from percepiano import config as _config
-from percepiano.features import load_table, parallel_map, save_table, table_key
+from percepiano.features.cache import load_table, parallel_map, save_table, table_key
 
 FEATURE_VERSION = 4
 CHORD_S = 0.05  # notes whose onsets lie within 50 ms of a group's first onset form one chord
@@ -358,7 +358,7 @@ def midi_feature_table(ds, workers: int | None = None, progress: bool = True,
     """``MIDI_FEATURES`` for every segment (rows = sorted names), cached by content hash."""
     from pathlib import Path
 
-    from percepiano.render import midi_bytes
+    from percepiano.audio.render import midi_bytes
 
     seg = ds.segments if names is None else ds.segments.loc[list(names)]
     parts = [FEATURE_VERSION, CHORD_S, WINDOW_S, GRID_S, HARMONY_S, DECAY_S, N_TEMPO_WINDOWS,

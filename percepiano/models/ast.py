@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from percepiano.dataset import CATEGORIES, CATEGORY_NAMES, DIMENSIONS
+from percepiano.data.dataset import CATEGORIES, CATEGORY_NAMES, DIMENSIONS
 
 POSITIONAL = ("learned", "sincos", "spectro")
 POOLING = ("cls", "mean")

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from percepiano import config as _config
-from percepiano.dataset import CATEGORIES, CATEGORY_NAMES, DIMENSIONS, PercePiano
-from percepiano.evaluation import cross_validate
+from percepiano.data.dataset import CATEGORIES, CATEGORY_NAMES, DIMENSIONS, PercePiano
+from percepiano.evaluation.cross_validation import cross_validate
 
 FEATURE_SETS = ("midi", "audio", "both")
 MODELS = ("rf", "et", "hgb")
@@ -94,8 +94,8 @@ def feature_table(ds: PercePiano, features: str = "midi", soundfont: str | None 
 
         parts.append(midi_feature_table(ds, progress=progress).add_prefix("midi:"))
     if features in ("audio", "both"):
+        from percepiano.audio.render import DEFAULT_SOUNDFONT
         from percepiano.features.audio import audio_feature_table
-        from percepiano.render import DEFAULT_SOUNDFONT
 
         parts.append(audio_feature_table(ds, soundfont=soundfont or DEFAULT_SOUNDFONT,
                                          progress=progress).add_prefix("audio:"))
@@ -163,7 +163,7 @@ def permutation_importance_by_category(ds: PercePiano, features: str = "midi",
     from sklearn.inspection import permutation_importance
     from tqdm.auto import tqdm
 
-    from percepiano.splits import make_folds
+    from percepiano.data.splits import make_folds
 
     cfg = cfg or preset()
     X = feature_table(ds, features, soundfont, progress)

@@ -1,1 +1,0 @@
-"""Sub-commands of ``percepiano``: each module defines ``register(subparsers)``."""

@@ -1,0 +1,84 @@
+"""Per-dimension evaluation metrics: Pearson r, Spearman rho, R², MSE, and their means.
+
+R² is the coefficient of determination exactly as ``sklearn.metrics.r2_score`` computes it
+(uniform average over outputs; a constant target gives 1.0 for a perfect prediction and 0.0
+otherwise). Pearson and Spearman with a constant vector are mathematically undefined; we score
+them 0 (a constant prediction carries no ordering), so that means over dimensions and folds stay
+defined and a constant baseline reads as "no correlation". Ceiling-normalised values divide by
+the noise ceiling of each dimension (see ``percepiano.evaluation.ceiling``): 1.0 means "as good
+as the raters agree with each other".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from percepiano.data.dataset import DIMENSIONS
+
+
+def _as_2d(y) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64)
+    return y[:, None] if y.ndim == 1 else y
+
+
+def r2(y_true, y_pred) -> np.ndarray:
+    """Per-column R², identical to ``r2_score(..., multioutput='raw_values')``."""
+    t, p = _as_2d(y_true), _as_2d(y_pred)
+    ss_res = ((t - p) ** 2).sum(axis=0)
+    ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
+    out = np.where(ss_res == 0, 1.0, 0.0)
+    ok = ss_tot != 0
+    out[ok] = 1.0 - ss_res[ok] / ss_tot[ok]
+    return out
+
+
+def pearson(y_true, y_pred) -> np.ndarray:
+    """Per-column Pearson correlation (0 where either column is constant)."""
+    t, p = _as_2d(y_true), _as_2d(y_pred)
+    tc, pc = t - t.mean(axis=0), p - p.mean(axis=0)
+    constant = (np.ptp(t, axis=0) == 0) | (np.ptp(p, axis=0) == 0)
+    denom = np.sqrt((tc**2).sum(axis=0) * (pc**2).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (tc * pc).sum(axis=0) / denom
+    r[constant] = 0.0  # no ordering to agree with: scored 0, not undefined
+    return np.clip(r, -1.0, 1.0)
+
+
+def spearman(y_true, y_pred) -> np.ndarray:
+    """Per-column Spearman rank correlation (average ranks for ties)."""
+    t, p = _as_2d(y_true), _as_2d(y_pred)
+    return pearson(stats.rankdata(t, axis=0), stats.rankdata(p, axis=0))
+
+
+def mse(y_true, y_pred) -> np.ndarray:
+    t, p = _as_2d(y_true), _as_2d(y_pred)
+    return ((t - p) ** 2).mean(axis=0)
+
+
+def evaluate(y_true, y_pred, ceiling: Mapping | None = None,
+             dimensions: Sequence[str] = DIMENSIONS) -> dict:
+    """All metrics per dimension and their means.
+
+    ``ceiling`` (optional) is ``noise_ceiling(...)``'s result (or any mapping with ``ceiling_r``
+    and ``ceiling_r2`` per dimension); it adds ``r_norm`` and ``r2_norm`` (value / ceiling).
+    """
+    t, p = _as_2d(y_true), _as_2d(y_pred)
+    if t.shape != p.shape:
+        raise ValueError(f"y_true has shape {t.shape} but y_pred has {p.shape}")
+    if t.shape[1] != len(dimensions):
+        raise ValueError(f"expected {len(dimensions)} columns, got {t.shape[1]}")
+    if t.shape[0] < 2:
+        raise ValueError("need at least two rows to compute correlations")
+    cols = {"r2": r2(t, p), "r": pearson(t, p), "rho": spearman(t, p), "mse": mse(t, p)}
+    if ceiling is not None:
+        cr = np.array([ceiling["ceiling_r"][d] for d in dimensions])
+        cr2 = np.array([ceiling["ceiling_r2"][d] for d in dimensions])
+        cols["r_norm"] = cols["r"] / cr
+        cols["r2_norm"] = cols["r2"] / cr2
+    out = {f"mean_{k}": float(np.nanmean(v)) for k, v in cols.items()}
+    out["per_dimension"] = {d: {k: float(v[i]) for k, v in cols.items()}
+                            for i, d in enumerate(dimensions)}
+    return out

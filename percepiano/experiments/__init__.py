@@ -1,0 +1,29 @@
+"""The experiments behind the book: the results store (``store``) and one module per chapter,
+named like the chapter's file (``book/ast.py`` <-> ``experiments/ast.py``).
+
+Importing this package registers every chapter's experiments in ``store.REGISTRY``; the chapter
+modules import ``store`` only, never this package, so no module imports its importer.
+"""
+
+from percepiano.experiments.store import (
+    REGISTRY,
+    Experiment,
+    Results,
+    compare,
+    experiment,
+    get,
+    load,
+    load_or_run,
+    plan,
+    provenance_table,
+    results_path,
+    run,
+    stored,
+    verify,
+)
+
+# each chapter's module registers its experiments when imported, in the book's order
+from percepiano.experiments import data, baselines, ast  # noqa: E402,F401,I001  isort: skip
+
+__all__ = ["REGISTRY", "Experiment", "Results", "compare", "experiment", "get", "load",
+           "load_or_run", "plan", "provenance_table", "results_path", "run", "stored", "verify"]

@@ -1,0 +1,308 @@
+"""The results store the book reads, and the registry of named experiments.
+
+An experiment is a function registered under a name with ``@experiment(name, config=...)``.
+``config(settings)`` turns the profile's ``Settings`` into the JSON-able configuration the
+experiment runs with; the function takes that configuration and returns a results dict whose
+top-level ``mean_r2`` and ``mean_r`` are those of its headline configuration, followed by
+anything else (per fold, seed, dimension). An ``oof`` DataFrame in the dict is stored apart.
+
+``run`` writes ``results/<profile>/<experiment>/``:
+
+* ``metrics.json``    the returned numbers;
+* ``oof.csv``         out-of-fold predictions, when the experiment returns them;
+* ``provenance.json`` git commit and dirty flag, configuration and its hash, seed, profile,
+                      device, package versions, warnings raised, wall time and timestamp.
+
+``load_or_run`` reads stored results when their configuration hash matches what the current code
+would run, and runs (and stores) otherwise; ``PERCEPIANO_RERUN=1`` always runs. ``verify`` runs
+again without storing and lists every number that moved by more than a tolerance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from percepiano import config
+from percepiano.errors import UserError
+from percepiano.io import atomic_path
+
+PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "pingouin", "librosa", "jax", "flax",
+            "optax", "percepiano")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    func: Callable[[dict], dict]
+    config: Callable[[config.Settings], dict]  # profile settings -> what the function runs with
+    description: str
+    version: int = 1  # bump when the code changes the numbers of an unchanged configuration
+    atol: float = 1e-6  # what `verify` tolerates (deterministic CPU code: rounding only)
+
+
+REGISTRY: dict[str, Experiment] = {}
+
+
+def experiment(name: str, config: Callable[[config.Settings], dict], description: str = "",
+               version: int = 1, atol: float = 1e-6):
+    """Register the decorated ``func(config: dict) -> dict`` as experiment ``name``."""
+
+    def register(func):
+        doc = description or (func.__doc__ or "").strip().splitlines()[0]
+        REGISTRY[name] = Experiment(name, func, config, doc, version, atol)
+        return func
+
+    return register
+
+
+def get(name: str) -> Experiment:
+    if name not in REGISTRY:
+        raise UserError(f"unknown experiment {name!r}; choose from {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+@dataclass(frozen=True)
+class Results:
+    name: str
+    profile: str
+    metrics: dict
+    provenance: dict
+    oof: pd.DataFrame | None = None
+    path: Path | None = field(default=None, compare=False)
+
+    def __getitem__(self, key):
+        return self.metrics[key]
+
+
+def plan(name: str, profile: str | None = None) -> tuple[dict, str]:
+    """The configuration experiment ``name`` would run with in ``profile``, and its hash."""
+    exp = get(name)
+    cfg = _jsonable(exp.config(config.settings(profile)))
+    blob = json.dumps({"experiment": name, "version": exp.version, "config": cfg},
+                      sort_keys=True)
+    return cfg, hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def results_path(name: str, profile: str | None = None, root: Path | None = None) -> Path:
+    return Path(root or config.results_dir()) / config.profile(profile) / name
+
+
+def run(name: str, profile: str | None = None, root: Path | None = None,
+        write: bool = True) -> Results:
+    """Run experiment ``name`` in ``profile`` and (if ``write``) store its results."""
+    exp, profile = get(name), config.profile(profile)
+    cfg, digest = plan(name, profile)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = dict(exp.func(cfg))
+    wall = time.perf_counter() - start
+    oof = out.pop("oof", None)
+    if oof is not None and not isinstance(oof, pd.DataFrame):
+        raise TypeError(f"experiment {name!r} returned an 'oof' that is not a DataFrame")
+    missing = {"mean_r2", "mean_r"} - set(out)
+    if missing:
+        raise ValueError(f"experiment {name!r} returned no {', '.join(sorted(missing))}")
+    metrics = _jsonable({"mean_r2": out.pop("mean_r2"), "mean_r": out.pop("mean_r"), **out})
+    provenance = _provenance(exp, profile, cfg, digest, wall, caught)
+    path = results_path(name, profile, root)
+    if write:
+        path.mkdir(parents=True, exist_ok=True)
+        if oof is not None:
+            _atomic(path / "oof.csv", oof.to_csv(float_format="%.6g"))
+        elif (path / "oof.csv").exists():
+            (path / "oof.csv").unlink()
+        _atomic(path / "metrics.json", json.dumps(metrics, indent=1, allow_nan=True) + "\n")
+        _atomic(path / "provenance.json", json.dumps(provenance, indent=1) + "\n")  # last: marks
+    return Results(name, profile, metrics, provenance, oof, path if write else None)
+
+
+def stored(name: str, profile: str | None = None, root: Path | None = None) -> Results | None:
+    """The stored results of ``name`` in ``profile`` whatever their configuration, or None."""
+    path = results_path(name, profile, root)
+    if not (path / "provenance.json").is_file() or not (path / "metrics.json").is_file():
+        return None
+    metrics = json.loads((path / "metrics.json").read_text())
+    provenance = json.loads((path / "provenance.json").read_text())
+    oof = pd.read_csv(path / "oof.csv", index_col=0) if (path / "oof.csv").is_file() else None
+    return Results(name, config.profile(profile), metrics, provenance, oof, path)
+
+
+def load(name: str, profile: str | None = None, root: Path | None = None) -> Results | None:
+    """Stored results whose configuration hash matches the current code's, else None."""
+    res = stored(name, profile, root)
+    if res is None or res.provenance.get("config_hash") != plan(name, profile)[1]:
+        return None
+    return res
+
+
+def load_or_run(name: str, profile: str | None = None, root: Path | None = None) -> Results:
+    """Stored results when current (and ``PERCEPIANO_RERUN`` is not set), else a fresh run."""
+    res = None if config.rerun() else load(name, profile, root)
+    return res if res is not None else run(name, profile, root)
+
+
+def verify(name: str, profile: str | None = None, root: Path | None = None,
+           atol: float | None = None) -> list[str]:
+    """Run ``name`` again (without storing) and list the differences from the stored numbers."""
+    old = stored(name, profile, root)
+    if old is None:
+        raise UserError(f"no stored results for {name!r} in profile {config.profile(profile)!r} "
+                        f"under {results_path(name, profile, root)}; run `percepiano run {name}`")
+    atol = get(name).atol if atol is None else atol
+    diffs = []
+    digest = plan(name, profile)[1]
+    if old.provenance.get("config_hash") != digest:
+        diffs.append(f"config_hash: stored {old.provenance.get('config_hash')} != current "
+                     f"{digest} (the configuration changed since these results were stored)")
+    new = run(name, profile, root, write=False)
+    diffs += compare(old.metrics, new.metrics, atol)
+    if (old.oof is None) != (new.oof is None):
+        diffs.append("oof: present in only one of the two runs")
+    elif old.oof is not None:
+        a, b = old.oof.select_dtypes("number"), new.oof.select_dtypes("number")
+        if a.shape != b.shape:
+            diffs.append(f"oof: shape {a.shape} != {b.shape}")
+        else:
+            gap = float(np.nanmax(np.abs(a.to_numpy() - b.to_numpy()), initial=0.0))
+            # the csv keeps 6 significant digits
+            if gap > max(atol, 1e-5):
+                diffs.append(f"oof: largest difference {gap:.3g} > {max(atol, 1e-5):g}")
+    return diffs
+
+
+def provenance_table(profile: str | None = None, root: Path | None = None) -> pd.DataFrame:
+    """One row per registered experiment: whether its stored results are current, and where,
+    when and from which commit they were computed."""
+    rows = []
+    for name in sorted(REGISTRY):
+        res = stored(name, profile, root)
+        prov = res.provenance if res is not None else {}
+        status = ("missing" if res is None else "current"
+                  if prov.get("config_hash") == plan(name, profile)[1] else "stale")
+        commit = prov.get("commit") or ""
+        rows.append({"experiment": name, "results": status, "device": prov.get("device", ""),
+                     "commit": commit[:8] + ("+" if prov.get("dirty") else ""),
+                     "wall time (s)": prov.get("wall_time_s"),
+                     "computed (UTC)": prov.get("timestamp", "")[:16].replace("T", " ")})
+    return pd.DataFrame(rows).set_index("experiment")
+
+
+
+def compare(old, new, atol: float, path: str = "") -> list[str]:
+    """Every leaf of two JSON-like trees that differs (numbers: by more than ``atol``)."""
+    where = path or "(top)"
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = [f"{path}.{k}".lstrip(".") + ": missing in the new run" for k in old if k not in new]
+        out += [f"{path}.{k}".lstrip(".") + ": not in the stored run" for k in new if k not in old]
+        for k in old:
+            if k in new:
+                out += compare(old[k], new[k], atol, f"{path}.{k}".lstrip("."))
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            return [f"{where}: {len(old)} items stored, {len(new)} now"]
+        pairs = enumerate(zip(old, new, strict=True))
+        return [d for i, (a, b) in pairs for d in compare(a, b, atol, f"{path}[{i}]")]
+    numbers = (int, float)
+    if isinstance(old, numbers) and isinstance(new, numbers) and not isinstance(old, bool):
+        if (math.isnan(old) and math.isnan(new)) or abs(old - new) <= atol:
+            return []
+        return [f"{where}: stored {old:.6g}, now {new:.6g} (diff {new - old:+.3g})"]
+    return [] if old == new else [f"{where}: stored {old!r}, now {new!r}"]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _jsonable(obj):
+    """Plain Python containers and numbers (numpy scalars/arrays, Series, tuples converted)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, pd.Series):
+        return _jsonable(obj.to_dict())
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} in metrics.json")
+
+
+def _atomic(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _git() -> dict:
+    root = Path(__file__).resolve().parents[2]  # the checkout holding this package
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=30, check=False)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.TimeoutExpired):
+        return {"commit": None, "dirty": None}
+    commit = head.stdout.strip() if head.returncode == 0 else None
+    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+    return {"commit": commit, "dirty": dirty}
+
+
+def _device() -> str:
+    if "jax" not in sys.modules:
+        return "cpu"
+    devices = sys.modules["jax"].devices()
+    return f"{devices[0].platform} x{len(devices)} ({devices[0].device_kind})"
+
+
+def _provenance(exp: Experiment, profile: str, cfg: dict, digest: str, wall: float,
+                caught) -> dict:
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    seen = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    return {
+        "experiment": exp.name,
+        "profile": profile,
+        "config": cfg,
+        "config_hash": digest,
+        "version": exp.version,
+        "seed": cfg.get("seed", cfg.get("seeds")),
+        **_git(),
+        "device": _device(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "warnings": seen[:20],
+        "wall_time_s": round(wall, 3),
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+

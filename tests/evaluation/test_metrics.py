@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy import stats
+from sklearn.metrics import mean_squared_error, r2_score
+
+from percepiano.data.dataset import DIMENSIONS
+from percepiano.evaluation import metrics
+
+finite = st.floats(-10, 10, allow_nan=False, width=64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(3, 30), st.integers(1, 5)), elements=finite),
+       arrays(np.float64, st.tuples(st.integers(3, 30), st.integers(1, 5)), elements=finite))
+def test_r2_and_mse_match_sklearn(a, b):
+    n, d = min(len(a), len(b)), min(a.shape[1], b.shape[1])
+    t, p = a[:n, :d], b[:n, :d]
+    np.testing.assert_allclose(metrics.r2(t, p), r2_score(t, p, multioutput="raw_values"),
+                               rtol=1e-9, atol=1e-9)
+    assert np.isclose(metrics.r2(t, p).mean(), r2_score(t, p), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(metrics.mse(t, p),
+                               mean_squared_error(t, p, multioutput="raw_values"), rtol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, (12, 3), elements=finite), arrays(np.float64, (12, 3), elements=finite))
+def test_correlations_match_scipy(t, p):
+    r, rho = metrics.pearson(t, p), metrics.spearman(t, p)
+    for j in range(3):
+        if np.ptp(t[:, j]) == 0 or np.ptp(p[:, j]) == 0:
+            assert r[j] == 0 and rho[j] == 0
+            continue
+        assert np.isclose(r[j], stats.pearsonr(t[:, j], p[:, j])[0], atol=1e-8)
+        assert np.isclose(rho[j], stats.spearmanr(t[:, j], p[:, j])[0], atol=1e-8)
+
+
+def test_evaluate_known_values_and_ceiling():
+    rng = np.random.default_rng(0)
+    t = rng.random((50, 19))
+    out = metrics.evaluate(t, t)
+    assert out["mean_r2"] == 1.0 and np.isclose(out["mean_r"], 1.0) and out["mean_mse"] == 0
+    const = metrics.evaluate(t, np.tile(t.mean(axis=0), (50, 1)))
+    assert abs(const["mean_r2"]) < 1e-12 and const["mean_r"] == 0
+    ceiling = {"ceiling_r": dict.fromkeys(DIMENSIONS, 0.5),
+               "ceiling_r2": dict.fromkeys(DIMENSIONS, 0.25)}
+    half = metrics.evaluate(t, t + 0.1 * rng.standard_normal(t.shape), ceiling)
+    d = DIMENSIONS[3]
+    pd_ = half["per_dimension"][d]
+    assert np.isclose(pd_["r_norm"], pd_["r"] / 0.5)
+    assert np.isclose(pd_["r2_norm"], pd_["r2"] / 0.25)
+    assert np.isclose(half["mean_r_norm"], half["mean_r"] / 0.5)
+
+
+def test_evaluate_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        metrics.evaluate(np.zeros((5, 19)), np.zeros((4, 19)))
+    with pytest.raises(ValueError, match="expected 19 columns"):
+        metrics.evaluate(np.zeros((5, 3)), np.zeros((5, 3)))

@@ -1,0 +1,30 @@
+"""The baselines chapter's experiments run in the smoke profile."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from percepiano import experiments
+
+
+def test_identity_baselines_run_in_smoke(ds, results_root):
+    ident = experiments.run("identity_baselines", "smoke")
+    table = pd.DataFrame(ident["table"])
+    assert set(table.kind) == {"random", "piece", "performer", "composer"}
+    head = table.query("kind == 'random' and baseline == 'excerpt_mean'")
+    assert ident["mean_r2"] == pytest.approx(head.mean_r2.mean())
+    # the leak: the excerpt mean scores on a random split and not on the piece split
+    piece = table.query("kind == 'piece' and baseline == 'excerpt_mean'").mean_r2.mean()
+    assert ident["mean_r2"] > 0.1 > piece
+    assert experiments.verify("identity_baselines", "smoke") == []
+
+
+@pytest.mark.skipif("forest_baselines" not in experiments.REGISTRY,
+                    reason="percepiano.models.forest is not importable")
+def test_forest_baselines_run_in_smoke(ds, results_root):
+    res = experiments.run("forest_baselines", "smoke")
+    table = pd.DataFrame(res["table"])
+    cfg = res.provenance["config"]
+    assert set(table.kind) == set(cfg["splits"]) and set(table.features) == set(cfg["features"])
+    assert res.oof is not None and len(res.oof) == len(table) * res["n_segments"]
+    assert np.isfinite(res["mean_r2"])

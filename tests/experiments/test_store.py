@@ -1,0 +1,205 @@
+"""The results store: run, load, load_or_run, verify, provenance, and the CLI around them."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from percepiano import config, experiments
+from percepiano.cli.main import main
+from percepiano.errors import UserError
+
+CALLS = {"fake": 0}
+
+
+def _fake(cfg: dict) -> dict:
+    """A tiny deterministic experiment: numbers follow from its configuration."""
+    CALLS["fake"] += 1
+    n = cfg["n"]
+    oof = pd.DataFrame({"a": np.arange(n) / 7.0, "b": np.ones(n)},
+                       index=pd.Index([f"s{i}" for i in range(n)], name="name"))
+    warnings.warn("a warning the store records", RuntimeWarning, stacklevel=1)
+    return {"per_fold": [{"fold": i, "r2": np.float64(i / 10)} for i in range(n)],
+            "mean_r": np.float32(0.5), "extra": {"nested": (1, 2)}, "mean_r2": 0.25 * n,
+            "oof": oof}
+
+
+@pytest.fixture
+def store(results_root, monkeypatch):
+    """A fresh results root and a registered fake experiment (removed afterwards)."""
+    monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
+        "fake", _fake, lambda s: {"n": s.folds, "seed": 0}, "a fake experiment"))
+    CALLS["fake"] = 0
+    return results_root
+
+
+def test_run_writes_metrics_oof_and_provenance(store):
+    res = experiments.run("fake", "smoke")
+    folder = store / "smoke" / "fake"
+    assert res.path == folder
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert list(metrics)[:2] == ["mean_r2", "mean_r"]  # the headline comes first
+    assert metrics["mean_r2"] == 0.5 and metrics["mean_r"] == 0.5  # smoke: 2 folds
+    assert metrics["extra"] == {"nested": [1, 2]}
+    assert [f["r2"] for f in metrics["per_fold"]] == [0.0, 0.1]
+    oof = pd.read_csv(folder / "oof.csv", index_col=0)
+    assert oof.shape == (2, 2) and oof.loc["s1", "a"] == pytest.approx(1 / 7, rel=1e-5)
+    prov = json.loads((folder / "provenance.json").read_text())
+    for key in ("commit", "dirty", "config", "config_hash", "seed", "profile", "device",
+                "packages", "wall_time_s", "timestamp"):
+        assert key in prov, key
+    assert prov["profile"] == "smoke" and prov["config"] == {"n": 2, "seed": 0}
+    assert prov["seed"] == 0 and isinstance(prov["dirty"], (bool, type(None)))
+    assert prov["config_hash"] == experiments.plan("fake", "smoke")[1]
+    assert "numpy" in prov["packages"]
+    assert any("a warning the store records" in w for w in prov["warnings"])
+
+
+def test_run_keeps_warnings_out_of_the_output(store):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning escaping run() would raise here
+        experiments.run("fake", "smoke")
+
+
+def test_device_is_cpu_without_jax_or_the_jax_platform(store):
+    prov = experiments.run("fake", "smoke").provenance
+    import sys
+
+    if "jax" in sys.modules:
+        assert prov["device"].split()[0] == sys.modules["jax"].devices()[0].platform
+    else:
+        assert prov["device"] == "cpu"
+
+
+def test_profiles_are_stored_apart(store):
+    experiments.run("fake", "smoke")
+    experiments.run("fake", "quick")
+    assert experiments.load("fake", "smoke")["mean_r2"] == 0.5
+    assert experiments.load("fake", "quick")["mean_r2"] == 1.0  # quick: 4 folds
+    assert experiments.load("fake", "full") is None
+
+
+def test_load_or_run_reads_current_results_and_reruns_stale_ones(store, monkeypatch):
+    first = experiments.load_or_run("fake", "smoke")
+    assert CALLS["fake"] == 1 and first.path is not None
+    again = experiments.load_or_run("fake", "smoke")
+    assert CALLS["fake"] == 1  # read back, not run
+    assert again.metrics == first.metrics and again.oof.shape == first.oof.shape
+    # a code change that alters the configuration makes the stored results stale
+    monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
+        "fake", _fake, lambda s: {"n": 3, "seed": 0}, "changed"))
+    assert experiments.load("fake", "smoke") is None
+    assert experiments.load_or_run("fake", "smoke")["mean_r2"] == 0.75
+    assert CALLS["fake"] == 2
+    # so does bumping the version
+    monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
+        "fake", _fake, lambda s: {"n": 3, "seed": 0}, "changed", version=2))
+    assert experiments.load("fake", "smoke") is None
+
+
+def test_rerun_forces_a_fresh_run(store, monkeypatch):
+    experiments.load_or_run("fake", "smoke")
+    monkeypatch.setenv("PERCEPIANO_RERUN", "1")
+    experiments.load_or_run("fake", "smoke")
+    assert CALLS["fake"] == 2
+
+
+def test_verify_finds_no_difference_then_reports_a_changed_number(store):
+    experiments.run("fake", "smoke")
+    assert experiments.verify("fake", "smoke") == []
+    path = store / "smoke" / "fake" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["per_fold"][1]["r2"] = 0.2
+    path.write_text(json.dumps(metrics))
+    diffs = experiments.verify("fake", "smoke")
+    assert len(diffs) == 1 and diffs[0].startswith("per_fold[1].r2: stored 0.2, now 0.1")
+    assert experiments.verify("fake", "smoke", atol=0.5) == []
+
+
+def test_verify_without_stored_results_says_what_to_run(store):
+    with pytest.raises(UserError, match="percepiano run fake"):
+        experiments.verify("fake", "smoke")
+
+
+def test_compare_walks_nested_values():
+    old = {"a": 1.0, "b": [1, {"c": float("nan")}], "d": "x", "gone": 1}
+    new = {"a": 1.0 + 1e-9, "b": [1, {"c": float("nan")}], "d": "y", "new": 2}
+    diffs = experiments.compare(old, new, atol=1e-6)
+    assert sorted(diffs) == sorted(["gone: missing in the new run", "new: not in the stored run",
+                                    "d: stored 'x', now 'y'"])
+    assert experiments.compare([1, 2], [1, 2, 3], 0) == ["(top): 2 items stored, 3 now"]
+    assert experiments.compare({"x": 1.0}, {"x": 1.5}, 0.1) == [
+        "x: stored 1, now 1.5 (diff +0.5)"]
+
+
+def test_unknown_experiment_and_bad_results_fail_clearly(store, monkeypatch):
+    with pytest.raises(UserError, match="unknown experiment 'nope'; choose from"):
+        experiments.run("nope", "smoke")
+    monkeypatch.setitem(experiments.REGISTRY, "bad", experiments.Experiment(
+        "bad", lambda cfg: {"mean_r": 0.1}, lambda s: {}, "no R²"))
+    with pytest.raises(ValueError, match="returned no mean_r2"):
+        experiments.run("bad", "smoke")
+    monkeypatch.setitem(experiments.REGISTRY, "bad", experiments.Experiment(
+        "bad", lambda cfg: {"mean_r2": 0, "mean_r": 0, "x": object()}, lambda s: {}, ""))
+    with pytest.raises(TypeError, match="cannot store object"):
+        experiments.run("bad", "smoke")
+
+
+def test_provenance_table_says_missing_current_or_stale(store, monkeypatch):
+    table = experiments.provenance_table("smoke")
+    assert table.loc["fake", "results"] == "missing"
+    experiments.run("fake", "smoke")
+    assert experiments.provenance_table("smoke").loc["fake", "results"] == "current"
+    monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
+        "fake", _fake, lambda s: {"n": 5, "seed": 0}, "changed"))
+    assert experiments.provenance_table("smoke").loc["fake", "results"] == "stale"
+
+
+def test_cli_run_verify_and_list(store, capsys):
+    assert main(["run", "fake", "--profile", "smoke"]) == 0
+    assert "fake" in capsys.readouterr().out
+    assert main(["verify", "fake", "--profile", "smoke"]) == 0
+    assert "reproduced" in capsys.readouterr().out
+    path = store / "smoke" / "fake" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["mean_r2"] = 0.9
+    path.write_text(json.dumps(metrics))
+    assert main(["verify", "fake", "--profile", "smoke"]) == 1
+    out = capsys.readouterr().out
+    assert "1 differences" in out and "mean_r2: stored 0.9, now 0.5" in out
+    assert main(["experiments", "--json"]) == 0
+    rows = {r["experiment"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["fake"]["smoke"] == "stored" and rows["fake"]["quick"] == "-"
+    assert main(["run", "nope"]) == 2
+    assert "unknown experiment 'nope'" in capsys.readouterr().err
+    assert main(["run"]) == 2
+
+
+def test_results_dir_is_the_project_root_from_a_subfolder(tmp_path, monkeypatch):
+    monkeypatch.delenv("PERCEPIANO_RESULTS", raising=False)
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "book").mkdir()
+    monkeypatch.chdir(tmp_path / "book")
+    assert config.results_dir() == (tmp_path / "results").resolve()
+    monkeypatch.setenv("PERCEPIANO_RESULTS", "elsewhere")
+    assert config.results_dir() == (tmp_path / "book" / "elsewhere").resolve()
+
+
+def test_settings_grow_with_the_profile():
+    smoke, quick, full = (config.settings(p) for p in config.PROFILES)
+    assert smoke.ceiling_splits < quick.ceiling_splits <= full.ceiling_splits
+    assert smoke.folds <= quick.folds and len(quick.seeds) <= len(full.seeds)
+    assert smoke.max_segments is not None and full.max_segments is None
+    with pytest.raises(ValueError, match="unknown profile 'huge'"):
+        config.settings("huge")
+
+
+def test_registered_experiments_of_the_first_chapters():
+    assert {"data_ceiling", "identity_baselines"} <= set(experiments.REGISTRY)
+    for name in experiments.REGISTRY:
+        cfg, digest = experiments.plan(name, "smoke")
+        assert json.loads(json.dumps(cfg)) == cfg and len(digest) == 16
