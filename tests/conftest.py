@@ -1,4 +1,7 @@
-"""Shared fixtures: the real dataset (via PERCEPIANO_DATA), strict JAX, PRNG keys."""
+"""Shared fixtures: the real dataset (via PERCEPIANO_DATA), strict JAX, PRNG keys; and the
+Hypothesis profile: derandomized under ``CI`` (the same examples every run, so a run cannot fail
+by the luck of a draw), randomly exploring elsewhere (``HYPOTHESIS_PROFILE=ci`` to reproduce CI).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("PERCEPIANO_PROFILE", "smoke")
+
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI")
+                                                               else "dev"))
 
 
 @pytest.fixture(scope="session")

@@ -35,10 +35,17 @@ def r2(y_true, y_pred) -> np.ndarray:
     return out
 
 
+def _unit_scale(c: np.ndarray) -> np.ndarray:
+    """Columns divided by their largest absolute value. Correlation does not change with scale,
+    and squares of tiny (1e-200) or huge values would underflow to 0 or overflow to inf."""
+    m = np.abs(c).max(axis=0)
+    return c / np.where(m > 0, m, 1.0)
+
+
 def pearson(y_true, y_pred) -> np.ndarray:
     """Per-column Pearson correlation (0 where either column is constant)."""
     t, p = _as_2d(y_true), _as_2d(y_pred)
-    tc, pc = t - t.mean(axis=0), p - p.mean(axis=0)
+    tc, pc = _unit_scale(t - t.mean(axis=0)), _unit_scale(p - p.mean(axis=0))
     constant = (np.ptp(t, axis=0) == 0) | (np.ptp(p, axis=0) == 0)
     denom = np.sqrt((tc**2).sum(axis=0) * (pc**2).sum(axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -37,6 +37,19 @@ def test_correlations_match_scipy(t, p):
         assert np.isclose(rho[j], stats.spearmanr(t[:, j], p[:, j])[0], atol=1e-8)
 
 
+@pytest.mark.parametrize("scale", [1e-221, 1e-150, 1e150])
+def test_correlations_of_tiny_and_huge_columns_match_scipy(scale):
+    """A column of values near 1e-221 once scored r = 1.0 where scipy says 0.09: the squares
+    underflowed to zero."""
+    rng = np.random.default_rng(1)
+    t, p = rng.normal(size=12), rng.normal(size=12)
+    t[3] += 1.0
+    expected = stats.pearsonr(t, p)[0]
+    assert np.isclose(metrics.pearson(t * scale, p)[0], expected, atol=1e-12)
+    assert np.isclose(metrics.pearson(t, p * scale)[0], expected, atol=1e-12)
+    assert np.isclose(metrics.spearman(t * scale, p)[0], stats.spearmanr(t, p)[0], atol=1e-12)
+
+
 def test_evaluate_known_values_and_ceiling():
     rng = np.random.default_rng(0)
     t = rng.random((50, 19))
