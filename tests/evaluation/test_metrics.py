@@ -72,3 +72,33 @@ def test_evaluate_rejects_bad_shapes():
         metrics.evaluate(np.zeros((5, 19)), np.zeros((4, 19)))
     with pytest.raises(ValueError, match="expected 19 columns"):
         metrics.evaluate(np.zeros((5, 3)), np.zeros((5, 3)))
+
+
+def test_within_excerpt_hand_computed():
+    # excerpt a: labels 1, 2, 3; predictions order 3 > 1 > 2 -> pairs (1,2) wrong, (1,3) right,
+    # (2,3) right; excerpt b: labels 5, 5 (no ordered pair), one performance alone in c
+    t = np.array([1.0, 2.0, 3.0, 5.0, 5.0, 9.0])
+    p = np.array([0.2, 0.1, 0.9, 0.3, 0.4, 0.0])
+    out = metrics.within_excerpt(t, p, ["a", "a", "a", "b", "b", "c"])
+    assert out["pairwise"][0] == pytest.approx(2 / 3)
+    assert out["within_rho"][0] == pytest.approx(stats.spearmanr(t[:3], p[:3])[0])  # 0.5
+    tie = metrics.within_excerpt(t[:3], np.array([0.1, 0.1, 0.9]), ["a"] * 3)
+    assert tie["pairwise"][0] == pytest.approx((0.5 + 1 + 1) / 3)
+
+
+def test_within_excerpt_ignores_the_music():
+    """Adding a constant per excerpt to the predictions (recognising the music) changes nothing
+    within excerpts, while it changes the overall correlation."""
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(10), 5)
+    t = rng.normal(size=(50, 19))
+    p = t + rng.normal(size=(50, 19))
+    shifted = p + 10 * rng.normal(size=10)[groups][:, None]
+    a, b = metrics.within_excerpt(t, p, groups), metrics.within_excerpt(t, shifted, groups)
+    np.testing.assert_allclose(a["within_rho"], b["within_rho"])
+    np.testing.assert_allclose(a["pairwise"], b["pairwise"])
+    assert not np.allclose(metrics.pearson(t, p), metrics.pearson(t, shifted))
+    perfect = metrics.evaluate(t, t, groups=groups)
+    assert perfect["mean_pairwise"] == 1.0 and perfect["mean_within_rho"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="groups"):
+        metrics.within_excerpt(t, p, groups[:-1])
