@@ -87,15 +87,18 @@ plots.table(pd.DataFrame(rows).T.rename_axis("profile"),
 # (sec-rerun)=
 # ## Re-running the experiments
 #
-# `make book` builds from the results stored in `results/<profile>/`; an experiment whose
-# stored configuration no longer matches the code (or that has no stored results) is run while
-# the chapter executes. The table below says, for this profile, where each stored result was
-# computed.
+# `make book` builds from the results stored in `results/<profile>/`. Stored results are
+# *current* when both their configuration and the code they ran (the experiment's module and every
+# module of the package it imports, comments and docstrings aside) match the checkout; otherwise
+# they are *stale* and the experiment runs again while its chapter executes. The table below says,
+# for this profile, which stored results are current, and where, when and from which commit they
+# were computed; `tree` says whether that commit's working tree was clean.
 
 # %% tags=["remove-input"]
 plots.table(experiments.provenance_table(),
             f"Stored results of the {config.profile()} profile "
-            "(commit + = uncommitted changes).", digits=1)
+            "(stale (config) / stale (code): the configuration / the code changed since; "
+            "commit + = computed from uncommitted changes).", digits=1)
 
 # %% [markdown]
 # :::{admonition} Re-running on a GPU

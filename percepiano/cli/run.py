@@ -3,6 +3,7 @@
     percepiano run data_ceiling                 # writes results/<profile>/data_ceiling/
     percepiano run --all --profile smoke
     percepiano verify identity_baselines        # exit 1 when a number moved beyond --atol
+    percepiano verify --restamp ast_cv          # the same; if nothing moved, record this commit
     percepiano experiments                      # what exists, and what is stored per profile
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from percepiano import config, experiments
 from percepiano.cli.common import emit
 from percepiano.errors import UserError
+from percepiano.experiments import store
 
 
 def register(sub) -> None:
@@ -31,9 +33,16 @@ def register(sub) -> None:
     p.add_argument("--profile", choices=config.PROFILES, help="default: $PERCEPIANO_PROFILE")
     p.add_argument("--atol", type=float, default=None,
                    help="absolute tolerance (default: the experiment's, 1e-6 for CPU code)")
+    p.add_argument("--restamp", action="store_true",
+                   help="when every number is reproduced and the working tree is clean, record "
+                        "the current commit and code hash in provenance.json (the numbers stay)")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("experiments", help="list the named experiments and their stored results")
+    p = sub.add_parser("experiments", help="list the named experiments and their stored results",
+                       description="Per profile: stored (current), stale (config) or stale "
+                                   "(code) when the configuration or the code changed since "
+                                   "the results were computed, - when none are stored; * when "
+                                   "they came from a working tree with uncommitted changes.")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_experiments)
 
@@ -57,32 +66,51 @@ def cmd_run(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    profile = config.profile(args.profile)
-    diffs = experiments.verify(args.name, profile, atol=args.atol)
-    atol = experiments.get(args.name).atol if args.atol is None else args.atol
+    name, profile = args.name, config.profile(args.profile)
+    before = experiments.stored(name, profile)
+    check = store.restamp if args.restamp else experiments.verify
+    diffs = check(name, profile, atol=args.atol)
+    atol = experiments.get(name).atol if args.atol is None else args.atol
     if diffs:
-        print(f"{args.name} ({profile}): {len(diffs)} differences beyond atol={atol:g}")
+        print(f"{name} ({profile}): {len(diffs)} differences beyond atol={atol:g}")
         for d in diffs:
             print(f"  {d}")
+        if args.restamp:
+            print(f"{name} ({profile}): not restamped, the numbers moved; recompute them with "
+                  f"`percepiano run {name} --profile {profile}`")
         return 1
-    print(f"{args.name} ({profile}): reproduced the stored numbers within atol={atol:g}")
+    print(f"{name} ({profile}): reproduced the stored numbers within atol={atol:g}")
+    if args.restamp:
+        prov = experiments.stored(name, profile).provenance
+        print(f"{name} ({profile}): restamped provenance.json with commit {prov['commit'][:8]} "
+              f"and code hash {prov['code_hash']}")
+    elif (state := store.status(name, profile, res=before)) != "current":
+        changed = store.code_changes(name, before.provenance) if state == "stale (code)" else []
+        where = f" ({', '.join(changed)})" if 0 < len(changed) <= 4 else ""
+        print(f"{name} ({profile}): the stored results are {state}{where}; "
+              f"`percepiano verify --restamp {name}` records the current code once committed")
     return 0
 
 
+SHORT = {"current": "stored", "missing": "-"}  # the profile columns' words for two statuses
+
+
 def cmd_experiments(args) -> int:
-    rows = []
+    rows, cells = [], []
     for name, exp in sorted(experiments.REGISTRY.items()):
-        state = {}
+        status, dirty = {}, {}
         for profile in config.PROFILES:
             res = experiments.stored(name, profile)
-            if res is None:
-                state[profile] = "-"
-            else:
-                current = res.provenance.get("config_hash") == experiments.plan(name, profile)[1]
-                state[profile] = "stored" if current else "stale"
-        rows.append({"experiment": name, "description": exp.description, **state})
-    head = f"{'experiment':<22} {'smoke':<7} {'quick':<7} {'full':<7} description"
-    lines = [f"{r['experiment']:<22} {r['smoke']:<7} {r['quick']:<7} {r['full']:<7} "
-             f"{r['description']}" for r in rows]
+            status[profile] = store.status(name, profile, res=res)
+            dirty[profile] = None if res is None else res.provenance.get("dirty")
+        rows.append({"experiment": name, "description": exp.description,
+                     **{p: SHORT.get(s, s) for p, s in status.items()},
+                     "status": status, "dirty": dirty})
+        cells.append({p: SHORT.get(s, s) + ("*" if dirty[p] else "") for p, s in status.items()})
+    head = f"{'experiment':<22} {'smoke':<15} {'quick':<15} {'full':<15} description"
+    lines = [f"{r['experiment']:<22} {c['smoke']:<15} {c['quick']:<15} {c['full']:<15} "
+             f"{r['description']}" for r, c in zip(rows, cells, strict=True)]
+    if any(d for r in rows for d in r["dirty"].values()):
+        lines.append("* computed from a working tree with uncommitted changes")
     emit(rows, args.json, "\n".join([head, *lines]))
     return 0

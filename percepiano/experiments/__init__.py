@@ -9,6 +9,8 @@ from percepiano.experiments.store import (
     REGISTRY,
     Experiment,
     Results,
+    code_changes,
+    code_hash,
     compare,
     experiment,
     get,
@@ -16,8 +18,10 @@ from percepiano.experiments.store import (
     load_or_run,
     plan,
     provenance_table,
+    restamp,
     results_path,
     run,
+    status,
     stored,
     verify,
 )
@@ -25,5 +29,6 @@ from percepiano.experiments.store import (
 # each chapter's module registers its experiments when imported, in the book's order
 from percepiano.experiments import data, baselines, ast  # noqa: E402,F401,I001  isort: skip
 
-__all__ = ["REGISTRY", "Experiment", "Results", "compare", "experiment", "get", "load",
-           "load_or_run", "plan", "provenance_table", "results_path", "run", "stored", "verify"]
+__all__ = ["REGISTRY", "Experiment", "Results", "code_changes", "code_hash", "compare",
+           "experiment", "get", "load", "load_or_run", "plan", "provenance_table", "restamp",
+           "results_path", "run", "status", "stored", "verify"]

@@ -10,12 +10,21 @@ anything else (per fold, seed, dimension). An ``oof`` DataFrame in the dict is s
 
 * ``metrics.json``    the returned numbers;
 * ``oof.csv``         out-of-fold predictions, when the experiment returns them;
-* ``provenance.json`` git commit and dirty flag, configuration and its hash, seed, profile,
-                      device, package versions, warnings raised, wall time and timestamp.
+* ``provenance.json`` git commit and dirty flag, configuration and its hash, code hash and the
+                      modules it covers, seed, profile, device, package versions, warnings
+                      raised, wall time and timestamp.
 
-``load_or_run`` reads stored results when their configuration hash matches what the current code
-would run, and runs (and stores) otherwise; ``PERCEPIANO_RERUN=1`` always runs. ``verify`` runs
-again without storing and lists every number that moved by more than a tolerance.
+Stored results are *current* when both hashes match what the current code would run: the
+configuration hash (name, version and configuration) and the code hash (the source of the
+experiment's module and of the package modules it imports, see ``codehash``). Otherwise they are
+``stale (config)`` or ``stale (code)``. Results belong to clean commits: commit the code, run,
+commit the results; ``run`` warns when it writes into the project's results from a dirty tree.
+
+``load_or_run`` reads current stored results and runs (and stores) otherwise;
+``PERCEPIANO_RERUN=1`` always runs. ``verify`` runs again without storing and lists every number
+that moved by more than a tolerance; ``restamp`` does the same and, when nothing moved and the
+tree is clean, records the current commit and code hash in ``provenance.json`` (a refactor need
+not recompute a long experiment).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import platform
 import subprocess
 import sys
@@ -39,6 +49,7 @@ import pandas as pd
 
 from percepiano import config
 from percepiano.errors import UserError
+from percepiano.experiments import codehash
 from percepiano.io import atomic_path
 
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "pingouin", "librosa", "jax", "flax",
@@ -98,6 +109,33 @@ def plan(name: str, profile: str | None = None) -> tuple[dict, str]:
     return cfg, hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def code_hash(name: str) -> tuple[str, dict[str, str]]:
+    """The code hash of experiment ``name`` and the hash of each module it covers (the module
+    defining its function and the package modules that imports; see ``codehash``)."""
+    return codehash.of_function(get(name).func)
+
+
+def status(name: str, profile: str | None = None, root: Path | None = None,
+           res: Results | None = None) -> str:
+    """``current``, ``stale (config)``, ``stale (code)`` or ``missing``: how the stored results
+    of ``name`` (or ``res``, already read) relate to what the current code would run."""
+    res = stored(name, profile, root) if res is None else res
+    if res is None:
+        return "missing"
+    if res.provenance.get("config_hash") != plan(name, profile)[1]:
+        return "stale (config)"
+    if res.provenance.get("code_hash") != code_hash(name)[0]:
+        return "stale (code)"
+    return "current"
+
+
+def code_changes(name: str, provenance: dict) -> list[str]:
+    """The modules whose code differs between ``provenance`` and the current code of ``name``
+    (every one of them when the provenance lists none)."""
+    old, new = provenance.get("code_modules") or {}, code_hash(name)[1]
+    return sorted(m for m in set(old) | set(new) if old.get(m) != new.get(m))
+
+
 def results_path(name: str, profile: str | None = None, root: Path | None = None) -> Path:
     return Path(root or config.results_dir()) / config.profile(profile) / name
 
@@ -107,6 +145,12 @@ def run(name: str, profile: str | None = None, root: Path | None = None,
     """Run experiment ``name`` in ``profile`` and (if ``write``) store its results."""
     exp, profile = get(name), config.profile(profile)
     cfg, digest = plan(name, profile)
+    code, git = code_hash(name), _git()
+    path = results_path(name, profile, root)
+    if write and git["dirty"] and profile != "smoke" and _own_results(root):
+        print(f"percepiano: warning: the working tree has uncommitted changes, so {name}'s "
+              f"results will show as dirty; commit the code, then re-run `percepiano run {name} "
+              f"--profile {profile}`", file=sys.stderr)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -119,8 +163,7 @@ def run(name: str, profile: str | None = None, root: Path | None = None,
     if missing:
         raise ValueError(f"experiment {name!r} returned no {', '.join(sorted(missing))}")
     metrics = _jsonable({"mean_r2": out.pop("mean_r2"), "mean_r": out.pop("mean_r"), **out})
-    provenance = _provenance(exp, profile, cfg, digest, wall, caught)
-    path = results_path(name, profile, root)
+    provenance = _provenance(exp, profile, cfg, digest, code, git, wall, caught)
     if write:
         path.mkdir(parents=True, exist_ok=True)
         if oof is not None:
@@ -144,11 +187,9 @@ def stored(name: str, profile: str | None = None, root: Path | None = None) -> R
 
 
 def load(name: str, profile: str | None = None, root: Path | None = None) -> Results | None:
-    """Stored results whose configuration hash matches the current code's, else None."""
+    """Stored results whose configuration and code hashes match the current code's, else None."""
     res = stored(name, profile, root)
-    if res is None or res.provenance.get("config_hash") != plan(name, profile)[1]:
-        return None
-    return res
+    return res if res is not None and status(name, profile, root, res) == "current" else None
 
 
 def load_or_run(name: str, profile: str | None = None, root: Path | None = None) -> Results:
@@ -160,10 +201,7 @@ def load_or_run(name: str, profile: str | None = None, root: Path | None = None)
 def verify(name: str, profile: str | None = None, root: Path | None = None,
            atol: float | None = None) -> list[str]:
     """Run ``name`` again (without storing) and list the differences from the stored numbers."""
-    old = stored(name, profile, root)
-    if old is None:
-        raise UserError(f"no stored results for {name!r} in profile {config.profile(profile)!r} "
-                        f"under {results_path(name, profile, root)}; run `percepiano run {name}`")
+    old = _stored_or_fail(name, profile, root)
     atol = get(name).atol if atol is None else atol
     diffs = []
     digest = plan(name, profile)[1]
@@ -186,22 +224,58 @@ def verify(name: str, profile: str | None = None, root: Path | None = None,
     return diffs
 
 
+def restamp(name: str, profile: str | None = None, root: Path | None = None,
+            atol: float | None = None) -> list[str]:
+    """Run ``name`` again; when it reproduces every stored number (``verify`` finds nothing) from
+    a clean tree, rewrite only its ``provenance.json`` with the current commit and code hash, so
+    code that changed without changing the numbers does not force a recomputation.
+
+    Returns ``verify``'s differences (nothing is written when there are any); raises
+    ``UserError`` when the tree has uncommitted changes or the configuration changed."""
+    profile = config.profile(profile)
+    old = _stored_or_fail(name, profile, root)
+    if old.provenance.get("config_hash") != plan(name, profile)[1]:
+        raise UserError(f"cannot restamp {name!r}: its configuration changed since the results "
+                        f"were stored; recompute them with `percepiano run {name}`")
+    git, code = _git(), code_hash(name)
+    if git["dirty"] is not False or not git["commit"]:
+        raise UserError(f"cannot restamp {name!r} from a working tree with uncommitted changes "
+                        f"(or outside git); commit the code, then run "
+                        f"`percepiano verify --restamp {name}`")
+    diffs = verify(name, profile, root, atol)
+    if diffs:
+        return diffs
+    if _git() != git or code_hash(name) != code:
+        raise UserError(f"cannot restamp {name!r}: the working tree changed while it ran; "
+                        "commit, then restamp again")
+    prov = dict(old.provenance)
+    prov["restamps"] = [*prov.get("restamps", []), {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "atol": get(name).atol if atol is None else atol,
+        "commit": prov.get("commit"), "dirty": prov.get("dirty"),
+        "code_hash": prov.get("code_hash")}]  # what the provenance said before
+    prov.update(commit=git["commit"], dirty=False, code_hash=code[0], code_modules=code[1])
+    _atomic(old.path / "provenance.json", json.dumps(prov, indent=1) + "\n")
+    return []
+
+
 def provenance_table(profile: str | None = None, root: Path | None = None) -> pd.DataFrame:
-    """One row per registered experiment: whether its stored results are current, and where,
-    when and from which commit they were computed."""
+    """One row per registered experiment: whether its stored results are current (``status``),
+    whether they came from a clean or a dirty tree, and where, when and from which commit (``+``:
+    with uncommitted changes) they were computed."""
     rows = []
     for name in sorted(REGISTRY):
         res = stored(name, profile, root)
         prov = res.provenance if res is not None else {}
-        status = ("missing" if res is None else "current"
-                  if prov.get("config_hash") == plan(name, profile)[1] else "stale")
+        dirty = prov.get("dirty")
         commit = prov.get("commit") or ""
-        rows.append({"experiment": name, "results": status, "device": prov.get("device", ""),
-                     "commit": commit[:8] + ("+" if prov.get("dirty") else ""),
+        rows.append({"experiment": name, "results": status(name, profile, root, res),
+                     "tree": {True: "dirty", False: "clean"}.get(dirty, ""),
+                     "device": prov.get("device", ""),
+                     "commit": commit[:8] + ("+" if dirty else ""),
                      "wall time (s)": prov.get("wall_time_s"),
                      "computed (UTC)": prov.get("timestamp", "")[:16].replace("T", " ")})
     return pd.DataFrame(rows).set_index("experiment")
-
 
 
 def compare(old, new, atol: float, path: str = "") -> list[str]:
@@ -251,13 +325,30 @@ def _jsonable(obj):
     raise TypeError(f"cannot store {type(obj).__name__} in metrics.json")
 
 
+def _stored_or_fail(name: str, profile: str | None, root: Path | None) -> Results:
+    res = stored(name, profile, root)
+    if res is None:
+        raise UserError(f"no stored results for {name!r} in profile {config.profile(profile)!r} "
+                        f"under {results_path(name, profile, root)}; run `percepiano run {name}`")
+    return res
+
+
+def _own_results(root: Path | None) -> bool:
+    """Whether results go to the project's own ``results/`` (``PERCEPIANO_RESULTS`` unset)."""
+    if os.environ.get("PERCEPIANO_RESULTS"):
+        return False
+    return root is None or Path(root).resolve() == config.results_dir().resolve()
+
+
 def _atomic(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
-def _git() -> dict:
-    root = Path(__file__).resolve().parents[2]  # the checkout holding this package
+def _git(root: Path | None = None) -> dict:
+    """The commit checked out in ``root`` (default: the checkout holding this package) and
+    whether its tracked files outside ``results/`` have uncommitted changes."""
+    root = root or Path(__file__).resolve().parents[2]
 
     def git(*args):
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
@@ -265,7 +356,9 @@ def _git() -> dict:
 
     try:
         head = git("rev-parse", "HEAD")
-        status = git("status", "--porcelain", "--untracked-files=no")
+        # stored results are not code: writing one experiment's must not make the next dirty
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                     ":(exclude)results")
     except (OSError, subprocess.TimeoutExpired):
         return {"commit": None, "dirty": None}
     commit = head.stdout.strip() if head.returncode == 0 else None
@@ -280,8 +373,8 @@ def _device() -> str:
     return f"{devices[0].platform} x{len(devices)} ({devices[0].device_kind})"
 
 
-def _provenance(exp: Experiment, profile: str, cfg: dict, digest: str, wall: float,
-                caught) -> dict:
+def _provenance(exp: Experiment, profile: str, cfg: dict, digest: str,
+                code: tuple[str, dict[str, str]], git: dict, wall: float, caught) -> dict:
     versions = {}
     for pkg in PACKAGES:
         try:
@@ -294,9 +387,11 @@ def _provenance(exp: Experiment, profile: str, cfg: dict, digest: str, wall: flo
         "profile": profile,
         "config": cfg,
         "config_hash": digest,
+        "code_hash": code[0],
+        "code_modules": code[1],
         "version": exp.version,
         "seed": cfg.get("seed", cfg.get("seeds")),
-        **_git(),
+        **git,
         "device": _device(),
         "python": platform.python_version(),
         "platform": platform.platform(),

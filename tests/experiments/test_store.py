@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
 import warnings
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 from percepiano import config, experiments
 from percepiano.cli.main import main
 from percepiano.errors import UserError
+from percepiano.experiments import store as results_store
 
 CALLS = {"fake": 0}
 
@@ -156,7 +159,7 @@ def test_provenance_table_says_missing_current_or_stale(store, monkeypatch):
     assert experiments.provenance_table("smoke").loc["fake", "results"] == "current"
     monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
         "fake", _fake, lambda s: {"n": 5, "seed": 0}, "changed"))
-    assert experiments.provenance_table("smoke").loc["fake", "results"] == "stale"
+    assert experiments.provenance_table("smoke").loc["fake", "results"] == "stale (config)"
 
 
 def test_cli_run_verify_and_list(store, capsys):
@@ -177,6 +180,213 @@ def test_cli_run_verify_and_list(store, capsys):
     assert main(["run", "nope"]) == 2
     assert "unknown experiment 'nope'" in capsys.readouterr().err
     assert main(["run"]) == 2
+
+
+def _provenance(root, profile="smoke"):
+    return json.loads((root / profile / "fake" / "provenance.json").read_text())
+
+
+def _rewrite_provenance(root, profile="smoke", **changes):
+    path = root / profile / "fake" / "provenance.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+
+
+def test_provenance_records_the_code_it_ran(store):
+    prov = experiments.run("fake", "smoke").provenance
+    digest, modules = results_store.code_hash("fake")
+    assert prov["code_hash"] == digest and prov["code_modules"] == modules
+    assert list(modules) == [_fake.__module__]  # outside the package: its own file alone
+    assert _provenance(store)["code_hash"] == digest
+
+
+def test_results_of_other_code_are_stale_code(store):
+    experiments.run("fake", "smoke")
+    assert results_store.status("fake", "smoke") == "current"
+    _rewrite_provenance(store, code_hash="0" * 16)
+    assert results_store.status("fake", "smoke") == "stale (code)"
+    assert experiments.provenance_table("smoke").loc["fake", "results"] == "stale (code)"
+    assert experiments.load("fake", "smoke") is None
+    assert experiments.load_or_run("fake", "smoke")["mean_r2"] == 0.5
+    assert CALLS["fake"] == 2 and results_store.status("fake", "smoke") == "current"
+    _rewrite_provenance(store, code_hash="0" * 16, config_hash="0" * 16)
+    assert results_store.status("fake", "smoke") == "stale (config)"  # the config comes first
+
+
+def test_results_from_before_code_hashes_are_stale_code(store):
+    experiments.run("fake", "smoke")
+    path = store / "smoke" / "fake" / "provenance.json"
+    prov = json.loads(path.read_text())
+    del prov["code_hash"], prov["code_modules"]
+    path.write_text(json.dumps(prov))
+    assert results_store.status("fake", "smoke") == "stale (code)"
+    assert results_store.code_changes("fake", prov) == [_fake.__module__]
+
+
+CHAPTER = '''"""A stand-in chapter module."""
+
+
+def chapter(cfg):
+    """Its experiment."""
+    return {"mean_r2": 0.1 * cfg["n"], "mean_r": 0.2}
+'''
+
+
+def test_editing_an_experiment_module_stales_its_results_but_editing_prose_does_not(
+        store, tmp_path, monkeypatch):
+    path = tmp_path / "stand_in_chapter.py"
+    path.write_text(CHAPTER)
+    spec = importlib.util.spec_from_file_location("stand_in_chapter", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(experiments.REGISTRY, "chapter", experiments.Experiment(
+        "chapter", module.chapter, lambda s: {"n": 1}, "a stand-in"))
+    experiments.run("chapter", "smoke")
+    path.write_text(CHAPTER.replace('"""Its experiment."""', "# why: a comment\n\n")
+                    .replace("A stand-in chapter module.", "Reworded."))
+    assert results_store.status("chapter", "smoke") == "current"
+    path.write_text(CHAPTER.replace("0.1 *", "0.3 *"))
+    assert results_store.status("chapter", "smoke") == "stale (code)"
+    prov = experiments.stored("chapter", "smoke").provenance
+    assert results_store.code_changes("chapter", prov) == ["stand_in_chapter"]
+
+
+def test_provenance_table_marks_results_of_a_dirty_tree(store, git):
+    git(dirty=True)
+    experiments.run("fake", "smoke")
+    row = experiments.provenance_table("smoke").loc["fake"]
+    assert row["results"] == "current" and row["tree"] == "dirty" and row["commit"].endswith("+")
+    git(dirty=False)
+    experiments.run("fake", "smoke")
+    row = experiments.provenance_table("smoke").loc["fake"]
+    assert row["tree"] == "clean" and row["commit"] == "c" * 8
+    assert experiments.provenance_table("full").loc["fake", "tree"] == ""
+
+
+def test_restamp_records_the_current_code_when_the_numbers_reproduce(store, git):
+    git(dirty=True, commit="b" * 40)
+    experiments.run("fake", "smoke")
+    _rewrite_provenance(store, code_hash="0" * 16, code_modules={})  # computed by other code
+    folder = store / "smoke" / "fake"
+    metrics, oof = (folder / "metrics.json").read_bytes(), (folder / "oof.csv").read_bytes()
+    git(dirty=False, commit="a" * 40)
+    assert results_store.restamp("fake", "smoke") == []
+    assert CALLS["fake"] == 2  # ran again to check
+    prov = _provenance(store)
+    assert prov["commit"] == "a" * 40 and prov["dirty"] is False
+    assert (prov["code_hash"], prov["code_modules"]) == results_store.code_hash("fake")
+    assert prov["restamps"][0]["commit"] == "b" * 40 and prov["restamps"][0]["dirty"] is True
+    assert prov["restamps"][0]["code_hash"] == "0" * 16
+    assert (folder / "metrics.json").read_bytes() == metrics  # only the provenance is rewritten
+    assert (folder / "oof.csv").read_bytes() == oof
+    assert results_store.status("fake", "smoke") == "current"
+    assert experiments.provenance_table("smoke").loc["fake", "tree"] == "clean"
+
+
+def test_restamp_refuses_a_dirty_tree_moved_numbers_or_a_new_configuration(store, git,
+                                                                           monkeypatch):
+    with pytest.raises(UserError, match="percepiano run fake"):
+        results_store.restamp("fake", "smoke")
+    experiments.run("fake", "smoke")
+    _rewrite_provenance(store, code_hash="0" * 16)
+    before = _provenance(store)
+    git(dirty=True)
+    with pytest.raises(UserError, match="uncommitted changes.*commit the code"):
+        results_store.restamp("fake", "smoke")
+    git(dirty=None, commit=None)  # no git at all
+    with pytest.raises(UserError, match="uncommitted changes"):
+        results_store.restamp("fake", "smoke")
+    assert CALLS["fake"] == 1 and _provenance(store) == before  # refused before running
+    git(dirty=False)
+    path = store / "smoke" / "fake" / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "mean_r2": 0.9}))
+    diffs = results_store.restamp("fake", "smoke")
+    assert diffs == ["mean_r2: stored 0.9, now 0.5 (diff -0.4)"]
+    assert _provenance(store) == before
+    monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
+        "fake", _fake, lambda s: {"n": 3, "seed": 0}, "changed"))
+    with pytest.raises(UserError, match="configuration changed"):
+        results_store.restamp("fake", "smoke")
+
+
+def test_cli_verify_restamp(store, git, capsys):
+    git(dirty=False)
+    assert main(["run", "fake", "--profile", "smoke"]) == 0
+    _rewrite_provenance(store, code_hash="0" * 16)
+    capsys.readouterr()
+    assert main(["verify", "fake", "--profile", "smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "reproduced" in out and "stale (code)" in out and "--restamp" in out
+    git(dirty=True)
+    assert main(["verify", "--restamp", "fake", "--profile", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot restamp 'fake'" in err
+    git(dirty=False)
+    assert main(["verify", "--restamp", "fake", "--profile", "smoke"]) == 0
+    assert "restamped provenance.json with commit cccccccc" in capsys.readouterr().out
+    assert results_store.status("fake", "smoke") == "current"
+    path = store / "smoke" / "fake" / "metrics.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "mean_r2": 0.9}))
+    assert main(["verify", "--restamp", "fake", "--profile", "smoke"]) == 1
+    assert "not restamped" in capsys.readouterr().out
+
+
+def test_cli_experiments_says_which_results_are_stale_and_dirty(store, git, capsys):
+    git(dirty=True)
+    experiments.run("fake", "smoke")
+    git(dirty=False)
+    experiments.run("fake", "quick")
+    _rewrite_provenance(store, "quick", code_hash="0" * 16)
+    assert main(["experiments", "--json"]) == 0
+    row = {r["experiment"]: r for r in json.loads(capsys.readouterr().out)}["fake"]
+    assert (row["smoke"], row["quick"], row["full"]) == ("stored", "stale (code)", "-")
+    assert row["status"] == {"smoke": "current", "quick": "stale (code)", "full": "missing"}
+    assert row["dirty"] == {"smoke": True, "quick": False, "full": None}
+    assert main(["experiments"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("fake "))
+    assert line.split()[1:4] == ["stored*", "stale", "(code)"]
+    assert "* computed from a working tree with uncommitted changes" in out
+
+
+def test_run_warns_before_storing_dirty_results_in_the_project(store, git, tmp_path,
+                                                               monkeypatch, capsys):
+    monkeypatch.delenv("PERCEPIANO_RESULTS")
+    (tmp_path / "pyproject.toml").write_text("")
+    monkeypatch.chdir(tmp_path)
+    git(dirty=True)
+    experiments.run("fake", "quick")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "will show as dirty" in err and "commit the code" in err
+    assert (tmp_path / "results" / "quick" / "fake" / "provenance.json").is_file()  # not refused
+    experiments.run("fake", "smoke")  # smoke results are for tests
+    experiments.run("fake", "quick", write=False)
+    assert capsys.readouterr().err == ""
+    git(dirty=False)
+    experiments.run("fake", "quick")
+    monkeypatch.setenv("PERCEPIANO_RESULTS", str(tmp_path / "elsewhere"))
+    git(dirty=True)
+    experiments.run("fake", "quick")
+    assert capsys.readouterr().err == ""
+
+
+def test_a_tree_is_dirty_for_code_changes_not_for_stored_results(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
+                        *args], check=True, capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "code.py").write_text("X = 1\n")
+    (tmp_path / "results" / "metrics.json").write_text("{}\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "first")
+    state = results_store._git(tmp_path)
+    assert len(state["commit"]) == 40 and state["dirty"] is False
+    (tmp_path / "results" / "metrics.json").write_text('{"mean_r2": 0.5}\n')
+    (tmp_path / "untracked.py").write_text("")
+    assert results_store._git(tmp_path)["dirty"] is False
+    (tmp_path / "code.py").write_text("X = 2\n")
+    assert results_store._git(tmp_path)["dirty"] is True
 
 
 def test_results_dir_is_the_project_root_from_a_subfolder(tmp_path, monkeypatch):
