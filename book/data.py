@@ -22,6 +22,13 @@
 # (the listeners heard it rendered as audio), the label of each segment (the mean rating divided
 # by {glue:text}`scale_max`), and the raw ratings. This chapter looks at what is there and at how
 # much of it any model could hope to predict.
+#
+# Before anything else, {glue:text}`n_exam` segments ({glue:text}`exam_share:.0%`, whole groups of
+# shared music spread over both composers, drawn once with a fixed seed and frozen in
+# `percepiano/data/final_exam.txt`) are locked away as the *final exam*: only the book's last
+# chapter reads them, once per chosen system. Counts in this chapter are of the whole dataset;
+# every statistic of the labels and ratings, and every experiment of the book until the last
+# chapter, uses the {glue:text}`n_development` development segments.
 
 # %% tags=["hide-input"]
 import warnings
@@ -36,9 +43,13 @@ from percepiano.data import dataset, structure
 from percepiano.data.dataset import DIMENSIONS, SCALE_MAX
 
 plots.style()
-ds = dataset.load()
-info = dataset.summary(ds)
-seg = ds.segments
+full = dataset.load(part="all")  # counts of the whole dataset, the final exam included
+ds = dataset.load()  # labels and ratings: the development part, the final exam stays locked
+info = dataset.summary(full)
+seg = full.segments
+glue("n_exam", len(full.names) - len(ds.names), display=False)
+glue("n_development", len(ds.names), display=False)
+glue("exam_share", 1 - len(ds.names) / len(full.names), display=False)
 for key in ("segments", "dimensions", "categories", "pieces", "composers", "excerpts",
             "performers", "score_renderings", "raters", "ratings"):
     glue(f"n_{key}", int(info[key]), display=False)
@@ -88,7 +99,7 @@ plots.glue_figure("fig_labels", plots.label_distributions(ds.labels, scale=SCALE
 # ```{glue:figure} fig_labels
 # :name: fig-data-labels
 #
-# Distribution of the mean rating of each dimension over all segments (box: quartiles, whiskers:
+# Distribution of the mean rating of each dimension over the development segments (box: quartiles, whiskers:
 # one and a half interquartile ranges), coloured by category. Left is the first word of the scale, right the
 # second. The means rarely reach the ends of the scale.
 # ```
@@ -119,7 +130,7 @@ plots.glue_figure("fig_correlations", plots.correlation_clustermap(ds.labels[lis
 # ```{glue:figure} fig_correlations
 # :name: fig-data-correlations
 #
-# Pearson correlations between the labels over all segments, rows and columns ordered by
+# Pearson correlations between the labels over the development segments, rows and columns ordered by
 # average-linkage clustering on 1 - r (the tree on the left and top), the side bar giving each
 # dimension's category. Blocks of red or blue along the diagonal are groups of dimensions that
 # move together, often across categories.
@@ -139,7 +150,7 @@ plots.glue_figure("fig_correlations", plots.correlation_clustermap(ds.labels[lis
 
 # %% tags=["hide-input"]
 per_segment = seg.n_ratings
-per_rater = ds.ratings.groupby("rater").size()
+per_rater = full.ratings.groupby("rater").size()
 glue("ratings_min", int(per_segment.min()), display=False)
 glue("ratings_max", int(per_segment.max()), display=False)
 glue("ratings_median", float(per_segment.median()), display=False)
@@ -176,8 +187,8 @@ plots.glue_figure("fig_ratings", plots.count_histograms({"ratings per segment": 
 # %% tags=["hide-input"]
 labels = ds.labels[list(DIMENSIONS)]
 between = pd.DataFrame({
-    "between excerpts": structure.between_share(labels, seg.excerpt),
-    "between performers": structure.between_share(labels, seg.performer),
+    "between excerpts": structure.between_share(labels, ds.segments.excerpt),
+    "between performers": structure.between_share(labels, ds.segments.performer),
 })
 by_excerpt = between["between excerpts"]
 glue("between_excerpt_mean", float(by_excerpt.mean()), display=False)
@@ -195,7 +206,7 @@ plots.glue_figure("fig_between", plots.dimension_bars(between, "share of the lab
 #
 # Share of each dimension's label variance that lies between excerpts (the same music played by
 # different performers) and between performers (the same person playing different music), over
-# all segments. Long blue bars are dimensions that the excerpt alone largely determines: a model
+# the development segments. Long blue bars are dimensions that the excerpt alone largely determines: a model
 # can score on them by recognising the music.
 # ```
 

@@ -226,3 +226,34 @@ def tradeoff_scatter(table: pd.DataFrame, x: str = "s_per_epoch", y: str = "val_
     ax.set_ylabel(ylabel)
     ax.margins(x=0.25, y=0.15)
     return fig
+
+
+def differences(table: pd.DataFrame, label: str = "config",
+                xlabel: str = "difference from the baseline") -> Figure:
+    """Forest plot of ``evaluation.stats.compare``'s table: one row per comparison (``label``),
+    one panel per metric, each difference with its bootstrap interval and a line at zero. Filled
+    points are significant after Holm's correction (``significant``), open points are not."""
+    names = {"mean_r2": "mean R²", "mean_r": "mean r", "mean_rho": "mean ρ",
+             "mean_mse": "mean MSE", "mean_within_rho": "within-excerpt ρ",
+             "mean_pairwise": "pairwise accuracy"}
+    metrics = list(dict.fromkeys(table["metric"]))
+    rows = list(dict.fromkeys(table[label]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics) + 1.6,
+                                                       0.4 * len(rows) + 1.3),
+                             sharey=True, squeeze=False)
+    for ax, metric, colour in zip(axes[0], metrics, sns.color_palette("tab10"), strict=False):
+        part = table[table["metric"] == metric]
+        y = np.array([rows.index(r) for r in part[label]])
+        diff = part["difference"].to_numpy()
+        ax.errorbar(diff, y, xerr=[diff - part["ci_lo"], part["ci_hi"] - diff], fmt="none",
+                    ecolor=colour, elinewidth=1.4, capsize=3)
+        filled = part.get("significant", pd.Series(True, index=part.index)).to_numpy(bool)
+        ax.scatter(diff, y, s=36, zorder=3, edgecolors=[colour] * len(y),
+                   facecolors=[colour if f else "white" for f in filled])
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_title(names.get(metric, metric), fontsize=10)
+        ax.set_xlabel(xlabel)
+    axes[0][0].set_yticks(range(len(rows)), rows)
+    axes[0][0].set_ylim(len(rows) - 0.5, -0.5)  # the table's first row on top
+    fig.tight_layout()
+    return fig

@@ -33,7 +33,7 @@ def data_root() -> Path:
 def ds(data_root):
     from percepiano.data import dataset
 
-    return dataset.load(data_root)
+    return dataset.load(data_root, part="all")
 
 
 @pytest.fixture(autouse=True, scope="session")

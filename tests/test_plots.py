@@ -129,3 +129,23 @@ def test_tradeoff_scatter_labels_every_point():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.texts] == ["a", "b", "c"]
     assert len(ax.collections[0].get_offsets()) == 3
+
+
+def test_differences_one_point_and_interval_per_comparison():
+    table = pd.DataFrame({"config": ["b", "c", "d"] * 2,
+                          "metric": ["mean_r2"] * 3 + ["mean_pairwise"] * 3,
+                          "difference": [0.05, -0.01, 0.0, 0.02, 0.01, -0.03],
+                          "ci_lo": [0.02, -0.04, -0.01, 0.01, -0.01, -0.05],
+                          "ci_hi": [0.08, 0.02, 0.01, 0.03, 0.03, -0.01],
+                          "significant": [True, False, False, True, False, True]})
+    fig = plots.differences(table)
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    assert [ax.get_title() for ax in fig.axes] == ["mean R²", "pairwise accuracy"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["b", "c", "d"]
+    for ax, part in zip(fig.axes, (table[:3], table[3:]), strict=True):
+        points = ax.collections[-1].get_offsets()
+        np.testing.assert_allclose(points[:, 0], part.difference)
+        np.testing.assert_allclose(points[:, 1], [0, 1, 2])
+        assert any(np.all(np.asarray(line.get_xdata()) == 0) for line in ax.get_lines())
+        filled = ax.collections[-1].get_facecolors()[:, :3].sum(1) < 3  # white means open
+        assert list(filled) == list(part.significant)

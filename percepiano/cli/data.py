@@ -32,7 +32,7 @@ def register(sub) -> None:
 
 
 def _info(args) -> int:
-    ds = dataset.load(args.data)
+    ds = dataset.load(args.data, part="all")
     s = dataset.summary(ds)
     rows = "\n".join(f"  {k:<30} {v}" for k, v in s.items() if not isinstance(v, dict))
     per = s["ratings_per_segment"]

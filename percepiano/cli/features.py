@@ -29,7 +29,7 @@ def register(sub) -> None:
 def _run(args) -> int:
     from percepiano import config
 
-    ds = dataset.load(args.data)
+    ds = dataset.load(args.data, part="all")
     kinds = KINDS if args.kind == "all" else (args.kind,)
     if any(k in kinds for k in ("spectrogram", "audio")):
         render.soundfont_path(args.soundfont)  # fail early on a bad soundfont

@@ -73,7 +73,7 @@ def _run(args) -> int:
         raise UserError("-o/--output needs a FILE.mid to render")
     if args.file:
         return _one_file(args)
-    ds = dataset.load(args.data)
+    ds = dataset.load(args.data, part="all")
     sf = str(render.soundfont_path(args.soundfont))
     rep = render.render_files(dict(ds.segments.midi_path.items()), soundfont=sf, sr=args.sr,
                               workers=args.workers, progress=True)

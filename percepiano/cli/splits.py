@@ -1,4 +1,4 @@
-"""`percepiano splits`: the deterministic group-aware folds."""
+"""`percepiano splits`: the deterministic group-aware folds, and the size of the locked exam."""
 
 from __future__ import annotations
 
@@ -8,22 +8,67 @@ from percepiano.data import dataset, splits
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "splits", help="show the cross-validation folds of a split kind",
-        description="Deterministic k-fold splits: random, piece (grouped by excerpt), performer "
-                    "(score renderings one group), composer (leave-one-composer-out, k=2). "
-                    "--json prints {segment name: test fold}.")
+        "splits", help="show the cross-validation folds of a split kind, or the exam's size",
+        description="Deterministic k-fold splits that hold out: random (single segments), piece "
+                    "(music groups), performer (score renderings one group), composer "
+                    "(leave-one-composer-out, k=2), work (whole works). --json prints "
+                    "{segment name: test fold}. --exam prints how much the locked final exam "
+                    "holds (counts only).")
     p.add_argument("--kind", default="piece", help=f"one of {', '.join(splits.KINDS)}")
     p.add_argument("--k", type=int, default=4, help="number of folds (default 4)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--part", choices=("all", "development"), default="all",
+                   help="fold all segments (default) or the development part, the one the "
+                        "experiments fold (the locked final exam left out)")
     p.add_argument("--json", action="store_true")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--exam", action="store_true",
+                      help="count the segments, music groups, works and composers locked away "
+                           "in the final exam")
+    what.add_argument("--redraw-exam", action="store_true",
+                      help="draw the final exam again from the current music groups and "
+                           "overwrite percepiano/data/final_exam.txt (only before any result "
+                           "on the exam exists)")
     add_data_option(p)
     p.set_defaults(func=_run)
 
 
+def exam_counts(ds: dataset.PercePiano) -> dict:
+    """How much of ``ds`` (the whole dataset) the locked final exam holds: counts only."""
+    seg = ds.segments
+    exam = seg[seg.index.isin(dataset.final_exam_names())]
+    return {
+        "segments": len(exam),
+        "fraction": round(len(exam) / len(seg), 4),
+        "music_groups": int(exam.music_group.nunique()),
+        "works": int(exam.piece.nunique()),
+        "composers": int(exam.composer.nunique()),
+        "segments_per_composer": {k: int(v) for k, v in exam.groupby("composer").size().items()},
+        "segments_per_work": {k: int(v) for k, v in exam.groupby("piece").size().items()},
+    }
+
+
 def _run(args) -> int:
-    ds = dataset.load(args.data)
+    if args.exam or args.redraw_exam:
+        ds = dataset.load(args.data, part="all")
+        if args.redraw_exam:
+            before = set(dataset.final_exam_names())
+            path = dataset.write_final_exam(ds.segments)
+            moved = len(before ^ set(dataset.final_exam_names()))
+            print(f"wrote {path} ({moved} names moved); commit it")
+            return 0
+        c = exam_counts(ds)
+        lines = [f"locked final exam: {c['segments']} of {len(ds.names)} segments "
+                 f"({c['fraction']:.1%}), {c['music_groups']} music groups, {c['works']} works, "
+                 f"{c['composers']} composers"]
+        lines += [f"  {k:<24} {v}" for k, v in c["segments_per_composer"].items()]
+        lines += [f"  {k:<24} {v}" for k, v in c["segments_per_work"].items()]
+        emit(c, args.json, "\n".join(lines))
+        return 0
+    ds = dataset.load(args.data, part=args.part)
     folds = splits.make_folds(ds.segments, args.kind, args.k, args.seed)
     desc = splits.describe(folds, ds.segments, args.kind)
-    table = f"{args.kind} split, k={args.k}, seed={args.seed}\n{desc.to_string()}"
+    table = (f"{args.kind} split of the {args.part} segments ({len(ds.names)}), k={args.k}, "
+             f"seed={args.seed}\n{desc.to_string()}")
     emit({name: int(f) for name, f in folds.items()}, args.json, table)
     return 0

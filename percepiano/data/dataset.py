@@ -1,8 +1,15 @@
 """The PercePiano dataset: locate, fetch, verify and read it.
 
 Park et al. (2024), "Piano performance evaluation dataset with multilevel perceptual features",
-Scientific Reports 14, 23002. 1202 MIDI segments of 22 performers playing excerpts of Schubert
-and Beethoven, each rated by 5-19 listeners on 19 perceptual dimensions (1-7 scale).
+Scientific Reports 14, 23002. 1202 MIDI segments of excerpts of Schubert and Beethoven played by
+20 human performers plus two score renderings (``Score``, ``Score2``), each with 4-19 valid ratings
+from 4-17 distinct raters (some raters rated a segment more than once) on 19 perceptual
+dimensions (1-7 scale).
+
+About 15 % of the segments, whole music groups, are the locked final exam
+(``percepiano/data/final_exam.txt``, drawn by ``splits.draw_final_exam``): ``load`` returns the
+development part without them unless asked for ``part="all"`` (descriptive statistics) or
+``part="exam"`` (the final results chapter only). ``assert_no_exam`` checks a list of names.
 
 The data folder has the upstream repository's layout. Its quirks are handled here, never by
 editing the files:
@@ -34,7 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from percepiano.data.music import music_groups  # reads the score MIDI of each excerpt
+from percepiano.data import splits
+from percepiano.data.music import music_groups  # reads the score and performance MIDI
 from percepiano.errors import DataError
 
 UPSTREAM_REPO = "JonghoKimSNU/PercePiano"
@@ -77,6 +85,8 @@ CATEGORIES: dict[str, str] = {
     d: next(c for c in CATEGORY_NAMES if d.startswith(c + "_")) for d in DIMENSIONS
 }
 SCORE_PERFORMERS = ("Score", "Score2")
+PARTS = ("development", "all", "exam")  # what ``load`` returns; see ``load``
+FINAL_EXAM_FILE = "final_exam.txt"  # package data: the frozen names of the final exam
 SCALE_MAX = 7  # ratings are on a 1-7 scale; labels are rating / 7
 
 _NAME = re.compile(r"^(?P<piece>.+)_(?P<bars>\d+)bars_(?P<performer>[^_]+)_(?P<segment>\d+)$")
@@ -257,9 +267,32 @@ class PercePiano:
         return std.reindex(self.labels.index)
 
 
-def load(data: str | os.PathLike | None = None) -> PercePiano:
-    """Read the dataset from ``locate(data)``; cached per folder."""
-    return _load(locate(data).resolve())
+def load(data: str | os.PathLike | None = None, part: str = "development") -> PercePiano:
+    """Read the dataset from ``locate(data)``; cached per folder and part.
+
+    ``part``: ``"development"`` (the default) leaves out the locked final exam (its segments,
+    labels, label std and ratings), so experiments never see it; ``"all"`` is the whole dataset,
+    for descriptive statistics only; ``"exam"`` is the final exam alone, read only by the final
+    results chapter.
+    """
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}; choose from {', '.join(PARTS)}")
+    return _load_part(locate(data).resolve(), part)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_part(root: Path, part: str) -> PercePiano:
+    ds = _load(root)
+    if part == "all":
+        return ds
+    exam = set(final_exam_names())
+    return _restrict(ds, [n for n in ds.names if (n in exam) == (part == "exam")])
+
+
+def _restrict(ds: PercePiano, names: list[str]) -> PercePiano:
+    return replace(ds, segments=ds.segments.loc[names], labels=ds.labels.loc[names],
+                   label_std=ds.label_std.loc[names],
+                   ratings=ds.ratings[ds.ratings["name"].isin(names)])
 
 
 def subset(ds: PercePiano, max_segments: int | None) -> PercePiano:
@@ -267,10 +300,70 @@ def subset(ds: PercePiano, max_segments: int | None) -> PercePiano:
     if max_segments is None or max_segments >= len(ds.names):
         return ds
     step = -(-len(ds.names) // max_segments)  # ceil
-    names = ds.names[::step]
-    return replace(ds, segments=ds.segments.loc[names], labels=ds.labels.loc[names],
-                   label_std=ds.label_std.loc[names],
-                   ratings=ds.ratings[ds.ratings["name"].isin(names)])
+    return _restrict(ds, ds.names[::step])
+
+
+@functools.lru_cache(maxsize=1)
+def final_exam_names() -> tuple[str, ...]:
+    """The frozen names of the locked final exam, sorted (from ``FINAL_EXAM_FILE``)."""
+    try:
+        text = resources.files("percepiano.data").joinpath(FINAL_EXAM_FILE).read_text()
+    except FileNotFoundError:
+        raise DataError(f"percepiano/data/{FINAL_EXAM_FILE} is missing; reinstall the package "
+                        "or redraw it with `percepiano splits --redraw-exam`") from None
+    return tuple(sorted(line.strip() for line in text.splitlines()
+                        if line.strip() and not line.startswith("#")))
+
+
+def assert_no_exam(names, what: str = "these segments") -> None:
+    """Raise DataError if any of ``names`` (segment names) belongs to the locked final exam."""
+    leaked = sorted(set(map(str, names)) & set(final_exam_names()))
+    if leaked:
+        raise DataError(f"{what} include {len(leaked)} segments of the locked final exam "
+                        f"(e.g. {leaked[0]!r}); use dataset.load() (the development part)")
+
+
+def final_exam_text(segments: pd.DataFrame, names: list[str]) -> str:
+    """The contents of ``FINAL_EXAM_FILE`` for the exam ``names`` drawn from ``segments``."""
+    group = splits.groups(segments, "piece")
+    strata = group.map(splits.exam_strata(segments))
+    counts = pd.DataFrame({"exam": strata[names].value_counts(), "all": strata.value_counts()})
+    counts = counts.fillna(0).astype(int)
+    per = ", ".join(f"{s} {r.exam}/{r['all']}" for s, r in counts.iterrows())
+    header = [
+        "The locked final exam of PercePiano: read only by the final results chapter.",
+        "Drawn by percepiano.data.splits.draw_final_exam(segments, "
+        f"fraction={splits.EXAM_FRACTION}, seed={splits.EXAM_SEED})",
+        f"from all {len(segments)} segments: whole music groups (percepiano.data.music), "
+        "stratified by work",
+        "or by composer for a composer's works too small to share (splits.exam_strata).",
+        f"{len(names)} segments in {group[names].nunique()} music groups; per stratum "
+        "(exam/all):",
+        f"{per}.",
+        "Do not edit by hand. If the music grouping changes (tests/test_final_exam.py fails)",
+        "and no result on the exam exists yet, redraw it with:",
+        "    percepiano splits --redraw-exam",
+    ]
+    return "".join(f"# {line}\n" for line in header) + "".join(f"{n}\n" for n in names)
+
+
+def write_final_exam(segments: pd.DataFrame, path: str | os.PathLike | None = None) -> Path:
+    """Draw the final exam from all ``segments`` and write it to ``path`` (default: the package's
+    ``FINAL_EXAM_FILE``) atomically (temp file + rename)."""
+    path = Path(path) if path is not None else Path(__file__).with_name(FINAL_EXAM_FILE)
+    text = final_exam_text(segments, splits.draw_final_exam(segments))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # package data, readable by all (mkstemp makes it private)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    final_exam_names.cache_clear()
+    _load_part.cache_clear()
+    return path
 
 
 @functools.lru_cache(maxsize=4)
@@ -406,6 +499,7 @@ def summary(ds: PercePiano) -> dict:
     seg = ds.segments
     recomputed = ds.recomputed_labels()
     match = (np.abs(recomputed.to_numpy() - ds.labels.to_numpy()) < 1e-6).all(axis=1)
+    per_rater = ds.ratings.groupby("name").rater.nunique()  # distinct raters per segment
     return {
         "segments": len(seg),
         "dimensions": len(DIMENSIONS),
@@ -421,6 +515,8 @@ def summary(ds: PercePiano) -> dict:
         "invalid_rating_rows_dropped": int(ds.ratings.attrs.get("dropped_invalid", 0)),
         "ratings_per_segment": {"min": int(seg.n_ratings.min()), "max": int(seg.n_ratings.max()),
                                 "mean": float(seg.n_ratings.mean())},
+        "raters_per_segment": {"min": int(per_rater.min()), "max": int(per_rater.max())},
+        "locked_final_exam_segments": int(seg.index.isin(final_exam_names()).sum()),
         "labels_recomputed_match_1e-6": int(match.sum()),
         "root": str(ds.root),
     }

@@ -9,38 +9,51 @@ the profile's ``percepiano.config.Settings``. ``forest_baselines`` is registered
 from __future__ import annotations
 
 import importlib.util
+import time
 
+import numpy as np
 import pandas as pd
 
 from percepiano.data.dataset import subset
 from percepiano.experiments.store import experiment
 
 IDENTITY_HEADLINE = ("random", "excerpt_mean")  # the leak a random split rewards
+MAIN_KINDS = ("piece", "performer", "work")  # the splits every model is compared on
 
 
 @experiment("identity_baselines",
-            config=lambda s: {"kinds": ["random", "piece", "performer", "composer"],
+            config=lambda s: {"kinds": ["random", "piece", "performer", "work", "composer"],
                               "folds": s.folds, "seeds": list(s.seeds)})
 def identity_baselines(cfg: dict) -> dict:
-    """Global, excerpt and performer means on random, piece, performer and composer splits."""
+    """Identity baselines (who plays, which music) on every split; the strongest is the bar."""
     from percepiano.data import dataset
+    from percepiano.evaluation.cross_validation import cross_validate_seeds
     from percepiano.models import identity
 
-    ds = dataset.load()
-    rows, per_dimension = [], {}
+    ds = dataset.load()  # the development part: the final exam stays locked
+    rows, per_fold, per_dimension, bars, oof = [], [], {}, {}, []
     for kind in cfg["kinds"]:
         k = 2 if kind == "composer" else cfg["folds"]  # two composers: leave one out
-        for seed in cfg["seeds"]:
-            for name, res in identity.identity_baselines(ds, kind, k=k, seed=seed).items():
-                rows.append({"kind": kind, "baseline": name, "seed": seed, "k": k,
-                             **{m: res[m] for m in res if m.startswith("mean_")}})
-                if seed == cfg["seeds"][0]:
-                    per_dimension.setdefault(kind, {})[name] = res["per_dimension"]
+        runs = {name: cross_validate_seeds(ds, kind, k, cfg["seeds"], lambda seed, f=f: f,
+                                           desc=name)
+                for name, f in identity.predictors(ds).items()}
+        for name, res in runs.items():
+            rows += [{"kind": kind, "baseline": name, "k": k, **r} for r in res["seeds"]]
+            per_fold += [{"kind": kind, "baseline": name, **r} for r in res["per_fold"]]
+            per_dimension.setdefault(kind, {})[name] = res["per_dimension"]
+        pooled = {name: {"pooled_r2": float(np.mean([r["pooled_r2"] for r in res["seeds"]]))}
+                  for name, res in runs.items()}
+        bars[kind] = identity.bar(pooled, "pooled_r2")
+        if kind in MAIN_KINDS:
+            oof.append(runs[bars[kind]]["oof"].assign(kind=kind, baseline=bars[kind]))
     table = pd.DataFrame(rows)
     head = table[(table.kind == IDENTITY_HEADLINE[0]) & (table.baseline == IDENTITY_HEADLINE[1])]
-    return {"mean_r2": head.mean_r2.mean(), "mean_r": head.mean_r.mean(),
-            "headline": {"kind": IDENTITY_HEADLINE[0], "baseline": IDENTITY_HEADLINE[1]},
-            "table": table.to_dict(orient="records"), "per_dimension": per_dimension}
+    return {"mean_r2": head.pooled_r2.mean(), "mean_r": head.pooled_r.mean(),
+            "headline": {"kind": IDENTITY_HEADLINE[0], "baseline": IDENTITY_HEADLINE[1],
+                         "metric": "pooled out-of-fold, mean over seeds"},
+            "bar": bars, "n_segments": len(ds.names), "table": table.to_dict(orient="records"),
+            "per_fold": per_fold, "per_dimension": per_dimension,
+            "oof": pd.concat(oof).rename_axis("name")}
 
 
 try:
@@ -69,33 +82,41 @@ if _forest is not None:
 
     @experiment("forest_baselines", config=lambda s: {
         "features": [f for f in s.forest_features if _available(f)],
-        "splits": ["piece", "performer"],
+        "splits": list(MAIN_KINDS),
         "folds": s.folds, "seeds": list(s.seeds), "model": "rf",
         "forest": dict(_forest.preset(s.profile).__dict__), "max_segments": s.max_segments,
         "feature_versions": _feature_versions()})
     def forest_baselines(cfg: dict) -> dict:
-        """Random forests on MIDI, audio and combined descriptors, piece and performer splits."""
+        """Random forests on MIDI, audio and combined descriptors, piece, performer and work
+        splits."""
         from percepiano.data import dataset
+        from percepiano.evaluation.cross_validation import cross_validate_seeds
 
-        ds = subset(dataset.load(), cfg["max_segments"])
+        ds = subset(dataset.load(), cfg["max_segments"])  # development part only
         forest_cfg = _forest.ForestConfig(**cfg["forest"])
-        rows, per_dimension, oof = [], {}, []
+        rows, per_fold, per_dimension, oof = [], [], {}, []
         for features in cfg["features"]:
+            X = _forest.feature_table(ds, features)
             for split in cfg["splits"]:
-                for seed in cfg["seeds"]:
-                    res = _forest.cross_validate_forest(ds, features, split, k=cfg["folds"],
-                                                        seed=seed, model=cfg["model"],
-                                                        cfg=forest_cfg)
-                    rows.append({"features": features, "kind": split, "seed": seed,
-                                 "n_features": res["features"]["n_features"],
-                                 **{m: res[m] for m in res if m.startswith("mean_")}})
-                    if seed == cfg["seeds"][0]:
-                        per_dimension.setdefault(features, {})[split] = res["per_dimension"]
-                    oof.append(res["oof"].assign(features=features, kind=split, seed=seed))
+                start = time.perf_counter()
+                res = cross_validate_seeds(
+                    ds, split, cfg["folds"], cfg["seeds"],
+                    lambda seed, X=X: _forest.forest_predictor(ds, X, cfg["model"], forest_cfg,
+                                                               seed),
+                    desc=f"forest {features} {split}")
+                wall = (time.perf_counter() - start) / len(cfg["seeds"])
+                rows += [{"features": features, "kind": split, "n_features": int(X.shape[1]),
+                          "wall_s": wall, **r} for r in res["seeds"]]
+                per_fold += [{"features": features, "kind": split, **r}
+                             for r in res["per_fold"]]
+                per_dimension.setdefault(features, {})[split] = res["per_dimension"]
+                oof.append(res["oof"].assign(features=features, kind=split))
         table = pd.DataFrame(rows)
         feats = FOREST_HEADLINE[0] if FOREST_HEADLINE[0] in cfg["features"] else cfg["features"][0]
         head = table[(table.features == feats) & (table.kind == FOREST_HEADLINE[1])]
-        return {"mean_r2": head.mean_r2.mean(), "mean_r": head.mean_r.mean(),
-                "headline": {"features": feats, "kind": FOREST_HEADLINE[1]},
+        return {"mean_r2": head.pooled_r2.mean(), "mean_r": head.pooled_r.mean(),
+                "headline": {"features": feats, "kind": FOREST_HEADLINE[1],
+                             "metric": "pooled out-of-fold, mean over seeds"},
                 "n_segments": len(ds.names), "table": table.to_dict(orient="records"),
-                "per_dimension": per_dimension, "oof": pd.concat(oof).rename_axis("name")}
+                "per_fold": per_fold, "per_dimension": per_dimension,
+                "oof": pd.concat(oof).rename_axis("name")}

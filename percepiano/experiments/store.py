@@ -9,7 +9,8 @@ anything else (per fold, seed, dimension). An ``oof`` DataFrame in the dict is s
 ``run`` writes ``results/<profile>/<experiment>/``:
 
 * ``metrics.json``    the returned numbers;
-* ``oof.csv``         out-of-fold predictions, when the experiment returns them;
+* ``oof.csv.gz``      out-of-fold predictions, when the experiment returns them (gzip with a
+                      fixed header, so equal predictions give equal bytes);
 * ``provenance.json`` git commit and dirty flag, configuration and its hash, code hash and the
                       modules it covers, seed, profile, device, package versions, warnings
                       raised, wall time and timestamp.
@@ -52,6 +53,7 @@ from percepiano.errors import UserError
 from percepiano.experiments import codehash
 from percepiano.io import atomic_path
 
+OOF_FILE = "oof.csv.gz"
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "pingouin", "librosa", "jax", "flax",
             "optax", "percepiano")
 
@@ -166,10 +168,13 @@ def run(name: str, profile: str | None = None, root: Path | None = None,
     provenance = _provenance(exp, profile, cfg, digest, code, git, wall, caught)
     if write:
         path.mkdir(parents=True, exist_ok=True)
+        (path / "oof.csv").unlink(missing_ok=True)  # the uncompressed form of older runs
         if oof is not None:
-            _atomic(path / "oof.csv", oof.to_csv(float_format="%.6g"))
-        elif (path / "oof.csv").exists():
-            (path / "oof.csv").unlink()
+            with atomic_path(path / OOF_FILE) as tmp:
+                oof.to_csv(tmp, float_format="%.6g",
+                           compression={"method": "gzip", "mtime": 0})
+        else:
+            (path / OOF_FILE).unlink(missing_ok=True)
         _atomic(path / "metrics.json", json.dumps(metrics, indent=1, allow_nan=True) + "\n")
         _atomic(path / "provenance.json", json.dumps(provenance, indent=1) + "\n")  # last: marks
     return Results(name, profile, metrics, provenance, oof, path if write else None)
@@ -182,7 +187,8 @@ def stored(name: str, profile: str | None = None, root: Path | None = None) -> R
         return None
     metrics = json.loads((path / "metrics.json").read_text())
     provenance = json.loads((path / "provenance.json").read_text())
-    oof = pd.read_csv(path / "oof.csv", index_col=0) if (path / "oof.csv").is_file() else None
+    oof_path = next((path / f for f in (OOF_FILE, "oof.csv") if (path / f).is_file()), None)
+    oof = pd.read_csv(oof_path, index_col=0) if oof_path is not None else None
     return Results(name, config.profile(profile), metrics, provenance, oof, path)
 
 

@@ -183,7 +183,7 @@ def test_cli_renders_the_dataset_with_a_summary(ds, tmp_path, monkeypatch, capsy
     from percepiano.cli.main import main
 
     small = dataclasses.replace(ds, segments=ds.segments.iloc[:2])
-    monkeypatch.setattr(render_cmd.dataset, "load", lambda data=None: small)
+    monkeypatch.setattr(render_cmd.dataset, "load", lambda data=None, part="all": small)
     monkeypatch.setenv("PERCEPIANO_CACHE", str(tmp_path))
     assert main(["render", "--soundfont", SF, "--workers", "1", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

@@ -195,3 +195,66 @@ def test_subset_spreads_over_the_sorted_segments(ds):
     assert list(sub.labels.index) == sub.names
     assert set(sub.ratings.name) <= set(sub.names)
     assert dataset.subset(ds, None) is ds
+
+
+# ------------------------------------------------------------------ the locked final exam
+
+
+def test_parts_partition_the_dataset(data_root, ds):
+    dev = dataset.load(data_root)
+    exam = dataset.load(data_root, part="exam")
+    assert dataset.load(data_root, part="all") is ds
+    assert sorted(dev.names + exam.names) == ds.names and not set(dev.names) & set(exam.names)
+    assert exam.names == list(dataset.final_exam_names())
+    for part in (dev, exam):
+        assert list(part.labels.index) == part.names
+        assert list(part.label_std.index) == part.names
+        assert set(part.ratings.name) == set(part.names)
+    assert len(dev.ratings) + len(exam.ratings) == len(ds.ratings)
+    assert dataset.load(data_root) is dev  # cached per part
+
+
+def test_unknown_part(data_root):
+    with pytest.raises(ValueError, match="unknown part 'test'; choose from development, all, exam"):
+        dataset.load(data_root, part="test")
+
+
+def test_assert_no_exam(data_root, ds):
+    dataset.assert_no_exam(dataset.load(data_root).names)
+    with pytest.raises(DataError, match=r"include \d+ segments of the locked final exam"):
+        dataset.assert_no_exam(ds.names, "the training set")
+    with pytest.raises(DataError, match="the training set include 1 segments"):
+        dataset.assert_no_exam([dataset.final_exam_names()[0]], "the training set")
+
+
+def test_subset_of_the_development_part_stays_out_of_the_exam(data_root):
+    sub = dataset.subset(dataset.load(data_root), 100)
+    dataset.assert_no_exam(sub.names)
+    dataset.assert_no_exam(sub.ratings.name)
+
+
+def test_ratings_and_raters_per_segment(ds):
+    """4-19 valid ratings from 4-17 distinct raters: some raters rated a segment twice."""
+    s = dataset.summary(ds)
+    assert s["ratings_per_segment"]["min"] == 4 and s["ratings_per_segment"]["max"] == 19
+    assert s["raters_per_segment"] == {"min": 4, "max": 17}
+    assert ds.ratings.duplicated(["rater", "name"]).any()
+
+
+def test_performers_are_twenty_humans_and_two_renderings(ds):
+    performers = set(ds.segments.performer)
+    assert len(performers - set(dataset.SCORE_PERFORMERS)) == 20
+    assert set(dataset.SCORE_PERFORMERS) <= performers
+
+
+def test_summary_counts_the_locked_exam(data_root, ds):
+    assert dataset.summary(ds)["locked_final_exam_segments"] == len(dataset.final_exam_names())
+    assert dataset.summary(dataset.load(data_root))["locked_final_exam_segments"] == 0
+
+
+def test_write_final_exam_is_atomic_and_reads_back(tmp_path, ds):
+    path = dataset.write_final_exam(ds.segments, tmp_path / "final_exam.txt")
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("# ") and "percepiano splits --redraw-exam" in path.read_text()
+    assert [n for n in lines if not n.startswith("#")] == list(dataset.final_exam_names())
+    assert [p.name for p in tmp_path.iterdir()] == ["final_exam.txt"]  # no temp file left

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from percepiano.data.dataset import DIMENSIONS
-from percepiano.evaluation.cross_validation import cross_validate
+from percepiano.evaluation.cross_validation import cross_validate, cross_validate_seeds
 
 
 def test_cross_validate_output(ds):
@@ -19,7 +19,24 @@ def test_cross_validate_output(ds):
     assert set().union(*tests) == set(ds.names) and sum(map(len, tests)) == 1202
     for train, val, test in seen:
         assert not (train | val) & test and not train & val
-    assert res["oof"].shape == (1202, 19) and np.isfinite(res["oof"].to_numpy()).all()
+    assert res["oof"].shape == (1202, 20) and np.isfinite(res["oof"].to_numpy()).all()
+    assert list(res["oof"].columns) == [*DIMENSIONS, "fold"]
+    assert [set(res["oof"].index[res["oof"].fold == f]) for f in range(4)] == tests
     assert len(res["per_fold"]) == 4 and set(res["per_dimension"]) == set(DIMENSIONS)
     with pytest.raises(ValueError, match="expected"):
         cross_validate(ds, "piece", 4, 0, lambda a, b, c: np.zeros((1, 19)), progress=False)
+
+
+def test_cross_validate_seeds_gathers_every_seed(ds):
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        return lambda train, val, test: rng.random((len(test), len(DIMENSIONS)))
+
+    res = cross_validate_seeds(ds, "piece", 3, [0, 1], make)
+    assert [r["seed"] for r in res["seeds"]] == [0, 1]
+    assert {"mean_r2", "pooled_r2", "mean_pairwise", "pooled_pairwise"} <= set(res["seeds"][0])
+    assert len(res["per_fold"]) == 6 and {r["seed"] for r in res["per_fold"]} == {0, 1}
+    assert len(res["oof"]) == 2 * len(ds.names) and set(res["oof"].seed) == {0, 1}
+    assert res["oof"].index.name == "name"
+    # random predictions: no skill within excerpts either
+    assert abs(res["seeds"][0]["pooled_pairwise"] - 0.5) < 0.05

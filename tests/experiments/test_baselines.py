@@ -5,14 +5,17 @@ import pandas as pd
 import pytest
 
 from percepiano import experiments
+from percepiano.data import dataset
 
 
 def test_identity_baselines_run_in_smoke(ds, results_root):
     ident = experiments.run("identity_baselines", "smoke")
     table = pd.DataFrame(ident["table"])
-    assert set(table.kind) == {"random", "piece", "performer", "composer"}
+    assert set(table.kind) == {"random", "piece", "performer", "work", "composer"}
+    assert set(ident["bar"]) == set(table.kind)  # the strongest baseline of every split
+    dataset.assert_no_exam(ident.oof.index, "identity_baselines' predictions")
     head = table.query("kind == 'random' and baseline == 'excerpt_mean'")
-    assert ident["mean_r2"] == pytest.approx(head.mean_r2.mean())
+    assert ident["mean_r2"] == pytest.approx(head.pooled_r2.mean())  # headline: pooled OOF
     # the leak: the excerpt mean scores on a random split and not on the piece split
     piece = table.query("kind == 'piece' and baseline == 'excerpt_mean'").mean_r2.mean()
     assert ident["mean_r2"] > 0.1 > piece
@@ -28,3 +31,4 @@ def test_forest_baselines_run_in_smoke(ds, results_root):
     assert set(table.kind) == set(cfg["splits"]) and set(table.features) == set(cfg["features"])
     assert res.oof is not None and len(res.oof) == len(table) * res["n_segments"]
     assert np.isfinite(res["mean_r2"])
+    dataset.assert_no_exam(res.oof.index, "forest_baselines' predictions")

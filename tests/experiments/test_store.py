@@ -49,7 +49,7 @@ def test_run_writes_metrics_oof_and_provenance(store):
     assert metrics["mean_r2"] == 0.5 and metrics["mean_r"] == 0.5  # smoke: 2 folds
     assert metrics["extra"] == {"nested": [1, 2]}
     assert [f["r2"] for f in metrics["per_fold"]] == [0.0, 0.1]
-    oof = pd.read_csv(folder / "oof.csv", index_col=0)
+    oof = pd.read_csv(folder / "oof.csv.gz", index_col=0)
     assert oof.shape == (2, 2) and oof.loc["s1", "a"] == pytest.approx(1 / 7, rel=1e-5)
     prov = json.loads((folder / "provenance.json").read_text())
     for key in ("commit", "dirty", "config", "config_hash", "seed", "profile", "device",
@@ -267,7 +267,7 @@ def test_restamp_records_the_current_code_when_the_numbers_reproduce(store, git)
     experiments.run("fake", "smoke")
     _rewrite_provenance(store, code_hash="0" * 16, code_modules={})  # computed by other code
     folder = store / "smoke" / "fake"
-    metrics, oof = (folder / "metrics.json").read_bytes(), (folder / "oof.csv").read_bytes()
+    metrics, oof = (folder / "metrics.json").read_bytes(), (folder / "oof.csv.gz").read_bytes()
     git(dirty=False, commit="a" * 40)
     assert results_store.restamp("fake", "smoke") == []
     assert CALLS["fake"] == 2  # ran again to check
@@ -277,7 +277,7 @@ def test_restamp_records_the_current_code_when_the_numbers_reproduce(store, git)
     assert prov["restamps"][0]["commit"] == "b" * 40 and prov["restamps"][0]["dirty"] is True
     assert prov["restamps"][0]["code_hash"] == "0" * 16
     assert (folder / "metrics.json").read_bytes() == metrics  # only the provenance is rewritten
-    assert (folder / "oof.csv").read_bytes() == oof
+    assert (folder / "oof.csv.gz").read_bytes() == oof
     assert results_store.status("fake", "smoke") == "current"
     assert experiments.provenance_table("smoke").loc["fake", "tree"] == "clean"
 

@@ -93,7 +93,7 @@ def test_cli_features_midi(ds, tmp_path, monkeypatch, capsys):
     from percepiano.cli.main import main
 
     small = dataclasses.replace(ds, segments=ds.segments.iloc[:3])
-    monkeypatch.setattr(features_cmd.dataset, "load", lambda data=None: small)
+    monkeypatch.setattr(features_cmd.dataset, "load", lambda data=None, part="all": small)
     monkeypatch.setenv("PERCEPIANO_CACHE", str(tmp_path))
     assert main(["features", "--kind", "midi", "--workers", "1", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

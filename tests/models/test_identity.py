@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from percepiano.models.identity import group_mean_predictor, identity_baselines
+from percepiano.models.identity import (
+    bar,
+    group_mean_predictor,
+    identity_baselines,
+    performer_work_predictor,
+    work_offset_predictor,
+)
 
 
 def test_random_split_rewards_recognising_the_music(ds):
@@ -27,3 +33,34 @@ def test_group_mean_uses_training_portion_only(ds):
     same = [n for n in train if ds.segments.loc[n, "performer"] == p0]
     expected = ds.labels.loc[same].mean().to_numpy() if same else pred[0]
     np.testing.assert_allclose(perf[0], expected)
+
+
+def test_performer_work_mean_and_work_offset_by_hand(ds):
+    names = ds.names
+    train, test = names[:900], names[900:905]
+    seg, y = ds.segments, ds.labels
+    pw = performer_work_predictor(ds)(train, [], test)
+    off = work_offset_predictor(ds)(train, [], test)
+    for i, name in enumerate(test):
+        who, work = seg.loc[name, "performer"], seg.loc[name, "piece"]
+        same = [n for n in train if seg.loc[n, "performer"] == who and seg.loc[n, "piece"] == work]
+        perf = [n for n in train if seg.loc[n, "performer"] == who]
+        expected = y.loc[same or perf or train].mean().to_numpy()
+        np.testing.assert_allclose(pw[i], expected)
+        in_work = [n for n in train if seg.loc[n, "piece"] == work]
+        base = y.loc[in_work or train].mean().to_numpy()
+        work_means = y.loc[train].groupby(seg.loc[train, "piece"]).mean()
+        shift = (y.loc[perf].to_numpy() - work_means.loc[seg.loc[perf, "piece"]].to_numpy())
+        np.testing.assert_allclose(off[i], base + (shift.mean(0) if perf else 0), atol=1e-12)
+
+
+def test_the_bar_knows_the_performer_and_the_work(ds):
+    piece = identity_baselines(ds, "piece", k=4)
+    assert bar(piece) in ("performer_work_mean", "work_performer_offset")
+    # knowing the work as well as the performer beats the performer alone on the piece split
+    assert piece[bar(piece)]["mean_r2"] > piece["performer_mean"]["mean_r2"] + 0.05
+    work = identity_baselines(ds, "work", k=4) if "work" in __import__(
+        "percepiano.data.splits", fromlist=["KINDS"]).KINDS else None
+    if work is not None:  # a held-out work leaves only the performer to know
+        assert work["performer_work_mean"]["mean_r2"] == pytest.approx(
+            work["performer_mean"]["mean_r2"])
