@@ -361,3 +361,20 @@ def by_config(oof: pd.DataFrame, by: str, **where) -> dict[str, pd.DataFrame]:
     for column, value in where.items():
         oof = oof[oof[column] == value]
     return {str(k): v.drop(columns=[by, *where]) for k, v in oof.groupby(by, sort=False)}
+
+
+def summarise(y_true, oof: pd.DataFrame, by: Sequence[str], clusters, groups=None,
+              metrics: Sequence[str] = ("mean_r2", "mean_r", "mean_pairwise"),
+              n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Every configuration of a stored out-of-fold table (one per combination of the ``by``
+    columns, e.g. ``["kind", "features"]``) with each metric's seed-averaged estimate and
+    cluster-bootstrap interval: one row per (configuration, metric), columns ``by`` + metric,
+    estimate, ci_lo, ci_hi, seed_sd, n_seeds."""
+    by, rows = list(by), []
+    for key, part in oof.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        ci = cluster_bootstrap_ci(y_true, part.drop(columns=by), clusters, list(metrics),
+                                  groups, n_boot, level, seed)
+        rows += [{**dict(zip(by, key, strict=True)), "metric": m, **r.to_dict()}
+                 for m, r in ci.iterrows()]
+    return pd.DataFrame(rows)

@@ -201,3 +201,25 @@ def test_bad_inputs_say_what_is_wrong():
         stats.compare(y, {"a": p, "b": np.stack([p, p])}, "a", cl)
     with pytest.raises(ValueError, match="one music group"):
         stats.cluster_bootstrap_ci(y, p, cl, "mean_pairwise", groups=np.zeros(len(y)))
+
+
+def test_summarise_gives_one_interval_per_configuration_and_metric():
+    rng = np.random.default_rng(3)
+    names = [f"s{i}" for i in range(60)]
+    y = pd.DataFrame(rng.random((60, 19)), index=names, columns=list(DIMENSIONS))
+    clusters = pd.Series(np.repeat(np.arange(12), 5), index=names)
+    parts = []
+    for config, noise in (("good", 0.05), ("bad", 1.0)):
+        for seed in (0, 1):
+            pred = y + noise * rng.normal(size=y.shape)
+            parts.append(pred.assign(config=config, seed=seed))
+    table = stats.summarise(y, pd.concat(parts), ["config"], clusters,
+                            metrics=("mean_r2", "mean_r"), n_boot=200)
+    assert len(table) == 4 and set(table.config) == {"good", "bad"}
+    est = table.set_index(["config", "metric"])
+    assert est.loc[("good", "mean_r2"), "estimate"] > est.loc[("bad", "mean_r2"), "estimate"]
+    assert (table.ci_lo <= table.estimate).all() and (table.estimate <= table.ci_hi).all()
+    assert (table.n_seeds == 2).all()
+    alone = stats.cluster_bootstrap_ci(y, parts[0].drop(columns="config").iloc[:0].pipe(
+        lambda _: pd.concat(parts[:2]).drop(columns="config")), clusters, "mean_r2", n_boot=200)
+    assert alone[0] == pytest.approx(est.loc[("good", "mean_r2"), "estimate"])

@@ -10,3 +10,14 @@ def test_data_ceiling_runs_in_smoke(ds, results_root):
     ceiling = experiments.run("data_ceiling", "smoke")
     assert 0 < ceiling["mean_r2"] <= 1 and ceiling["mean_r"] == pytest.approx(
         np.mean([np.sqrt(max(v, 0)) for v in ceiling["reliability"].values()]))
+
+
+def test_data_duplicates_runs_in_smoke(ds, results_root):
+    res = experiments.run("data_duplicates", "smoke")
+    assert res["identical_files"]["groups"] == 21  # byte-identical performance MIDI files
+    assert res["near_identical_pairs"] >= res["identical_files"]["segments"] // 2
+    assert 0 < res["mean_r2"] <= 1 and res["test_retest"]["n_pairs"] >= 3
+    from percepiano.data import dataset
+
+    pairs = [name for pair in res["pairs"] for name in (pair["a"], pair["b"])]
+    dataset.assert_no_exam(pairs, "the test-retest pairs")
