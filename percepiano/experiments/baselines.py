@@ -44,8 +44,7 @@ def identity_baselines(cfg: dict) -> dict:
         pooled = {name: {"pooled_r2": float(np.mean([r["pooled_r2"] for r in res["seeds"]]))}
                   for name, res in runs.items()}
         bars[kind] = identity.bar(pooled, "pooled_r2")
-        if kind in MAIN_KINDS:
-            oof.append(runs[bars[kind]]["oof"].assign(kind=kind, baseline=bars[kind]))
+        oof += [res["oof"].assign(kind=kind, baseline=name) for name, res in runs.items()]
     table = pd.DataFrame(rows)
     head = table[(table.kind == IDENTITY_HEADLINE[0]) & (table.baseline == IDENTITY_HEADLINE[1])]
     return {"mean_r2": head.pooled_r2.mean(), "mean_r": head.pooled_r.mean(),
