@@ -175,23 +175,56 @@ def dimension_bars(frame: pd.DataFrame, xlabel: str, sort_by: str | None = None,
 
 def split_bars(table: pd.DataFrame, value: str = "mean_r2", x: str = "kind",
                hue: str = "baseline", ylabel: str = "mean R² over dimensions",
-               reference: Mapping[str, float] | None = None) -> Figure:
-    """Grouped bars of ``value`` per split kind (``x``) and model (``hue``), with a zero line and
-    optional horizontal reference lines ({label: value}, e.g. the noise ceiling)."""
+               reference: Mapping[str, float] | None = None,
+               ci: tuple[str, str] | None = None) -> Figure:
+    """Grouped bars of ``value`` per split kind (``x``) and model (``hue``), with a zero line,
+    optional horizontal reference lines ({label: value}, e.g. the noise ceiling) and, with
+    ``ci=(lo column, hi column)``, each bar's interval as an error bar (one row per bar then)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     names = list(dict.fromkeys(table[hue]))
     others = iter(c for c in sns.color_palette("tab10") if c not in BASELINE_COLOURS.values())
     palette = {n: BASELINE_COLOURS.get(n) or next(others) for n in names}
-    sns.barplot(table, x=x, y=value, hue=hue, ax=ax, errorbar=None, palette=palette)
+    sns.barplot(table, x=x, y=value, hue=hue, ax=ax, errorbar=None, palette=palette,
+                hue_order=names)
     ax.axhline(0, color="k", lw=0.8)
     for i, (label, level) in enumerate((reference or {}).items()):
         ax.axhline(level, color=f"C{7 + i}", ls="--", lw=1.2, label=label)
     for bars in ax.containers:
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
+    if ci is not None:
+        _interval_bars(ax, table, x, hue, names, ci)
     ax.set_xlabel("split")
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
+
+
+def _interval_bars(ax, table: pd.DataFrame, x: str, hue: str, names: list, ci) -> None:
+    """Error bars from the ``ci`` columns on the bars seaborn drew (one container per hue)."""
+    xs = list(dict.fromkeys(table[x]))
+    rows = table.set_index([hue, x])
+    for name, bars in zip(names, ax.containers, strict=False):
+        for level, bar in zip(xs, bars, strict=False):
+            height = bar.get_height()
+            if (name, level) not in rows.index or np.isnan(height):
+                continue
+            lo, hi = rows.loc[(name, level), list(ci)]
+            # a percentile interval need not contain the estimate: draw the interval itself
+            mid, cap = bar.get_x() + bar.get_width() / 2, bar.get_width() / 6
+            ax.vlines(mid, lo, hi, color="k", lw=0.8)
+            ax.hlines([lo, hi], mid - cap, mid + cap, color="k", lw=0.8)
+
+
+def with_intervals(summary: pd.DataFrame, index: list[str], metrics: Mapping[str, str],
+                   digits: int = 3) -> pd.DataFrame:
+    """A ``stats.summarise`` table as text, one row per ``index`` combination and one column per
+    metric ({metric: column title}): "estimate [ci_lo, ci_hi]"."""
+    cell = summary.assign(text=[f"{r.estimate:.{digits}f} [{r.ci_lo:.{digits}f}, "
+                                f"{r.ci_hi:.{digits}f}]" for r in summary.itertuples()])
+    wide = cell[cell.metric.isin(list(metrics))].pivot(index=index, columns="metric",
+                                                        values="text")
+    order = summary.drop_duplicates(index).set_index(index).index
+    return wide.loc[order, list(metrics)].rename(columns=dict(metrics))
 
 
 def glue_figure(name: str, fig: Figure) -> None:

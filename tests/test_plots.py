@@ -103,6 +103,28 @@ def test_split_bars_labels_values_and_reference():
     assert "ceiling" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
+def test_split_bars_draws_each_interval_on_its_bar():
+    table = pd.DataFrame({"kind": ["random", "random", "piece", "piece"],
+                          "baseline": ["x", "y", "x", "y"],
+                          "mean_r2": [0.25, 0.1, -0.03, 0.12],
+                          "lo": [0.2, 0.05, -0.1, 0.13], "hi": [0.3, 0.2, 0.0, 0.15]})
+    ax = plots.split_bars(table, ci=("lo", "hi")).axes[0]
+    vertical = [s for c in ax.collections for s in c.get_segments() if s[0][0] == s[1][0]]
+    spans = sorted((round(float(s[0][1]), 6), round(float(s[1][1]), 6)) for s in vertical)
+    # one interval per bar, even one that does not contain its estimate (0.13-0.15 vs 0.12)
+    assert spans == sorted((float(r.lo), float(r.hi)) for r in table.itertuples())
+
+
+def test_with_intervals_writes_estimate_and_interval():
+    summary = pd.DataFrame({"kind": ["b", "b", "a", "a"], "metric": ["m1", "m2", "m1", "m2"],
+                            "estimate": [0.5, 0.25, 0.125, 1.0], "ci_lo": [0.4, 0.2, 0.1, 0.9],
+                            "ci_hi": [0.6, 0.3, 0.2, 1.1]})
+    frame = plots.with_intervals(summary, ["kind"], {"m2": "second", "m1": "first"}, digits=2)
+    assert list(frame.index) == ["b", "a"] and list(frame.columns) == ["second", "first"]
+    assert frame.loc["b", "first"] == "0.50 [0.40, 0.60]"
+    assert frame.loc["a", "second"] == "1.00 [0.90, 1.10]"
+
+
 def test_table_formats_floats_and_caption():
     frame = pd.DataFrame({"r2": [0.12345, np.nan], "n": [3, 4]}, index=["a", "b"])
     html = plots.table(frame, "A caption.").to_html()

@@ -378,3 +378,28 @@ def summarise(y_true, oof: pd.DataFrame, by: Sequence[str], clusters, groups=Non
         rows += [{**dict(zip(by, key, strict=True)), "metric": m, **r.to_dict()}
                  for m, r in ci.iterrows()]
     return pd.DataFrame(rows)
+
+
+def compare_each(y_true, predictions: Mapping[str, Mapping], baseline: str, clusters,
+                 groups=None, alpha: float = 0.05, **options) -> pd.DataFrame:
+    """``compare`` within each block of ``predictions`` ({block, e.g. a split kind: {name:
+    predictions}}; ``baseline`` names the reference in every block), concatenated with a
+    ``block`` column and Holm's adjustment redone over all rows: a chapter's family."""
+    parts = [compare(y_true, preds, baseline, clusters, groups, alpha=alpha, **options)
+             .assign(block=block) for block, preds in predictions.items()]
+    table = pd.concat(parts, ignore_index=True)
+    table["p_holm"] = holm(table["p"])
+    table["significant"] = table["p_holm"] < alpha
+    return table
+
+
+def verdict(row, subject: str, reference: str, metric_name: str = "R²") -> str:
+    """One sentence, generated from a ``compare`` row, saying whether ``subject`` scored above,
+    below or indistinguishably from ``reference`` (by the interval and the Holm-adjusted p)."""
+    diff = f"{row['difference']:+.3f} [{row['ci_lo']:+.3f}, {row['ci_hi']:+.3f}]"
+    if row["significant"] and row["excludes_zero"]:
+        side = "above" if row["difference"] > 0 else "below"
+        return (f"{subject} scores {side} {reference} ({metric_name} difference {diff}, "
+                f"Holm-adjusted p = {row['p_holm']:.3g})")
+    return (f"{subject} cannot be told apart from {reference} ({metric_name} difference {diff}, "
+            f"Holm-adjusted p = {row['p_holm']:.3g})")

@@ -223,3 +223,26 @@ def test_summarise_gives_one_interval_per_configuration_and_metric():
     alone = stats.cluster_bootstrap_ci(y, parts[0].drop(columns="config").iloc[:0].pipe(
         lambda _: pd.concat(parts[:2]).drop(columns="config")), clusters, "mean_r2", n_boot=200)
     assert alone[0] == pytest.approx(est.loc[("good", "mean_r2"), "estimate"])
+
+
+def test_compare_each_adjusts_over_the_whole_family_and_verdicts_follow_the_numbers():
+    rng = np.random.default_rng(4)
+    names = [f"s{i}" for i in range(80)]
+    y = pd.DataFrame(rng.random((80, 19)), index=names, columns=list(DIMENSIONS))
+    clusters = pd.Series(np.repeat(np.arange(16), 5), index=names)
+    blocks = {kind: {"bar": y + rng.normal(size=y.shape),
+                     "good": y + 0.05 * rng.normal(size=y.shape),
+                     "same": y + rng.normal(size=y.shape)} for kind in ("piece", "work")}
+    table = stats.compare_each(y, blocks, "bar", clusters, metrics=("mean_r2",), n_boot=200,
+                               n_perm=200)
+    assert len(table) == 4 and set(table.block) == {"piece", "work"}
+    np.testing.assert_allclose(table.p_holm, stats.holm(table.p))
+    good = table[(table.config == "good") & (table.block == "piece")].iloc[0]
+    assert good.significant and good.excludes_zero
+    assert stats.verdict(good, "the model", "the bar").startswith("the model scores above the bar")
+    flipped = good.copy()
+    flipped[["difference", "ci_lo", "ci_hi"]] = -good[["difference", "ci_hi", "ci_lo"]].to_numpy()
+    assert " below the bar" in stats.verdict(flipped, "the model", "the bar")
+    unclear = good.copy()
+    unclear[["ci_lo", "significant", "excludes_zero"]] = [-0.1, False, False]
+    assert "cannot be told apart" in stats.verdict(unclear, "the model", "the bar")
