@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import pandas as pd
@@ -19,13 +20,16 @@ def register(sub) -> None:
         "baselines", help="identity baselines or tree models, cross-validated",
         description="Cross-validated baselines. --model identity (default): global, excerpt and "
                     "performer means fitted on training folds. --model rf|et|hgb: a tree model "
-                    "on MIDI, audio or both descriptor sets.")
+                    "on MIDI, audio or both descriptor sets (rf/et: one multi-output forest "
+                    "for all dimensions; --per-dimension: one forest each).")
     p.add_argument("--split", default="piece", help=f"one of {', '.join(splits.KINDS)}")
     p.add_argument("--k", type=int, default=None, help="folds (default 4; composer: 2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default="identity", choices=("identity",) + TREE_MODELS)
     p.add_argument("--features", default="midi", choices=("midi", "audio", "both"),
                    help="descriptor set for tree models")
+    p.add_argument("--per-dimension", action="store_true",
+                   help="rf/et: one forest per dimension instead of one multi-output forest")
     p.add_argument("--json", action="store_true")
     add_data_option(p)
     p.set_defaults(func=_run)
@@ -49,9 +53,13 @@ def _run(args) -> int:
         table = f"identity baselines, {args.split} split, k={k}, seed={args.seed}\n{frame}"
     else:
         forest = importlib.import_module("percepiano.models.forest")
+        cfg = dataclasses.replace(forest.preset(), joint=not args.per_dimension)
         res = _summary(forest.cross_validate_forest(ds, features=args.features, split=args.split,
-                                                    k=k, seed=args.seed, model=args.model))
-        table = (f"{args.model} on {args.features} descriptors, {args.split} split, k={k}: "
+                                                    k=k, seed=args.seed, model=args.model,
+                                                    cfg=cfg))
+        kind = ("" if args.model == "hgb" else
+                ", one forest per dimension" if args.per_dimension else ", joint forest")
+        table = (f"{args.model}{kind} on {args.features} descriptors, {args.split} split, k={k}: "
                  f"mean R² {res['mean_r2']:.3f}, mean r {res['mean_r']:.3f}")
     emit(res, args.json, table)
     return 0

@@ -16,7 +16,13 @@ import pandas as pd
 
 from percepiano import config as _config
 from percepiano.audio import render
-from percepiano.features.cache import load_table, parallel_map, save_table, table_key
+from percepiano.features.cache import (
+    cached_rows,
+    load_table,
+    parallel_map,
+    save_table,
+    table_key,
+)
 
 FEATURE_VERSION = 2
 N_FFT = 1024  # 64 ms at 16 kHz: resolves piano partials down to the bass
@@ -135,16 +141,24 @@ def audio_feature_table(ds, soundfont: str = render.DEFAULT_SOUNDFONT, sr: int =
     """
     paths = render.render_dataset(ds, soundfont=soundfont, sr=sr, workers=workers,
                                   progress=progress, names=names)
-    key = table_key(FEATURE_VERSION, N_FFT, HOP, N_MFCC, N_BANDS, SILENCE_DB, HPSS_TIME,
-                    HPSS_FREQ, sr, list(AUDIO_FEATURES),
-                    *[(n, Path(p).stem) for n, p in paths.items()])
+    params = table_key(FEATURE_VERSION, N_FFT, HOP, N_MFCC, N_BANDS, SILENCE_DB, HPSS_TIME,
+                       HPSS_FREQ, sr, list(AUDIO_FEATURES))
+    key = table_key(params, *[(n, Path(p).stem) for n, p in paths.items()])
     path = Path(_config.cache_dir()) / "features" / f"audio-{key}.npz"
     if cache and path.exists():
         return load_table(path)
-    rows = parallel_map(_job, [(str(p), sr) for p in paths.values()], workers,
-                        desc="audio features", progress=progress, chunksize=4)
-    table = pd.DataFrame(np.stack(rows), index=pd.Index(list(paths), name="name"),
-                         columns=list(AUDIO_FEATURES))
+    # one cached row per rendering (named by its content hash): a table of any subset of the
+    # segments reuses the rows computed for another
+    tasks = [(str(p), sr) for p in paths.values()]
+    if cache:
+        rows = cached_rows(_job, tasks, [Path(p).stem for p in paths.values()],
+                           Path(_config.cache_dir()) / "features" / f"audio-rows-{params[:16]}",
+                           workers, desc="audio features", progress=progress)
+    else:
+        rows = np.stack(parallel_map(_job, tasks, workers, desc="audio features",
+                                     progress=progress)) if tasks else np.empty((0, 0))
+    table = pd.DataFrame(rows.reshape(len(paths), len(AUDIO_FEATURES)),
+                         index=pd.Index(list(paths), name="name"), columns=list(AUDIO_FEATURES))
     if cache:
         save_table(path, table)
     return table

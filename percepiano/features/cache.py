@@ -65,3 +65,19 @@ def parallel_map(fn, items: list, workers: int | None = None, desc: str = "",
                 out.append(r)
                 bar.update(1)
             return out
+
+
+def cached_rows(fn, tasks: list, keys: list[str], folder: str | os.PathLike,
+                workers: int | None = None, desc: str = "", progress: bool = True,
+                chunksize: int = 4) -> np.ndarray:
+    """``np.stack([fn(t) for t in tasks])``, each row cached under ``folder/<key>.npy`` (a
+    content key per task), so that any subset of the dataset reuses the rows already computed
+    for another; only the missing rows are computed (in parallel, with a bar)."""
+    folder = Path(folder)
+    paths = [folder / f"{key}.npy" for key in keys]
+    todo = [i for i, p in enumerate(paths) if not p.exists()]
+    for i, row in zip(todo, parallel_map(fn, [tasks[i] for i in todo], workers, desc=desc,
+                                         progress=progress, chunksize=chunksize), strict=True):
+        with atomic_path(paths[i]) as tmp, open(tmp, "wb") as f:
+            np.save(f, np.asarray(row, dtype=np.float64))
+    return np.stack([np.load(p) for p in paths]) if paths else np.empty((0, 0))

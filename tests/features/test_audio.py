@@ -73,3 +73,15 @@ def test_table_of_rendered_segments(ds, tmp_path, monkeypatch):
                                       progress=False)
     assert again.equals(table)
     assert len(list((tmp_path / "features").glob("audio-*.npz"))) == 1
+
+
+def test_a_subset_reuses_the_rows_of_a_larger_table(ds, tmp_path, monkeypatch):
+    monkeypatch.setenv("PERCEPIANO_CACHE", str(tmp_path))
+    names = list(ds.segments.index[[0, 700]])
+    table = audio.audio_feature_table(ds, soundfont="timgm6mb", names=names, workers=1,
+                                      progress=False)
+    calls = []
+    monkeypatch.setattr(audio, "_job", lambda task: calls.append(task) or 1 / 0)
+    one = audio.audio_feature_table(ds, soundfont="timgm6mb", names=names[1:], workers=1,
+                                    progress=False)
+    assert calls == [] and one.equals(table.loc[names[1:]])  # no descriptor recomputed

@@ -80,8 +80,10 @@ def test_cross_validate_forest_on_midi_descriptors(small, tmp_path, monkeypatch)
     assert set(res["per_dimension"]) == set(DIMENSIONS)
     assert res["features"]["n_features"] == len(MIDI_FEATURES)
     assert res["features"]["columns"][0].startswith("midi:")
-    assert res["model"]["name"] == "rf" and res["oof"].shape == (len(small.names), 19)
+    assert res["model"]["name"] == "rf"
+    assert res["oof"][list(DIMENSIONS)].shape == (len(small.names), 19)
     assert np.isfinite(res["mean_r2"]) and -1 < res["mean_r2"] < 1
+    assert res["selection"] is None  # fixed settings: nothing chosen
 
 
 def test_bad_choices_raise():
@@ -90,3 +92,114 @@ def test_bad_choices_raise():
     with pytest.raises(ValueError, match="unknown feature set"):
         forest.feature_table(None, "video")
     assert forest.preset("smoke") == SMOKE
+
+
+def test_joint_forest_is_the_default():
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.multioutput import MultiOutputRegressor
+
+    assert forest.ForestConfig().joint and all(c.joint for c in forest.PRESETS.values())
+    assert all(not c.candidates for c in forest.PRESETS.values())  # no selection by default
+    est = forest.make_model("rf", SMOKE)[-1]
+    assert isinstance(est, RandomForestRegressor) and est.n_jobs == SMOKE.n_jobs
+    per_dim = forest.make_model("rf", dataclasses.replace(SMOKE, joint=False))[-1]
+    assert isinstance(per_dim, MultiOutputRegressor)
+    assert per_dim.estimator.n_jobs == SMOKE.n_jobs  # each forest's trees on every core
+
+
+def test_candidates_are_checked_and_survive_json():
+    import json
+
+    cfg = dataclasses.replace(SMOKE, candidates=forest.JOINT_OR_PER_DIMENSION)
+    assert forest.ForestConfig(**json.loads(json.dumps(cfg.__dict__))) == cfg
+    assert [forest.candidate_name(c) for c in cfg.candidates] == ["joint=True", "joint=False"]
+    hash(cfg)
+    with pytest.raises(ValueError, match="a candidate must override"):
+        forest.ForestConfig(candidates=({"n_trees": 5},))
+    with pytest.raises(ValueError, match="unknown select_metric"):
+        forest.ForestConfig(select_metric="mse")
+
+
+class _Spy:
+    """A model that records which rows (by the ``row`` id in column 0) it fits and predicts."""
+
+    def __init__(self, est, cfg, calls):
+        self.est, self.cfg, self.calls = est, cfg, calls
+
+    def fit(self, X, y):
+        self.calls.append(("fit", self.cfg.min_samples_leaf, set(X[:, 0].astype(int))))
+        self.est.fit(X, y)
+        return self
+
+    def predict(self, X):
+        self.calls.append(("predict", self.cfg.min_samples_leaf, set(X[:, 0].astype(int))))
+        return self.est.predict(X)
+
+
+@pytest.fixture
+def spied(synthetic, monkeypatch):
+    """The synthetic data with a row id as first feature, and every model fit/predict recorded;
+    candidates: a learning forest and one whose leaves need more rows than there are."""
+    ds, X = synthetic
+    X = pd.concat([pd.Series(np.arange(len(X)), index=X.index, name="row"), X], axis=1)
+    calls, make = [], forest.make_model
+    monkeypatch.setattr(forest, "make_model",
+                        lambda model, cfg, seed: _Spy(make(model, cfg, seed), cfg, calls))
+    monkeypatch.setattr(forest, "feature_table", lambda *a, **k: X)
+    cfg = dataclasses.replace(SMOKE, candidates=({"min_samples_leaf": 1},
+                                                 {"min_samples_leaf": 10_000}))
+    return ds, X, cfg, calls
+
+
+def test_inner_selection_fits_on_train_scores_on_val_and_refits(spied):
+    ds, X, cfg, calls = spied
+    rows = dict(zip(X.index, X.row, strict=True))
+    train, val, test = ds.names[:40], ds.names[40:60], ds.names[60:]
+    fp = forest.forest_predictor(ds, X, "rf", cfg)
+    pred = fp(train, val, test)
+    ids = [{rows[n] for n in part} for part in (train, val, test)]
+    assert calls == [("fit", 1, ids[0]), ("predict", 1, ids[1]),
+                     ("fit", 10_000, ids[0]), ("predict", 10_000, ids[1]),
+                     ("fit", 1, ids[0] | ids[1]), ("predict", 1, ids[2])]
+    assert pred.shape == (len(test), len(DIMENSIONS))
+    assert fp.selections[0]["winner"] == "min_samples_leaf=1"
+    assert set(fp.selections[0]["val"]) == {"min_samples_leaf=1", "min_samples_leaf=10000"}
+    with pytest.raises(ValueError, match="two validation names"):
+        fp(train, [], test)
+
+
+def test_cross_validate_forest_records_the_inner_winner_per_fold(spied):
+    from percepiano.data.splits import make_folds
+
+    ds, X, cfg, calls = spied
+    res = forest.cross_validate_forest(ds, features="midi", split="piece", k=4, seed=0,
+                                       model="rf", cfg=cfg)
+    folds = make_folds(ds.segments, "piece", 4, 0)
+    assert len(calls) == 4 * 6  # per fold: two candidates fitted and scored, the winner refitted
+    for f in range(4):
+        test = set(X.row[folds.index[folds == f]])
+        fold_calls = calls[6 * f: 6 * f + 6]
+        assert all(not (rows & test) for kind, _, rows in fold_calls if kind == "fit")
+        assert [rows == test for _, _, rows in fold_calls] == [False] * 5 + [True]
+    sel = res["selection"]
+    assert sel["metric"] == "mean_r2" and len(sel["candidates"]) == 2
+    assert [s["fold"] for s in sel["per_fold"]] == [0, 1, 2, 3]
+    assert all(s["winner"] == "min_samples_leaf=1" for s in sel["per_fold"])
+    assert all(row["selected"] == "min_samples_leaf=1" for row in res["per_fold"])
+
+
+def test_cli_bench_forest_json(synthetic, monkeypatch, capsys):
+    import json
+
+    from percepiano.cli.main import main
+    from percepiano.data import dataset
+
+    ds, X = synthetic
+    monkeypatch.setattr(dataset, "load", lambda *a, **k: ds)
+    monkeypatch.setattr(forest, "feature_table", lambda *a, **k: X)
+    assert main(["bench", "--forest", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["peak_rss_mb"] > 0
+    assert r["trees"] == 4 * forest.PRESETS["quick"].n_estimators and r["joint"]
+    assert r["n_segments"] == len(ds.names) and r["n_features"] == X.shape[1]
+    assert 0 < r["mean_r2"] < 1 and r["descriptors_included"] is False
