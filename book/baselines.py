@@ -122,7 +122,7 @@ glue("ex_random_of_ceiling",
      display=False)
 bars = ident["bar"]
 shown = id_summary[id_summary.metric == "mean_r2"].assign(
-    baseline=lambda t: t.baseline.str.replace("_", " "))
+    baseline=lambda t: t.baseline.map(plots.BASELINE_LABELS))
 plots.glue_figure("fig_identity", plots.split_bars(
     shown, value="estimate", ci=("ci_lo", "ci_hi"),
     reference={"noise ceiling (mean R²)": ceiling["mean_r2"]}))
@@ -143,7 +143,7 @@ lines = []
 for kind in ("piece", "performer", "work"):
     b = bars[kind]
     r2, pw = est.loc[(kind, b, "mean_r2")], est.loc[(kind, b, "mean_pairwise")]
-    lines.append(f"* **{kind} split**: the {b.replace('_', ' ')}, R² {r2.estimate:.3f} "
+    lines.append(f"* **{kind} split**: the {plots.BASELINE_LABELS[b]}, R² {r2.estimate:.3f} "
                  f"[{r2.ci_lo:.3f}, {r2.ci_hi:.3f}], within-excerpt pairwise accuracy "
                  f"{pw.estimate:.3f} [{pw.ci_lo:.3f}, {pw.ci_hi:.3f}]")
 perf_vs_bar = est.loc[("piece", bars["piece"], "mean_r2")].estimate - est.loc[
@@ -158,8 +158,8 @@ display(Markdown(
     "something only beside this one."))
 
 # %% tags=["hide-input"]
-plots.table(plots.with_intervals(id_summary.assign(baseline=id_summary.baseline.str.replace(
-    "_", " ")), ["kind", "baseline"], METRICS).rename_axis(["split", "baseline"]),
+plots.table(plots.with_intervals(id_summary.assign(baseline=id_summary.baseline.map(
+    plots.BASELINE_LABELS)), ["kind", "baseline"], METRICS).rename_axis(["split", "baseline"]),
             f"Identity baselines: mean R², mean Pearson r and within-excerpt pairwise accuracy "
             f"over the {len(DIMENSIONS)} dimensions, pooled out-of-fold, mean over seeds "
             f"{cfg['seeds']}, with 95 % cluster-bootstrap intervals ({config.profile()} "
@@ -192,7 +192,7 @@ if forest is not None:
     for _, r in f_vs_bar[f_vs_bar.metric == "mean_r2"].iterrows():
         sentences.append(stats.verdict(
             r, f"on the {r.block} split the forest on {r.config.split(', ')[1]}",
-            f"the bar ({bars[r.block].replace('_', ' ')})"))
+            f"the bar ({plots.BASELINE_LABELS[bars[r.block]]})"))
     display(Markdown(f"""
 **Random forests on descriptors.** A model that does listen, in the simplest way: a random
 forest {{cite}}`breiman2001random` on hand-made descriptors of each performance
@@ -255,7 +255,7 @@ r2_of = id_summary[id_summary.metric == "mean_r2"].set_index(["kind", "baseline"
 r_of = id_summary[id_summary.metric == "mean_r"].set_index(["kind", "baseline"]).estimate
 for kind in ("random", "piece", "performer", "work"):
     b = r2_of.loc[kind].idxmax()
-    rows.append({"model": f"{b.replace('_', ' ')} (identity baseline)",
+    rows.append({"model": f"{plots.BASELINE_LABELS[b]} (identity baseline)",
                  "input": "who plays / which music, no audio", "split": kind,
                  "R²": r2_of.loc[(kind, b)], "r": r_of.loc[(kind, b)],
                  "source": f"this book, {config.profile()} profile"})

@@ -62,8 +62,12 @@ def category_colours() -> dict[str, tuple]:
 
 
 # the identity baselines keep their colours in every figure; other models take the next ones
-BASELINE_COLOURS = dict(zip(("global mean", "excerpt mean", "performer mean"),
-                            sns.color_palette("tab10")[:3], strict=True))
+BASELINE_LABELS = {"global_mean": "global mean", "excerpt_mean": "excerpt mean",
+                   "performer_mean": "performer mean",
+                   "performer_work_mean": "performer × work mean",
+                   "work_performer_offset": "work mean + performer offset"}
+BASELINE_COLOURS = dict(zip(BASELINE_LABELS.values(), sns.color_palette("tab10")[:5],
+                            strict=True))
 
 
 def style() -> None:

@@ -66,7 +66,10 @@ def cross_validate(ds: PercePiano, kind: str, k: int, seed: int, fit_predict: Fi
         **{k_: _nanmean([fm[k_] for fm in fold_metrics]) for k_ in mean_keys},
         "per_dimension": per_dim,
         "per_fold": per_fold,
-        "pooled": evaluate(y.to_numpy(), oof.to_numpy(), ceiling, groups=excerpt),
+        # within-excerpt pairs only inside a test fold: one model's ordering (an excerpt may
+        # be split over folds, as on the performer split)
+        "pooled": evaluate(y.to_numpy(), oof.to_numpy(), ceiling,
+                           groups=excerpt.astype(str) + "|" + folds.astype(str)),
         "oof": oof.assign(fold=folds.loc[oof.index].astype(int)),
         "split": {"kind": kind, "k": k, "seed": seed},
     }

@@ -128,10 +128,12 @@ def _prepare(y_true, predictions: Mapping, clusters, groups, reference: str) -> 
 
 # ---- sufficient statistics per cluster, and metrics from their (weighted) sums ----------------
 
-def _cluster_stats(y, p, cl, groups) -> np.ndarray:
+def _cluster_stats(y, p, cl, groups, folds=None) -> np.ndarray:
     """(S, C, 10, d) per seed and cluster: n, sums of t, t², p, p², tp (both shifted by the
     labels' mean), then the within-excerpt rho sum, the number of excerpts with a rho, pairs
-    ordered alike, pairs with different labels."""
+    ordered alike, pairs with different labels. With ``folds`` (S, n), within-excerpt pairs are
+    formed inside a test fold only: two performances scored by different folds' models (an
+    excerpt split over folds, as on the performer split) are not one model's ordering."""
     n_c, (S, n, d) = cl.max() + 1, p.shape
     t = y - y.mean(0)
     onehot = np.zeros((n_c, n))
@@ -143,8 +145,10 @@ def _cluster_stats(y, p, cl, groups) -> np.ndarray:
         out[s, :, :6] = np.einsum("cn,nkd->ckd", onehot, rows)
         if groups is None:
             continue
-        for e in np.unique(groups):
-            idx = np.flatnonzero(groups == e)
+        gs = groups if folds is None else pd.factorize(
+            pd.Series(groups).astype(str) + "|" + pd.Series(folds[s]).astype(str))[0]
+        for e in np.unique(gs):
+            idx = np.flatnonzero(gs == e)
             c = np.unique(cl[idx])
             if len(c) > 1:
                 raise ValueError("every excerpt must lie within one music group")
@@ -199,7 +203,7 @@ def _values(prep: dict, mix: list, metric: str) -> np.ndarray:
         for name, _ in mix:
             if name not in cache:
                 p = prep["preds"][name]
-                cache[name] = (_cluster_stats(y, p, cl, prep["groups"]),
+                cache[name] = (_cluster_stats(y, p, cl, prep["groups"], prep["folds"]),
                                np.abs(p - y.mean(0)).max(1))
         tot = sum(np.einsum("bc,sckd->bskd", w, cache[name][0]) for name, w in mix)
         scale_p = np.max([cache[name][1] for name, _ in mix], axis=0)
@@ -395,11 +399,15 @@ def compare_each(y_true, predictions: Mapping[str, Mapping], baseline: str, clus
 
 def verdict(row, subject: str, reference: str, metric_name: str = "R²") -> str:
     """One sentence, generated from a ``compare`` row, saying whether ``subject`` scored above,
-    below or indistinguishably from ``reference`` (by the interval and the Holm-adjusted p)."""
+    below or indistinguishably from ``reference``: above or below only when the interval
+    excludes zero *and* the Holm-adjusted test agrees; an interval that excludes zero under a
+    test that does not is said as such."""
     diff = f"{row['difference']:+.3f} [{row['ci_lo']:+.3f}, {row['ci_hi']:+.3f}]"
+    numbers = f"{metric_name} difference {diff}, Holm-adjusted p = {row['p_holm']:.2g}"
+    side = "above" if row["difference"] > 0 else "below"
     if row["significant"] and row["excludes_zero"]:
-        side = "above" if row["difference"] > 0 else "below"
-        return (f"{subject} scores {side} {reference} ({metric_name} difference {diff}, "
-                f"Holm-adjusted p = {row['p_holm']:.3g})")
-    return (f"{subject} cannot be told apart from {reference} ({metric_name} difference {diff}, "
-            f"Holm-adjusted p = {row['p_holm']:.3g})")
+        return f"{subject} scores {side} {reference} ({numbers})"
+    if row["excludes_zero"]:
+        return (f"{subject} scores {side} {reference} by an interval that excludes zero, but "
+                f"not significantly after Holm's correction ({numbers})")
+    return f"{subject} cannot be told apart from {reference} ({numbers})"

@@ -40,3 +40,15 @@ def test_cross_validate_seeds_gathers_every_seed(ds):
     assert res["oof"].index.name == "name"
     # random predictions: no skill within excerpts either
     assert abs(res["seeds"][0]["pooled_pairwise"] - 0.5) < 0.05
+
+
+def test_pooled_within_excerpt_pairs_stay_inside_a_test_fold(ds):
+    """The excerpt mean gives every performance of an excerpt in one test fold the same
+    prediction, so within a fold it orders nothing (pairwise accuracy 0.5); pairs across folds
+    would compare different folds' models and are not counted."""
+    from percepiano.models.identity import group_mean_predictor
+
+    res = cross_validate(ds, "performer", 4, 0, group_mean_predictor(ds, "excerpt"),
+                         progress=False)
+    assert res["pooled"]["mean_pairwise"] == pytest.approx(0.5)
+    assert all(f["mean_pairwise"] == pytest.approx(0.5) for f in res["per_fold"])

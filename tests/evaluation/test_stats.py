@@ -246,3 +246,23 @@ def test_compare_each_adjusts_over_the_whole_family_and_verdicts_follow_the_numb
     unclear = good.copy()
     unclear[["ci_lo", "significant", "excludes_zero"]] = [-0.1, False, False]
     assert "cannot be told apart" in stats.verdict(unclear, "the model", "the bar")
+    split = good.copy()
+    split["significant"] = False
+    assert "not significantly" in stats.verdict(split, "the model", "the bar")
+
+
+def test_within_excerpt_pairs_are_formed_inside_a_fold_when_folds_are_known():
+    """Predictions constant within each (excerpt, fold) order nothing inside a fold (0.5), even
+    when fold-specific offsets would order pairs across folds."""
+    rng = np.random.default_rng(5)
+    names = [f"s{i}" for i in range(40)]
+    y = pd.DataFrame(rng.random((40, 19)), index=names, columns=list(DIMENSIONS))
+    excerpt = pd.Series(np.repeat(np.arange(10), 4), index=names)
+    fold = np.tile([0, 1], 20)
+    pred = pd.DataFrame(np.where(fold[:, None] == 0, 0.0, 1.0) * np.ones((40, 19)),
+                        index=names, columns=list(DIMENSIONS)).assign(fold=fold)
+    with_folds = stats.cluster_bootstrap_ci(y, pred, excerpt, "mean_pairwise", excerpt,
+                                            n_boot=20)[0]
+    without = stats.cluster_bootstrap_ci(y, pred.drop(columns="fold"), excerpt,
+                                         "mean_pairwise", excerpt, n_boot=20)[0]
+    assert with_folds == pytest.approx(0.5) and without != pytest.approx(0.5)
