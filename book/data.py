@@ -63,14 +63,17 @@ glue("scale_max", int(SCALE_MAX), display=False)
 #
 # The segments come from {glue:text}`n_pieces` pieces by {glue:text}`n_composers` composers
 # (Schubert and Beethoven), cut into {glue:text}`n_excerpts` *excerpts*: a stretch of a piece,
-# identified by its piece, length in bars and position. {glue:text}`n_performers` performer ids
-# play them; the ids `Score` and `Score2` are deadpan renderings of the score
-# ({glue:text}`n_score_renderings` segments). The same excerpt is played by a median of
+# identified by its piece, length in bars and position. {glue:text}`n_human` human performers
+# play them, beside {glue:text}`n_renderers` deadpan renderings of the score (performer ids
+# `Score` and `Score2`, {glue:text}`n_score_renderings` segments). The same excerpt is played by a median of
 # {glue:text}`performers_per_excerpt:.0f` performers, so most of the music in the dataset is heard
 # many times over, which matters for how the data can be split ({ref}`chapter-baselines`).
 
 # %% tags=["hide-input"]
 per_excerpt = seg.groupby("excerpt").performer.nunique()
+n_renderers = seg[seg.is_score].performer.nunique()
+glue("n_renderers", int(n_renderers), display=False)
+glue("n_human", int(seg.performer.nunique() - n_renderers), display=False)
 glue("performers_per_excerpt", float(per_excerpt.median()), display=False)
 plots.glue_figure("fig_coverage", plots.crosstab_heatmap(seg, "piece", "performer"))
 

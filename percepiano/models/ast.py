@@ -104,7 +104,8 @@ PRESETS: dict[str, dict] = {
 }
 DEFAULT_PRESET = "micro"
 # How the CPU default was chosen: piece split, fold 0, scored on its *nested validation* fold
-# (721 training / 185 validation segments; never the test fold), one seed, "micro" (dim 64,
+# (721 training / 185 validation segments; not fold 0's test fold, but test data of folds 1-3,
+# so this choice is to be made again inside the training folds), one seed, "micro" (dim 64,
 # depth 3), spectro positions, mean pooling, AdamW 1e-3, 15 epochs; seconds per epoch on the
 # shared 2-core CPU (other jobs running, so +-30 %).
 #

@@ -21,8 +21,8 @@ other jobs. So on this CPU JAX and PyTorch are at parity for these sizes.)
 
 For scale, a 2 M-parameter AST on 496 tokens (10 s crops at full resolution, batch 16) needs
 ~2.1 s a step. The speed/accuracy trade-off that fixed the default (scored on the nested
-validation fold, never a test fold) is tabulated beside ``DEFAULT_PRESET`` in
-``percepiano.models.ast``.
+validation part of one fold, which is test data of the other folds) is tabulated beside
+``DEFAULT_PRESET`` in ``percepiano.models.ast``.
 """
 
 from __future__ import annotations
