@@ -114,7 +114,7 @@ glue("device", res.provenance.get("device", "cpu"), display=False)
 # {glue:text}`ast_n_val:.0f`) only to choose the epoch, while the forests and the identity
 # baselines, which have nothing to choose, fit on both. And its default size and learning rate
 # were fixed in an earlier exploration scored on the validation part of one piece-split fold,
-# which is test data for the other folds: a choice the architecture chapter makes again inside
+# which is test data for the other folds: a choice to be made again inside
 # the training folds.
 
 # %% tags=["hide-input"]
