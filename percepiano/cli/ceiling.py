@@ -45,7 +45,8 @@ def _run(args) -> int:
         "lo": {d: v[0] for d, v in c["reliability_ci"].items()},
         "hi": {d: v[1] for d, v in c["reliability_ci"].items()},
         "icc": c["icc"], "ceiling_r": c["ceiling_r"], "ceiling_r2": c["ceiling_r2"],
-        "within_rho": c["within_rho_ceiling"], "pairwise": c["pairwise_ceiling"],
+        "within_rho_half": c["within_rho_half"], "within_rho_ceiling": c["within_rho_ceiling"],
+        "pairwise_ceiling": c["pairwise_ceiling"],
     }).round(3)
     level = f"{ceiling.LEVEL:.0%} CI"
     table = "\n".join([
@@ -54,7 +55,10 @@ def _run(args) -> int:
         f"  mean reliability (= ceiling R²)  {_ci(c, 'mean_reliability')}",
         f"  mean ceiling r                   {_ci(c, 'mean_ceiling_r')}",
         f"  mean ICC(1,k), stepped up        {c['mean_icc']:.3f}",
-        "within excerpt, half panel vs half panel (a near lower bound):",
+        "within excerpt, half panel vs half panel:",
+        f"  mean within-excerpt rho          {_ci(c, 'mean_within_rho_half')}",
+        f"  mean pairwise accuracy           {_ci(c, 'mean_pairwise_half')}",
+        "within excerpt, ceiling of a model scored against whole panels (stepped up):",
         f"  mean within-excerpt rho          {_ci(c, 'mean_within_rho_ceiling')}",
         f"  mean pairwise accuracy           {_ci(c, 'mean_pairwise_ceiling')}",
     ])

@@ -22,10 +22,15 @@ mostly once, the difference is small.)
   the split-half figure.
 * **Within-excerpt ceiling**: on the same splits, how well the half-A means rank the performances
   of each excerpt as the half-B means do (``metrics.within_excerpt``: mean Spearman over excerpts
-  with at least three performances, and the share of same-excerpt pairs ordered alike). It is a
-  *half-panel* figure and so close to a lower bound: both sides carry the noise of half a panel,
-  while a perfect model (noise-free) is scored against the label of a whole panel. There is no
-  Spearman-Brown step-up for a mean of within-excerpt rank correlations, so it is left as it is.
+  with at least three performances, and the share of same-excerpt pairs ordered alike): the
+  *half-panel* agreement (``within_rho_half``, ``pairwise_half``), where both sides carry the
+  noise of half a panel. A model is scored against whole panels, so the ceiling follows the
+  split-half recipe: the half-panel rank correlation, treated as the within-excerpt reliability
+  of a half panel, is stepped up with Spearman-Brown to a whole panel, and a perfect model would
+  correlate with whole-panel labels at its square root (``within_rho_ceiling``); for a bivariate
+  normal pair with correlation rho, the share of pairs ordered alike is 1/2 + arcsin(rho) / pi
+  (Greiner's relation), which turns it into ``pairwise_ceiling``. Both steps treat a Spearman
+  correlation as a Pearson one; the ceiling is an approximation, the half-panel figures are not.
 
 If the label has reliability ``rel``, a model that predicted the true (noise-free) mean rating
 exactly would reach Pearson ``r = sqrt(rel)`` and ``R² = rel`` against the noisy labels: these
@@ -254,6 +259,13 @@ def icc(ratings: pd.DataFrame, k: int = 4, n_draws: int = 5, seed: int = 0) -> p
     return pd.DataFrame(rows).set_index("dimension")
 
 
+def within_ceiling(half_rho):
+    """Within-excerpt Spearman a perfect model could reach against whole-panel labels, from the
+    half-panel agreement: the square root of its Spearman-Brown step-up to a whole panel."""
+    half = half_rho.clip(lower=0.0)  # a Series or DataFrame of half-panel correlations
+    return np.sqrt(2 * half / (1 + half))  # Spearman-Brown with factor 2, then the root
+
+
 def _interval(x) -> list[float]:
     lo, hi = np.nanquantile(np.asarray(x, dtype=float), [(1 - LEVEL) / 2, (1 + LEVEL) / 2],
                             axis=0)
@@ -288,8 +300,12 @@ def noise_ceiling(ds: PercePiano, n_splits: int = 200, seed: int = 0, icc_draws:
         **_summary("reliability", rel, rel_boot),
         **_summary("ceiling_r", rel, rel_boot, lambda x: np.sqrt(x.clip(lower=0.0))),
         **_summary("ceiling_r2", rel, rel_boot, lambda x: x.clip(lower=0.0)),
-        **_summary("within_rho_ceiling", agree["within_rho"], agree["within_rho_boot"]),
-        **_summary("pairwise_ceiling", agree["pairwise"], agree["pairwise_boot"]),
+        **_summary("within_rho_half", agree["within_rho"], agree["within_rho_boot"]),
+        **_summary("pairwise_half", agree["pairwise"], agree["pairwise_boot"]),
+        **_summary("within_rho_ceiling", agree["within_rho"], agree["within_rho_boot"],
+                   within_ceiling),
+        **_summary("pairwise_ceiling", agree["within_rho"], agree["within_rho_boot"],
+                   lambda x: 0.5 + np.arcsin(within_ceiling(x)) / np.pi),
         "mean_icc": float(ic["icc1_mean_k"].mean()),
         "icc": ic["icc1_mean_k"].to_dict(),
         "icc1": ic["icc1"].to_dict(),
@@ -303,7 +319,8 @@ def noise_ceiling(ds: PercePiano, n_splits: int = 200, seed: int = 0, icc_draws:
         "icc": f"ICC(1,k) one-way random (pingouin), k=4 raters drawn per segment x {icc_draws} "
                "draws, stepped up to the mean number of raters",
         "within_excerpt": "half-panel: half-A vs half-B means ranked within each excerpt, "
-                          "mean over the same splits (a near lower bound)",
+                          "mean over the same splits; ceiling: Spearman-Brown to a whole "
+                          "panel, square root, and 1/2 + arcsin(rho)/pi for pairs",
         "ci": f"{LEVEL:.0%} percentile interval over {n_boot} replicates, each one random rater "
               "split on one cluster-bootstrap resample of the music groups",
         "seed": seed,

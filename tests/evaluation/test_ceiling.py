@@ -199,13 +199,21 @@ def test_noise_ceiling_on_percepiano(ds):
     assert c["reliability"]["Pedal_Sparse/dry_Saturated/wet"] > c["mean_reliability"]
     assert c["repeated_pairs"] > 0 and 4 <= c["mean_raters"] <= 17
     for key in ("reliability", "ceiling_r", "ceiling_r2", "within_rho_ceiling",
-                "pairwise_ceiling"):
+                "pairwise_ceiling", "within_rho_half", "pairwise_half"):
         lo, hi = c[f"mean_{key}_ci"]
         assert lo <= c[f"mean_{key}"] <= hi and hi - lo < 0.2
         for d in DIMENSIONS:
             lo, hi = c[f"{key}_ci"][d]
             assert lo <= c[key][d] <= hi
     # two half panels rank an excerpt's performances alike, but far from perfectly
-    assert 0.1 < c["mean_within_rho_ceiling"] < 0.7
-    assert 0.5 < c["mean_pairwise_ceiling"] < 0.8
+    assert 0.1 < c["mean_within_rho_half"] < 0.7
+    assert 0.5 < c["mean_pairwise_half"] < 0.8
+    # a perfect model against whole panels does better than half a panel against the other half
+    for d in DIMENSIONS:
+        half = max(c["within_rho_half"][d], 0)
+        assert c["within_rho_ceiling"][d] == pytest.approx(np.sqrt(2 * half / (1 + half)))
+        assert c["pairwise_ceiling"][d] == pytest.approx(
+            0.5 + np.arcsin(c["within_rho_ceiling"][d]) / np.pi)
+    assert c["mean_within_rho_ceiling"] > c["mean_within_rho_half"]
+    assert c["mean_pairwise_ceiling"] > c["mean_pairwise_half"]
     assert c["mean_ceiling_r2"] == pytest.approx(c["mean_reliability"])
