@@ -81,7 +81,7 @@ for kind in cfg["splits"]:
     for metric, name in (("mean_r2", "r2"), ("mean_r", "r"), ("mean_pairwise", "pairwise")):
         row = est.loc[(kind, metric)]
         glue(f"ast_{kind}_{name}", float(row.estimate), display=False)
-        glue(f"ast_{kind}_{name}_ci", f"95 % CI {row.ci_lo:.3f} to {row.ci_hi:.3f}",
+        glue(f"ast_{kind}_{name}_ci", f"{stats.LEVEL:.0%} CI {row.ci_lo:.3f} to {row.ci_hi:.3f}",
              display=False)
     glue(f"ast_{kind}_minutes", float(table[table.kind == kind].wall_s.mean() / 60),
          display=False)
@@ -89,6 +89,7 @@ piece_folds = per_fold[per_fold.kind == "piece"]
 glue("ast_n_train", float(piece_folds.n_train.mean()), display=False)
 glue("ast_n_val", float(piece_folds.n_val.mean()), display=False)
 glue("profile", config.profile(), display=False)
+glue("level", stats.LEVEL, display=False)
 glue("device", res.provenance.get("device", "cpu"), display=False)
 
 # %% [markdown]
@@ -101,7 +102,7 @@ glue("device", res.provenance.get("device", "cpu"), display=False)
 # ({glue:text}`ast_piece_r2_ci`; mean r {glue:text}`ast_piece_r:.3f`) on the piece split,
 # {glue:text}`ast_performer_r2:.3f` ({glue:text}`ast_performer_r2_ci`) on the performer split and
 # {glue:text}`ast_work_r2:.3f` ({glue:text}`ast_work_r2_ci`) on the work split: pooled out of fold
-# over {glue:text}`ast_folds` folds, averaged over {glue:text}`ast_seeds` seeds, with 95 %
+# over {glue:text}`ast_folds` folds, averaged over {glue:text}`ast_seeds` seeds, with {glue:text}`level:.0%`
 # cluster-bootstrap intervals over music groups. Within excerpts it orders
 # {glue:text}`ast_piece_pairwise:.1%` of the pairs of performances correctly on the piece split
 # ({glue:text}`ast_piece_pairwise_ci`). One piece-split cross-validation took
@@ -164,7 +165,7 @@ plots.glue_figure("fig_ast_versus", plots.differences(
 #
 # The AST and, where computed, the random forests on descriptors, minus the bar of each split
 # (the strongest identity baseline), in mean R² and within-excerpt pairwise accuracy: paired
-# differences over the same folds and seeds with 95 % cluster-bootstrap intervals; filled points
+# differences over the same folds and seeds with {glue:text}`level:.0%` cluster-bootstrap intervals; filled points
 # are significant after Holm's correction (profile {glue:text}`profile`).
 # ```
 
@@ -190,7 +191,7 @@ plots.glue_figure("fig_ast_splits", plots.split_bars(
 #
 # Mean R² over the dimensions of the default AST beside the identity baselines and, where
 # computed, the random forests, on the piece, performer and work splits (pooled out-of-fold,
-# averaged over seeds, with 95 % cluster-bootstrap intervals; profile {glue:text}`profile`). The
+# averaged over seeds, with {glue:text}`level:.0%` cluster-bootstrap intervals; profile {glue:text}`profile`). The
 # dashed line is the noise ceiling. The AST is the only model here trained end to end on audio.
 # ```
 
@@ -222,7 +223,7 @@ display(Markdown(
 # %% tags=["hide-input"]
 plots.table(plots.with_intervals(summary, ["kind"], METRICS).rename_axis("split"),
             f"The default AST: pooled out-of-fold metrics, mean over seeds {cfg['seeds']}, with "
-            f"95 % cluster-bootstrap intervals ({cfg['folds']}-fold cross-validation, "
+            f"{stats.LEVEL:.0%} cluster-bootstrap intervals ({cfg['folds']}-fold cross-validation, "
             f"{config.profile()} profile, {res['n_segments']} development segments, device "
             f"{res.provenance.get('device', 'cpu')}).")
 

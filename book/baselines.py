@@ -43,6 +43,7 @@ n_boot = config.settings().n_boot
 METRICS = {"mean_r2": "R²", "mean_r": "r", "mean_pairwise": "pairwise accuracy"}
 glue("profile", config.profile(), display=False)
 glue("n_boot", n_boot, display=False)
+glue("level", stats.LEVEL, display=False)
 
 
 # %% [markdown]
@@ -93,7 +94,7 @@ plots.table(pd.DataFrame({"groups": groups, "test folds": folds}).rename_axis("s
 #
 # The strongest of them on a split is the **bar** every listening model must clear there: it
 # knows who plays and which music, and nothing about how it was played. Every figure below is
-# the pooled out-of-fold score averaged over the seeds, with a 95 % cluster-bootstrap interval
+# the pooled out-of-fold score averaged over the seeds, with a {glue:text}`level:.0%` cluster-bootstrap interval
 # over music groups ({glue:text}`n_boot` resamples, `percepiano.evaluation.stats`).
 #
 # On the random split the excerpt mean reaches a mean R² of {glue:text}`ex_random_r2:.3f`
@@ -115,7 +116,7 @@ for (kind, baseline), key in [(("random", "excerpt_mean"), "ex_random"),
                               (("piece", "performer_mean"), "perf_piece")]:
     row = est.loc[(kind, baseline, "mean_r2")]
     glue(f"{key}_r2", float(row.estimate), display=False)
-    glue(f"{key}_ci", f"95 % CI {row.ci_lo:.3f} to {row.ci_hi:.3f}", display=False)
+    glue(f"{key}_ci", f"{stats.LEVEL:.0%} CI {row.ci_lo:.3f} to {row.ci_hi:.3f}", display=False)
 ceiling = experiments.load_or_run("data_ceiling")
 glue("ex_random_of_ceiling",
      float(est.loc[("random", "excerpt_mean", "mean_r2")].estimate / ceiling["mean_r2"]),
@@ -132,7 +133,7 @@ plots.glue_figure("fig_identity", plots.split_bars(
 # :name: fig-baselines-identity
 #
 # Mean R² over the dimensions of the five identity baselines on each split (pooled out-of-fold,
-# averaged over seeds; black bars: 95 % cluster-bootstrap intervals; profile
+# averaged over seeds; black bars: {glue:text}`level:.0%` cluster-bootstrap intervals; profile
 # {glue:text}`profile`), with the noise ceiling as a dashed line. The excerpt mean scores wherever
 # the test music was heard in training (random and performer splits) and nowhere else; knowing
 # the performer *and* the work is worth most where both are in training.
@@ -162,7 +163,7 @@ plots.table(plots.with_intervals(id_summary.assign(baseline=id_summary.baseline.
     plots.BASELINE_LABELS)), ["kind", "baseline"], METRICS).rename_axis(["split", "baseline"]),
             f"Identity baselines: mean R², mean Pearson r and within-excerpt pairwise accuracy "
             f"over the {len(DIMENSIONS)} dimensions, pooled out-of-fold, mean over seeds "
-            f"{cfg['seeds']}, with 95 % cluster-bootstrap intervals ({config.profile()} "
+            f"{cfg['seeds']}, with {stats.LEVEL:.0%} cluster-bootstrap intervals ({config.profile()} "
             "profile).")
 
 # %% tags=["hide-input"]
@@ -207,7 +208,7 @@ music groups and Holm's correction over the {len(f_vs_bar)} comparisons of this 
 {"; ".join(sentences)}.
 """))
 
-# %% tags=["hide-input"] mystnb={"figure": {"name": "fig-baselines-forest", "caption": "Random forests on performance descriptors minus the bar of each split (the strongest identity baseline), in mean R\u00b2 and within-excerpt pairwise accuracy: paired differences over the same folds and seeds, with 95 % cluster-bootstrap intervals; filled points are significant after Holm's correction."}}
+# %% tags=["hide-input"] mystnb={"figure": {"name": "fig-baselines-forest", "caption": "Random forests on performance descriptors minus the bar of each split (the strongest identity baseline), in mean R\u00b2 and within-excerpt pairwise accuracy: paired differences over the same folds and seeds, with cluster-bootstrap intervals; filled points are significant after Holm's correction."}}
 if forest is not None:
     fig = plots.differences(f_vs_bar.assign(config=f_vs_bar.block + ": " + f_vs_bar.config))
     display(fig)
@@ -218,7 +219,7 @@ if forest is not None:
     display(plots.table(
         plots.with_intervals(f_summary, ["kind", "features"], METRICS)
         .rename_axis(["split", "descriptors"]),
-        f"Random forests: pooled out-of-fold metrics, mean over seeds {fcfg['seeds']}, with 95 % "
+        f"Random forests: pooled out-of-fold metrics, mean over seeds {fcfg['seeds']}, with {stats.LEVEL:.0%} "
         f"cluster-bootstrap intervals ({config.profile()} profile, {forest['n_segments']} "
         "segments)."))
 

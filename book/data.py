@@ -41,6 +41,7 @@ from myst_nb import glue
 from percepiano import config, experiments, plots
 from percepiano.data import dataset, structure
 from percepiano.data.dataset import DIMENSIONS, SCALE_MAX
+from percepiano.evaluation.ceiling import LEVEL
 
 plots.style()
 full = dataset.load(part="all")  # counts of the whole dataset, the final exam included
@@ -249,7 +250,7 @@ plots.glue_figure("fig_between", plots.dimension_bars(between, "share of the lab
 # panel order the performances as the other half does? The within-excerpt Spearman correlation
 # between the half panels averages {glue:text}`within_rho_half:.3f`
 # ({glue:text}`within_rho_half_ci`), and they order {glue:text}`pairwise_half:.1%` of the pairs
-# of performances of one excerpt alike, against 50 % by chance: listeners agree far less on how
+# of performances of one excerpt alike, against half of them by chance: listeners agree far less on how
 # the same music was played than on everything together. A model is scored against whole panels,
 # so its ceiling follows the split-half recipe: step the half-panel agreement up to a whole panel
 # with Spearman-Brown and take the square root, a within-excerpt Spearman of
@@ -264,7 +265,7 @@ rel = pd.Series(ceiling["reliability"])
 
 
 def interval(pair) -> str:
-    return f"95 % CI {pair[0]:.3f} to {pair[1]:.3f}"
+    return f"{LEVEL:.0%} CI {pair[0]:.3f} to {pair[1]:.3f}"
 
 
 glue("ceiling_splits", int(ceiling.provenance["config"]["n_splits"]), display=False)
@@ -278,9 +279,10 @@ glue("ceiling_min", float(rel.min()), display=False)
 glue("ceiling_min_dim", plots.short_name(rel.idxmin()), display=False)
 glue("ceiling_max", float(rel.max()), display=False)
 glue("ceiling_max_dim", plots.short_name(rel.idxmax()), display=False)
-for key in ("within_rho_half", "pairwise_half"):
-    glue(key, float(ceiling[f"mean_{key}"]), display=False)
-    glue(f"{key}_ci", interval(ceiling[f"mean_{key}_ci"]), display=False)
+glue("within_rho_half", float(ceiling["mean_within_rho_half"]), display=False)
+glue("within_rho_half_ci", interval(ceiling["mean_within_rho_half_ci"]), display=False)
+glue("pairwise_half", float(ceiling["mean_pairwise_half"]), display=False)
+glue("pairwise_half_ci", interval(ceiling["mean_pairwise_half_ci"]), display=False)
 glue("within_rho_ceiling", float(ceiling["mean_within_rho_ceiling"]), display=False)
 glue("within_rho_ceiling_ci", interval(ceiling["mean_within_rho_ceiling_ci"]), display=False)
 glue("pairwise_ceiling", float(ceiling["mean_pairwise_ceiling"]), display=False)
@@ -314,7 +316,8 @@ plots.glue_figure("fig_ceiling", plots.dimension_bars(
 #
 # The dataset holds the same sound more than once: {glue:text}`dup_groups` groups of
 # byte-identical MIDI files ({glue:text}`dup_files` files), and {glue:text}`dup_pairs` pairs of
-# segments whose performed notes (pitch, velocity, duration) match in at least 95 % of the notes,
+# segments whose performed notes (pitch, velocity, duration) match in at least
+# {glue:text}`dup_threshold:.0%` of the notes,
 # mostly a short excerpt filed again inside a longer one by the same performer
 # (`percepiano.data.duplicates`). A split that put one copy in training and the other in test
 # would let a model score by recognising a recording it has heard, so the music groups of
@@ -334,6 +337,7 @@ dups = experiments.load_or_run("data_duplicates")
 glue("dup_groups", int(dups["identical_files"]["groups"]), display=False)
 glue("dup_files", int(dups["identical_files"]["segments"]), display=False)
 glue("dup_pairs", int(dups["near_identical_pairs"]), display=False)
+glue("dup_threshold", float(dups.provenance["config"]["threshold"]), display=False)
 glue("retest_pairs", int(dups["test_retest"]["n_pairs"]), display=False)
 glue("retest_r", float(dups["test_retest"]["mean_r"]), display=False)
 glue("retest_mad", float(dups["test_retest"]["mean_mad"]), display=False)

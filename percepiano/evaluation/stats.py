@@ -42,6 +42,7 @@ from scipy import stats as sps
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import metrics as M
 
+LEVEL = 0.95  # of every interval the book shows
 FAST = ("mean_r2", "mean_r", "mean_mse", "mean_within_rho", "mean_pairwise")
 METRICS = (*FAST, "mean_rho")
 WITHIN = ("mean_within_rho", "mean_pairwise")
@@ -253,7 +254,7 @@ def _permutation_p(prep: dict, a: str, b: str, metric: str, flips: np.ndarray) -
 
 
 def cluster_bootstrap_ci(y_true, y_pred, clusters, metric: str | Sequence[str] = "mean_r2",
-                         groups=None, n_boot: int = 1000, level: float = 0.95, seed: int = 0):
+                         groups=None, n_boot: int = 1000, level: float = LEVEL, seed: int = 0):
     """Seed-averaged metric with a cluster-bootstrap percentile interval.
 
     ``y_pred``: an array (n, d) or (seeds, n, d) in the rows of ``y_true``, or a DataFrame
@@ -300,7 +301,7 @@ def _fold_scores(prep: dict, name: str, metric: str) -> np.ndarray:
 
 def compare(y_true, predictions: Mapping, baseline: str, clusters, groups=None,
             metrics: Sequence[str] = ("mean_r2", "mean_pairwise"), test: str = "permutation",
-            n_boot: int = 1000, n_perm: int = 1000, level: float = 0.95, alpha: float = 0.05,
+            n_boot: int = 1000, n_perm: int = 1000, level: float = LEVEL, alpha: float = 0.05,
             seed: int = 0) -> pd.DataFrame:
     """Every configuration against ``baseline``, on every metric: one tidy row per pair.
 
@@ -369,7 +370,7 @@ def by_config(oof: pd.DataFrame, by: str, **where) -> dict[str, pd.DataFrame]:
 
 def summarise(y_true, oof: pd.DataFrame, by: Sequence[str], clusters, groups=None,
               metrics: Sequence[str] = ("mean_r2", "mean_r", "mean_pairwise"),
-              n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+              n_boot: int = 1000, level: float = LEVEL, seed: int = 0) -> pd.DataFrame:
     """Every configuration of a stored out-of-fold table (one per combination of the ``by``
     columns, e.g. ``["kind", "features"]``) with each metric's seed-averaged estimate and
     cluster-bootstrap interval: one row per (configuration, metric), columns ``by`` + metric,

@@ -23,14 +23,16 @@ MAIN_KINDS = ("piece", "performer", "work")  # the splits every model is compare
 
 @experiment("identity_baselines",
             config=lambda s: {"kinds": ["random", "piece", "performer", "work", "composer"],
-                              "folds": s.folds, "seeds": list(s.seeds)})
+                              "folds": s.folds, "seeds": list(s.seeds),
+                              # the segments of the other experiments, so they pair with these
+                              "max_segments": s.max_segments})
 def identity_baselines(cfg: dict) -> dict:
     """Identity baselines (who plays, which music) on every split; the strongest is the bar."""
     from percepiano.data import dataset
     from percepiano.evaluation.cross_validation import cross_validate_seeds
     from percepiano.models import identity
 
-    ds = dataset.load()  # the development part: the final exam stays locked
+    ds = subset(dataset.load(), cfg["max_segments"])  # development part: the exam stays locked
     rows, per_fold, per_dimension, bars, oof = [], [], {}, {}, []
     for kind in cfg["kinds"]:
         k = 2 if kind == "composer" else cfg["folds"]  # two composers: leave one out
