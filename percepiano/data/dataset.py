@@ -296,11 +296,19 @@ def _restrict(ds: PercePiano, names: list[str]) -> PercePiano:
 
 
 def subset(ds: PercePiano, max_segments: int | None) -> PercePiano:
-    """``ds`` restricted to an even spread of at most ``max_segments`` of its sorted segments."""
+    """``ds`` restricted to at most ``max_segments`` segments, taken as whole excerpts (every
+    performance of each) so a small run keeps what the evaluation needs: several performances
+    of the same music, many works, both composers. Excerpts are taken round-robin: the first
+    excerpt of every work (the composers' works interleaved), then the second, and so on."""
     if max_segments is None or max_segments >= len(ds.names):
         return ds
-    step = -(-len(ds.names) // max_segments)  # ceil
-    return _restrict(ds, ds.names[::step])
+    ex = (ds.segments.groupby("excerpt")[["piece", "composer"]].first()
+          .assign(size=ds.segments.groupby("excerpt").size()).sort_index())
+    ex["in_piece"] = ex.groupby("piece").cumcount()
+    ex["piece_rank"] = ex.groupby("composer").piece.rank(method="dense")
+    order = ex.sort_values(["in_piece", "piece_rank", "composer"], kind="stable")
+    chosen = order.index[order["size"].cumsum() <= max_segments]
+    return _restrict(ds, sorted(ds.segments.index[ds.segments.excerpt.isin(chosen)]))
 
 
 @functools.lru_cache(maxsize=1)
