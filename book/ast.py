@@ -143,7 +143,7 @@ if forest is not None:
             above = f[f.estimate_config > ast_r2]
             lines.append(f"On the {kind} split {len(above)} of the {len(f)} forests on "
                          "descriptors score a higher R² than the AST"
-                         + (f" (best: {f.estimate_config.max():.3f})." if len(f) else "."))
+                         + f" (best: {f.estimate_config.max():.3f}).")
 display(Markdown(
     "Against the bar of each split (the strongest identity baseline of "
     "{ref}`chapter-baselines`), paired over the same folds and seeds, with Holm's correction "
