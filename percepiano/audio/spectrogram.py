@@ -171,11 +171,14 @@ def spectrogram_paths(ds, mel: MelConfig = MelConfig(),
 def compute_dataset(ds, mel: MelConfig = MelConfig(),
                     soundfont: str | os.PathLike = render.DEFAULT_SOUNDFONT,
                     workers: int | None = None, progress: bool = True,
-                    names=None, cache: str | os.PathLike | None = None) -> dict:
+                    names=None, cache: str | os.PathLike | None = None,
+                    transform=None) -> dict:
     """{name: float16 log-mel (n_mels, frames)} for every segment (or ``names``), from the cache
-    (see ``spectrogram_paths``)."""
+    (see ``spectrogram_paths``); ``transform`` is applied to each as it is read (e.g. pooling to
+    a model's resolution, so the full-resolution set is never in memory at once)."""
     paths = spectrogram_paths(ds, mel, soundfont, workers, progress, names, cache)
-    return {name: np.load(p, allow_pickle=False) for name, p in paths.items()}
+    transform = transform or (lambda x: x)
+    return {name: transform(np.load(p, allow_pickle=False)) for name, p in paths.items()}
 
 
 def norm_stats(specs: dict, train_names) -> tuple[float, float]:

@@ -69,8 +69,8 @@ def _predict(args) -> int:
         model, norm, tc = checkpoint.load_model(run_dir)
     except FileNotFoundError as e:
         raise UserError(str(e)) from None
-    spec = spectrogram.log_mel(y)
-    pred = train.predict(model, {"x": spec}, ["x"], norm, tc)[0]
+    inputs = train.model_inputs({"x": spectrogram.log_mel(y)}, model.cfg)
+    pred = train.predict(model, inputs, ["x"], norm, tc)[0]
     profile = {d: float(v) for d, v in zip(DIMENSIONS, pred, strict=True)}
     width = max(map(len, DIMENSIONS))
     rows = [f"{d:<{width}}  {v:.3f}  ({v * SCALE_MAX:.2f} / {SCALE_MAX})" for d, v in

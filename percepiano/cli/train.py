@@ -54,10 +54,10 @@ def _train(args) -> int:
     if args.epochs is not None:
         tc = dataclasses.replace(tc, epochs=args.epochs)
     out = args.out or default_run_dir(preset, args.split, args.k, args.fold, args.seed)
-    specs = spectrogram.compute_dataset(ds)
-    res = train.fit(specs, ds.labels, tr, val, cfg, tc, out_dir=out)
+    inputs = spectrogram.compute_dataset(ds, transform=lambda s: ast.pool_input(s, cfg))
+    res = train.fit(inputs, ds.labels, tr, val, cfg, tc, out_dir=out)
     m = evaluate(ds.labels.loc[test, list(dataset.DIMENSIONS)].to_numpy(),
-                 train.predict(res.model, specs, test, res.norm, tc))
+                 train.predict(res.model, inputs, test, res.norm, tc))
     summary = {"run_dir": str(out), "preset": preset, "split": args.split, "k": args.k,
                "fold": args.fold, "seed": args.seed, "best_epoch": res.best_epoch,
                "val_mean_r": res.best_val_r, "test_mean_r2": m["mean_r2"],

@@ -48,16 +48,17 @@ def ast_cv(cfg: dict) -> dict:
     from percepiano.training import steps, train
 
     ds = subset(dataset.load(), cfg["max_segments"])
-    specs = spectrogram.compute_dataset(ds, mel=spectrogram.MelConfig(**cfg["mel"]),
-                                        progress=False)
     model_cfg = ast.preset(cfg["preset"])
+    inputs = spectrogram.compute_dataset(ds, mel=spectrogram.MelConfig(**cfg["mel"]),
+                                         progress=False,
+                                         transform=lambda s: ast.pool_input(s, model_cfg))
     tc = steps.TrainConfig(**cfg["train"])
     rows, per_fold, per_dimension, oof = [], [], {}, []
     for split in cfg["splits"]:
         start = time.perf_counter()
         res = cross_validation.cross_validate_seeds(
             ds, split, cfg["folds"], cfg["seeds"],
-            lambda seed: train.make_fit_predict(specs, ds.labels, model_cfg,
+            lambda seed: train.make_fit_predict(inputs, ds.labels, model_cfg,
                                                 dataclasses.replace(tc, seed=seed)),
             desc=f"AST {split}")
         wall = (time.perf_counter() - start) / len(cfg["seeds"])

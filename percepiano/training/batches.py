@@ -1,12 +1,18 @@
-"""Batches for the AST: crops of cached log-mel spectrograms, normalised with training-only
-statistics.
+"""The AST's data on the device: pooled, normalised segments packed into one array, and the
+crop plans the compiled loops read them through.
 
-* Training draws one random crop per segment and epoch; the epoch's order and crops derive from
-  ``(seed, epoch)``, so a resumed run sees the same batches.
-* Evaluation reads whole segments through a fixed, deterministic grid of evenly spaced,
-  overlapping crops (``eval_grid``), so a score never depends on a random draw.
-* ``Normaliser`` holds the spectrogram mean/std and the per-dimension label mean/std of the
+* ``model_inputs`` pools each log-mel once to the model's resolution (``models.ast.pool_input``:
+  64 bands x 40 ms, time-major); the full-resolution spectrogram never reaches the model.
+* ``Normaliser`` holds the input mean/std and the per-dimension label mean/std of the
   *training* segments only; targets are standardised with them.
+* ``pack`` lays the normalised segments end to end in one (rows, bands) float32 array, so a
+  crop is a ``dynamic_slice`` at ``offset + start`` inside the compiled step. Segments shorter
+  than a crop are tiled to crop length. Rows are padded to a power of two, so folds of
+  slightly different sizes reuse one compiled program.
+* ``epoch_plan``: one random crop per segment and epoch, in an order drawn, like the crops,
+  from ``(seed, epoch)``, so a resumed run sees the same batches.
+* ``eval_plan``: a fixed, deterministic grid of evenly spaced, overlapping crops per segment
+  (``eval_grid``), so a score never depends on a random draw.
 """
 
 from __future__ import annotations
@@ -19,17 +25,18 @@ import pandas as pd
 
 from percepiano.audio.spectrogram import norm_stats, normalise
 from percepiano.data.dataset import DIMENSIONS
+from percepiano.models.ast import pool_input
 
 if TYPE_CHECKING:
     from percepiano.models.ast import ASTConfig
     from percepiano.training.steps import TrainConfig
 
+MIN_ROWS = 1024  # smallest packed array: tiny test sets still share one compiled shape
 
-def crop(spec: np.ndarray, start: int, frames: int) -> np.ndarray:
-    """``frames`` columns of ``spec`` from ``start``; a shorter segment is tiled to length."""
-    if spec.shape[1] < frames:
-        spec = np.tile(spec, (1, -(-frames // spec.shape[1])))
-    return spec[:, start:start + frames]
+
+def model_inputs(specs: dict, cfg: ASTConfig) -> dict:
+    """{name: log-mel (n_mels, frames)} -> {name: model input (frames / tp, n_mels / fp)}."""
+    return {name: pool_input(np.asarray(spec), cfg) for name, spec in specs.items()}
 
 
 def eval_grid(length: int, frames: int, hop: float, max_crops: int) -> list[int]:
@@ -40,9 +47,14 @@ def eval_grid(length: int, frames: int, hop: float, max_crops: int) -> list[int]
     return [int(round(s)) for s in np.linspace(0, length - frames, n)]
 
 
+def bucket(n: int, minimum: int = 1) -> int:
+    """The power of two at or above ``max(n, minimum)``: array sizes that compile once."""
+    return 1 << int(np.ceil(np.log2(max(n, minimum, 1))))
+
+
 @dataclass(frozen=True)
 class Normaliser:
-    """Training-only statistics: spectrogram (mean, std) and per-dimension label mean/std."""
+    """Training-only statistics: input (mean, std) and per-dimension label mean/std."""
 
     spec_mean: float
     spec_std: float
@@ -50,13 +62,13 @@ class Normaliser:
     y_std: tuple[float, ...]
 
     @classmethod
-    def fit(cls, specs, labels: pd.DataFrame, train_names) -> Normaliser:
-        mean, std = norm_stats(specs, list(train_names))
+    def fit(cls, inputs, labels: pd.DataFrame, train_names) -> Normaliser:
+        mean, std = norm_stats(inputs, list(train_names))
         y = labels.loc[list(train_names), list(DIMENSIONS)].to_numpy(np.float64)
         return cls(mean, std, tuple(map(float, y.mean(0))), tuple(map(float, y.std(0))))
 
     def x(self, spec):
-        """Spectrogram scaled as AST does: (x - mean) / (2 std), float32."""
+        """Input scaled as AST does: (x - mean) / (2 std), float32."""
         return normalise(spec, (self.spec_mean, self.spec_std))
 
     def y(self, y):
@@ -66,16 +78,53 @@ class Normaliser:
         return np.asarray(z, np.float64) * np.array(self.y_std) + np.array(self.y_mean)
 
 
-def epoch_batches(specs, names, y, norm: Normaliser, cfg: ASTConfig, tc: TrainConfig, epoch: int,
-                  n_steps: int):
-    """The epoch's normalised batches: a permutation and random crops seeded by (seed, epoch)."""
+@dataclass(frozen=True)
+class Packed:
+    """Normalised segments end to end: ``frames[offsets[i]:offsets[i] + lengths[i]]`` is
+    segment ``names[i]`` (tiled to at least ``crop`` frames); rows beyond them are zeros."""
+
+    frames: np.ndarray     # (rows, bands) float32, rows a power of two
+    offsets: np.ndarray    # (n,) int32
+    lengths: np.ndarray    # (n,) int32, each >= crop
+    names: tuple[str, ...]
+    crop: int
+
+
+def pack(inputs: dict, names, norm: Normaliser, crop: int) -> Packed:
+    """Pack the model inputs of ``names`` (see the module docstring)."""
+    parts = []
+    for name in names:
+        x = inputs[name]
+        if len(x) < crop:
+            x = np.tile(x, (-(-crop // len(x)), 1))[:crop]
+        parts.append(x)
+    lengths = np.array([len(p) for p in parts], np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int32)
+    total = int(lengths.sum())
+    frames = np.zeros((bucket(total, MIN_ROWS), parts[0].shape[1]), np.float32)
+    frames[:total] = norm.x(np.concatenate(parts))
+    return Packed(frames, offsets, lengths, tuple(names), crop)
+
+
+def epoch_plan(packed: Packed, y: np.ndarray, tc: TrainConfig, epoch: int, n_steps: int,
+               rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The epoch's crop starts (rows, batch) and targets (rows, batch, 19): a permutation and
+    random crops seeded by (seed, epoch); rows beyond ``n_steps`` are padding, never run."""
     rng = np.random.default_rng([tc.seed, epoch])
-    order = rng.permutation(len(names))
-    for s in range(n_steps):
-        idx = order[s * tc.batch_size:(s + 1) * tc.batch_size]
-        xs = []
-        for i in idx:
-            spec = specs[names[i]]
-            starts = max(1, spec.shape[1] - cfg.crop_frames + 1)
-            xs.append(norm.x(crop(spec, int(rng.integers(starts)), cfg.crop_frames)))
-        yield np.stack(xs), y[idx]
+    order = rng.permutation(len(packed.names))[:n_steps * tc.batch_size]
+    idx = order.reshape(n_steps, tc.batch_size)
+    starts = packed.offsets[idx] + rng.integers(packed.lengths[idx] - packed.crop + 1)
+    out_starts = np.zeros((rows, tc.batch_size), np.int32)
+    out_y = np.zeros((rows, tc.batch_size, y.shape[1]), np.float32)
+    out_starts[:n_steps], out_y[:n_steps] = starts, y[idx]
+    return out_starts, out_y
+
+
+def eval_plan(packed: Packed, tc: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(crop starts, segment index of each crop) of every segment's evaluation grid."""
+    starts, owner = [], []
+    for i, (offset, length) in enumerate(zip(packed.offsets, packed.lengths, strict=True)):
+        grid = eval_grid(int(length), packed.crop, tc.eval_hop, tc.max_eval_crops)
+        starts += [int(offset) + s for s in grid]
+        owner += [i] * len(grid)
+    return np.array(starts, np.int32), np.array(owner, np.int64)

@@ -1,32 +1,26 @@
-"""How fast the AST trains and predicts here, beside what this machine's matmuls can do.
+"""How fast the AST trains and predicts here, beside what this machine's matmuls can do, and
+beside the same model in PyTorch eager.
 
-``bench(preset)`` reports, for one size preset: compile time of the training step, seconds per
-step, samples per second, the step's FLOPs (XLA's ``cost_analysis`` of the compiled step) and the
+``bench(preset)`` reports, for one size preset, how the training really runs: the compiled epoch
+(``steps.train_epoch``) over a packed, on-device training set of synthetic segments, crops cut
+on the device. Figures: compile time, seconds per step (epoch time / steps, median of repeats),
+samples per second, the step's FLOPs (XLA's ``cost_analysis`` of one compiled step) and the
 GFLOP/s achieved, this machine's measured fp32 matmul GFLOP/s, the latency of predicting one
-30-second segment (whole-segment crop grid), and peak resident memory. When PyTorch is
-importable, the same training step of a PyTorch model of identical shape (same patching,
-positions, RoPE, blocks, AdamW + clipping) is timed in the same run and given as a ratio.
+30-second segment (whole-segment crop grid) and peak resident memory. When PyTorch is
+importable (``pip install -e '.[torch]'``), the same training step of a PyTorch model of
+identical shape (same input, patching, positions, RoPE, blocks, AdamW + clipping) is timed in
+eager mode in the same run, on a batch already in memory, at its faster thread count (1 or its
+default), and given as a ratio.
 
-Measured here with ``percepiano bench`` (2-core CPU shared with other jobs, so +-50 % from run
-to run; JAX 0.10 and PyTorch 2.13 CPU builds), batch 32, 16 s crops = 50 tokens:
-
-    preset  params  compile  step    samples/s  GFLOP/step  GFLOP/s  matmul  30 s     torch
-    micro   0.18 M  7 s      88 ms   364        2.0         23       105     0.10 s   72 ms
-    tiny    1.06 M  8 s      323 ms  99         11.1        34       107     0.22 s   316 ms
-
-(GFLOP/s: achieved by the JAX step; matmul: this machine's fp32 matmul GFLOP/s; 30 s: predicting
-one 30 s segment; torch: the same step in PyTorch on its faster thread count, which was 1: with
-its default 2 threads on the loaded machine it took 0.6-8 s, OpenMP threads spinning against
-other jobs. So on this CPU JAX and PyTorch are at parity for these sizes.)
-
-For scale, a 2 M-parameter AST on 496 tokens (10 s crops at full resolution, batch 16) needs
-~2.1 s a step. The speed/accuracy trade-off that fixed the default (scored on the nested
-validation part of one fold, which is test data of the other folds) is tabulated beside
-``DEFAULT_PRESET`` in ``percepiano.models.ast``.
+``cv_benchmark(preset)`` times one k-fold cross-validation of the real data in a fresh process
+(``spawn``), so its peak memory is its own: loading the pooled spectrograms, then the folds.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import platform
 import resource
 import time
 
@@ -37,8 +31,26 @@ from flax import nnx
 
 from percepiano.models import ast
 from percepiano.training import train
-from percepiano.training.batches import Normaliser
-from percepiano.training.steps import TrainConfig, loss_fn, make_optimizer, train_step
+from percepiano.training.batches import Normaliser, bucket, epoch_plan, pack
+from percepiano.training.steps import (
+    TrainConfig,
+    loss_fn,
+    make_optimizer,
+    train_epoch,
+)
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
+                       cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "backend": jax.default_backend(),
+            "devices": jax.device_count(), "device_kind": jax.devices()[0].device_kind}
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 10) -> float:
@@ -56,8 +68,8 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def step_flops(model, optimizer, x, y, key) -> tuple[float, float]:
-    """(FLOPs of one training step from XLA's cost analysis, compile seconds)."""
+def step_flops(model, optimizer, x, y, key) -> float:
+    """FLOPs of one training step (forward, backward, AdamW), from XLA's cost analysis."""
     graphdef, state = nnx.split((model, optimizer))
 
     def pure(state, x, y, key):
@@ -66,42 +78,58 @@ def step_flops(model, optimizer, x, y, key) -> tuple[float, float]:
         o.update(m, grads)
         return loss, nnx.state((m, o))
 
-    t = time.perf_counter()
-    compiled = jax.jit(pure).lower(state, x, y, key).compile()
-    seconds = time.perf_counter() - t
-    cost = compiled.cost_analysis()
+    cost = jax.jit(pure).lower(state, x, y, key).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    return float(cost.get("flops", float("nan"))), seconds
+    return float(cost.get("flops", float("nan")))
 
 
-def bench(name: str = ast.DEFAULT_PRESET, batch_size: int | None = None, steps: int = 5,
-          torch: bool = True, **overrides) -> dict:
+def synthetic_inputs(cfg: ast.ASTConfig, n: int, seed: int = 0) -> dict:
+    """``n`` random model inputs of 0.8 to 2.5 crops (short ones are tiled, as real ones)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(int(0.8 * cfg.input_frames), int(2.5 * cfg.input_frames), n)
+    return {f"s{i}": rng.normal(-40, 10, (t, cfg.bands)).astype(np.float32)
+            for i, t in enumerate(lengths)}
+
+
+def bench(name: str = ast.DEFAULT_PRESET, batch_size: int | None = None, steps: int = 20,
+          repeats: int = 3, torch: bool = True, **overrides) -> dict:
     """Speed figures for preset ``name`` (see the module docstring); all numbers positive."""
     cfg = ast.preset(name, **overrides)
     tc = TrainConfig(**({"batch_size": batch_size} if batch_size else {}))
     bs = tc.batch_size
+    inputs = synthetic_inputs(cfg, bs * steps)
+    names = list(inputs)
+    norm = Normaliser(-40.0, 10.0, (0.5,) * cfg.n_outputs, (0.1,) * cfg.n_outputs)
+    packed = pack(inputs, names, norm, cfg.input_frames)
+    frames = jax.device_put(packed.frames)
+    y = np.random.default_rng(1).normal(size=(len(names), cfg.n_outputs)).astype(np.float32)
     model = ast.ASTModel(cfg, rngs=nnx.Rngs(0))
     optimizer = make_optimizer(model, tc, 1000)
-    rng = np.random.default_rng(0)
-    x = jnp.asarray(rng.normal(size=(bs, cfg.n_mels, cfg.crop_frames)).astype(np.float32))
-    y = jnp.asarray(rng.normal(size=(bs, cfg.n_outputs)).astype(np.float32))
-    flops, _ = step_flops(model, optimizer, x, y, jax.random.key(0))
-    compile_s = _timed(lambda: train_step(model, optimizer, x, y,
-                                                jax.random.key(0)).block_until_ready())
-    times = [_timed(lambda i=i: train_step(model, optimizer, x, y,
-                                                 jax.random.key(i)).block_until_ready())
-             for i in range(1, steps + 1)]
-    step_s = float(np.median(times))
-    seg = {"seg": rng.normal(-40, 10, (cfg.n_mels, 3000)).astype(np.float16)}  # 30 s at 10 ms
-    norm = Normaliser(-40.0, 10.0, (0.5,) * cfg.n_outputs, (0.1,) * cfg.n_outputs)
+    rows = bucket(steps, 8)
+
+    def epoch(e):
+        starts, yb = epoch_plan(packed, y, tc, e, steps, rows)
+        graphdef, state = nnx.split((model, optimizer))
+        state, losses = train_epoch(graphdef, state, frames, starts, yb, steps,
+                                    jax.random.key(0), e * steps, crop=cfg.input_frames)
+        losses.block_until_ready()
+        nnx.update((model, optimizer), state)
+
+    first = _timed(lambda: epoch(0))
+    times = [_timed(lambda e=e: epoch(e)) for e in range(1, repeats + 1)]
+    step_s = float(np.median(times)) / steps
+    x = jnp.asarray(packed.frames[:bs * cfg.input_frames].reshape(bs, cfg.input_frames, -1))
+    flops = step_flops(model, optimizer, x, jnp.asarray(y[:bs]), jax.random.key(0))
+    seg = {"seg": np.random.default_rng(2).normal(-40, 10, (750, cfg.bands))}  # 30 s at 40 ms
     train.predict(model, seg, ["seg"], norm, tc)
     latency = min(_timed(lambda: train.predict(model, seg, ["seg"], norm, tc)) for _ in range(3))
     out = {
         "preset": name, "params": ast.n_params(model), "tokens": cfg.n_tokens, "batch": bs,
-        "devices": jax.device_count(), "backend": jax.default_backend(),
-        "compile_s": compile_s, "step_s": step_s, "samples_per_s": bs / step_s,
-        "step_gflop": flops / 1e9, "achieved_gflops": flops / step_s / 1e9,
-        "matmul_gflops": matmul_gflops(), "predict_30s_s": latency,
+        "steps_per_epoch": steps, **machine(),
+        "compile_s": max(first - step_s * steps, 0.0), "step_s": step_s,
+        "samples_per_s": bs / step_s, "step_gflop": flops / 1e9,
+        "achieved_gflops": flops / step_s / 1e9, "matmul_gflops": matmul_gflops(),
+        "predict_30s_s": latency,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     if torch:
@@ -109,19 +137,20 @@ def bench(name: str = ast.DEFAULT_PRESET, batch_size: int | None = None, steps: 
             import torch as _torch
         except ImportError:
             return out
-        # on a shared CPU, PyTorch's spinning OpenMP threads can be far slower than one thread:
+        # on a shared CPU, PyTorch's spinning OpenMP threads can be slower than one thread:
         # time both and keep the faster, so the comparison is with PyTorch at its best
         default = _torch.get_num_threads()
-        by_threads = {t: torch_step_seconds(cfg, bs, steps, threads=t)
+        by_threads = {t: torch_step_seconds(cfg, bs, max(5, steps // 2), threads=t)
                       for t in sorted({1, default})}
         threads = min(by_threads, key=by_threads.get)
-        out.update(torch_step_s=by_threads[threads], torch_threads=threads,
-                   jax_speedup_vs_torch=by_threads[threads] / step_s)
+        out.update(torch_version=_torch.__version__, torch_step_s=by_threads[threads],
+                   torch_threads=threads, jax_over_torch=step_s / by_threads[threads])
     return out
 
 
 def torch_model(cfg: ast.ASTConfig):
-    """The same AST in PyTorch (mean pooling over patches or CLS, the shared linear head)."""
+    """The same AST in PyTorch: the same input (B, T, F) at the model's resolution, patch
+    embedding, positions, RoPE, pre-norm blocks, mean pooling or CLS, the shared linear head."""
     import torch
     from torch import nn
 
@@ -141,8 +170,8 @@ def torch_model(cfg: ast.ASTConfig):
             self.n1, self.n2 = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
             self.qkv, self.out = nn.Linear(cfg.dim, 3 * cfg.dim), nn.Linear(cfg.dim, cfg.dim)
             hidden = int(cfg.dim * cfg.mlp_ratio)
-            self.mlp = nn.Sequential(nn.Linear(cfg.dim, hidden), nn.GELU(), nn.Dropout(cfg.dropout),
-                                     nn.Linear(hidden, cfg.dim))
+            self.mlp = nn.Sequential(nn.Linear(cfg.dim, hidden), nn.GELU(approximate="tanh"),
+                                     nn.Dropout(cfg.dropout), nn.Linear(hidden, cfg.dim))
             self.drop = nn.Dropout(cfg.dropout)
 
         def forward(self, x, pos):
@@ -165,9 +194,8 @@ def torch_model(cfg: ast.ASTConfig):
             self.blocks = nn.ModuleList([Block() for _ in range(cfg.depth)])
             self.norm, self.head = nn.LayerNorm(cfg.dim), nn.Linear(cfg.dim, cfg.n_outputs)
 
-        def forward(self, x):
-            x = nn.functional.avg_pool2d(x[:, None], (cfg.freq_pool, cfg.time_pool))
-            z = self.patch(x).permute(0, 2, 3, 1)                 # (B, nf, nt, D)
+        def forward(self, x):                                      # (B, T, F)
+            z = self.patch(x.transpose(1, 2)[:, None]).permute(0, 2, 3, 1)  # (B, nf, nt, D)
             if self.pos is not None:
                 z = z + self.pos
             z = z.reshape(z.shape[0], nf * nt, -1)
@@ -200,7 +228,7 @@ def torch_step_seconds(cfg: ast.ASTConfig, batch: int, steps: int = 5,
 def _torch_step(torch, cfg, batch, steps):
     model = torch_model(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.05)
-    x = torch.randn(batch, cfg.n_mels, cfg.crop_frames)
+    x = torch.randn(batch, cfg.input_frames, cfg.bands)
     y = torch.randn(batch, cfg.n_outputs)
 
     def step():
@@ -212,3 +240,39 @@ def _torch_step(torch, cfg, batch, steps):
 
     step()
     return float(np.median([_timed(step) for _ in range(steps)]))
+
+
+# ---------------------------------------------------------------- one real cross-validation
+
+
+def cv_benchmark(preset: str = ast.DEFAULT_PRESET, split: str = "piece", k: int = 4,
+                 seed: int = 0, max_segments: int | None = None, data=None) -> dict:
+    """Wall time, peak memory and scores of one k-fold cross-validation of the AST on the real
+    data (development part), with the active profile's training settings, in a fresh process."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(_cv_child, (preset, split, k, seed, max_segments,
+                                      None if data is None else str(data)))
+
+
+def _cv_child(preset, split, k, seed, max_segments, data) -> dict:
+    from percepiano.audio import spectrogram
+    from percepiano.data import dataset
+    from percepiano.evaluation import cross_validation
+
+    cfg = ast.preset(preset)
+    start = time.perf_counter()
+    ds = dataset.subset(dataset.load(data), max_segments)
+    inputs = spectrogram.compute_dataset(ds, progress=False,
+                                         transform=lambda s: ast.pool_input(s, cfg))
+    loaded = time.perf_counter()
+    tc = TrainConfig(seed=seed)
+    res = cross_validation.cross_validate(
+        ds, split, k, seed, train.make_fit_predict(inputs, ds.labels, cfg, tc), progress=False)
+    done = time.perf_counter()
+    return {"preset": preset, "split": split, "k": k, "seed": seed, "epochs": tc.epochs,
+            "n_segments": len(ds.names), "load_s": loaded - start, "cv_s": done - loaded,
+            "mean_r2": res["mean_r2"], "mean_r": res["mean_r"],
+            "pooled_r2": res["pooled"]["mean_r2"], "pooled_pairwise": res["pooled"].get(
+                "mean_pairwise", float("nan")),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -1,9 +1,17 @@
 """The AST's training recipe as free functions, in the Flax examples' shape: ``TrainConfig``,
-``loss_fn``, ``train_step`` (``nnx.jit``), ``eval_step`` and the optimiser.
+``loss_fn``, ``train_step`` and ``eval_step`` (one batch, ``nnx.jit``), the optimiser, and the
+compiled loops the training uses: ``train_epoch`` and ``eval_crops``.
 
 The recipe of AST (Gong et al., 2021) on a CPU budget: mean squared error on standardised
 targets, AdamW with linear warm-up then cosine decay after global-norm clipping. Everything random
 derives from ``TrainConfig.seed``; dropout keys from ``fold_in(key(seed), step)``.
+
+``train_epoch`` runs a whole epoch as one XLA program: a ``fori_loop`` over the steps, each
+cutting its batch of crops out of the packed training set on the device
+(``batches.pack``) with ``dynamic_slice``, so there is one dispatch per epoch and no host
+copy of spectrograms. Under a mesh the batch is sharded on the ``'data'`` axis and XLA inserts
+the gradient all-reduce. The step count is an argument, not a shape, so folds of different
+sizes share one compiled program.
 """
 
 from __future__ import annotations
@@ -12,9 +20,11 @@ import collections
 import functools
 from dataclasses import dataclass, field
 
+import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
+from jax.sharding import NamedSharding
 
 from percepiano.config import profile
 from percepiano.models.ast import ASTModel
@@ -91,3 +101,46 @@ def make_optimizer(model, tc: TrainConfig, total_steps: int) -> nnx.Optimizer:
     """AdamW with linear warm-up then cosine decay, after global-norm clipping."""
     tx = _transform(tc.lr, tc.warmup_frac, tc.weight_decay, tc.clip_norm, total_steps)
     return nnx.Optimizer(model, tx, wrt=nnx.Param)
+
+
+def crops(frames: jax.Array, starts: jax.Array, length: int) -> jax.Array:
+    """(rows, F) packed frames, (B,) starts -> (B, length, F) crops, gathered on the device."""
+    return jax.vmap(lambda s: jax.lax.dynamic_slice_in_dim(frames, s, length, axis=0))(starts)
+
+
+def _constrain(x, sharding: NamedSharding | None):
+    return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "crop", "sharding"),
+                   donate_argnames=("state",))
+def train_epoch(graphdef, state, frames, starts, y, n_steps, key, first_step, *, crop: int,
+                sharding: NamedSharding | None = None):
+    """``n_steps`` AdamW steps in one program; returns (state, losses (rows,)).
+
+    ``graphdef``/``state`` are ``nnx.split((model, optimizer))``; ``starts`` (rows, B) and ``y``
+    (rows, B, 19) come from ``batches.epoch_plan``; step ``s`` uses dropout key
+    ``fold_in(key, first_step + s)``. Rows from ``n_steps`` on are not run (loss 0)."""
+    TRACES["train_epoch"] += 1
+
+    def step(s, carry):
+        state, losses = carry
+        model, optimizer = nnx.merge(graphdef, state)
+        x = _constrain(crops(frames, starts[s], crop), sharding)
+        yb = _constrain(y[s], sharding)
+        k = jax.random.fold_in(key, first_step + s)
+        (loss, _), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model, x, yb, k)
+        optimizer.update(model, grads)
+        return nnx.state((model, optimizer)), losses.at[s].set(loss)
+
+    return jax.lax.fori_loop(0, n_steps, step, (state, jnp.zeros(starts.shape[0], jnp.float32)))
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "crop", "sharding"))
+def eval_crops(graphdef, state, frames, starts, *, crop: int,
+               sharding: NamedSharding | None = None):
+    """Predictions (standardised, no dropout) for the crops at ``starts`` (B,) of ``frames``;
+    ``graphdef``/``state`` are ``nnx.split(model)``."""
+    TRACES["eval_crops"] += 1
+    model = nnx.merge(graphdef, state)
+    return model(_constrain(crops(frames, starts, crop), sharding))[0]

@@ -4,6 +4,11 @@
 the validation names, never the test fold; with ``out_dir`` it checkpoints every epoch and
 resumes a killed run to the same result. ``predict`` averages each segment's crop grid, in
 label units. ``make_fit_predict`` wraps both for ``percepiano.evaluation.cross_validation``.
+
+Both take ``inputs``, the segments at the model's resolution (``batches.model_inputs``). The
+training and validation sets live on the device for the whole run (``batches.pack``); an epoch
+is one call of the compiled ``steps.train_epoch``, an evaluation a few calls of
+``steps.eval_crops`` with one fixed batch shape.
 """
 
 from __future__ import annotations
@@ -18,36 +23,60 @@ import jax
 import numpy as np
 import pandas as pd
 from flax import nnx
-from jax.sharding import Mesh
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation.metrics import evaluate
 from percepiano.models.ast import ASTConfig, ASTModel
-from percepiano.training.batches import Normaliser, crop, epoch_batches, eval_grid
+from percepiano.training.batches import (
+    Normaliser,
+    Packed,
+    bucket,
+    epoch_plan,
+    eval_plan,
+    model_inputs,
+    pack,
+)
 from percepiano.training.checkpoint import check_same_run, manager, restore, save
-from percepiano.training.sharding import data_mesh, replicate, shard
-from percepiano.training.steps import TrainConfig, eval_step, make_optimizer, train_step
+from percepiano.training.sharding import data_mesh, replicate
+from percepiano.training.steps import TrainConfig, eval_crops, make_optimizer, train_epoch
+
+__all__ = ["FitResult", "data_mesh", "fit", "make_fit_predict", "model_inputs", "predict"]
 
 
-def predict(model: ASTModel, specs, names, norm: Normaliser, tc: TrainConfig,
+def _batch_sharding(mesh: Mesh) -> NamedSharding | None:
+    return NamedSharding(mesh, PartitionSpec("data")) if mesh.size > 1 else None
+
+
+def _on_device(mesh: Mesh, packed: Packed):
+    return jax.device_put(packed.frames, NamedSharding(mesh, PartitionSpec()))
+
+
+def _predict_packed(model: ASTModel, packed: Packed, frames, norm: Normaliser, tc: TrainConfig,
+                    mesh: Mesh) -> np.ndarray:
+    starts, owner = eval_plan(packed, tc)
+    bs = -(-tc.eval_batch // mesh.size) * mesh.size
+    graphdef, state = nnx.split(model)
+    sharding = _batch_sharding(mesh)
+    out = []
+    for b in range(0, len(starts), bs):
+        chunk = np.zeros(bs, np.int32)
+        chunk[:len(starts[b:b + bs])] = starts[b:b + bs]
+        out.append(eval_crops(graphdef, state, frames, chunk, crop=packed.crop,
+                              sharding=sharding))
+    z = np.concatenate([np.asarray(o) for o in out])[:len(starts)]
+    sums = np.zeros((len(packed.names), z.shape[1]))
+    np.add.at(sums, owner, z)
+    return norm.y_inverse(sums / np.bincount(owner, minlength=len(packed.names))[:, None])
+
+
+def predict(model: ASTModel, inputs, names, norm: Normaliser, tc: TrainConfig,
             mesh: Mesh | None = None) -> np.ndarray:
     """Predictions (len(names), 19) in label units, averaged over each segment's crop grid."""
-    cfg, mesh = model.cfg, mesh or data_mesh()
-    items = [(i, s) for i, n in enumerate(names)
-             for s in eval_grid(specs[n].shape[1], cfg.crop_frames, tc.eval_hop, tc.max_eval_crops)]
-    bs = -(-tc.eval_batch // mesh.size) * mesh.size
-    sums, counts = np.zeros((len(names), cfg.n_outputs)), np.zeros(len(names))
-    for b in range(0, len(items), bs):
-        chunk = items[b:b + bs]
-        x = np.zeros((bs, cfg.n_mels, cfg.crop_frames), np.float32)
-        for j, (i, s) in enumerate(chunk):
-            x[j] = norm.x(crop(specs[names[i]], s, cfg.crop_frames))
-        out = np.asarray(eval_step(model, *shard(mesh, x)))[:len(chunk)]
-        for (i, _), o in zip(chunk, out, strict=True):
-            sums[i] += o
-            counts[i] += 1
-    return norm.y_inverse(sums / counts[:, None])
+    mesh = mesh or data_mesh()
+    packed = pack(inputs, list(names), norm, model.cfg.input_frames)
+    return _predict_packed(model, packed, _on_device(mesh, packed), norm, tc, mesh)
 
 
 @dataclass
@@ -59,14 +88,14 @@ class FitResult:
     best_val_r: float = -np.inf
 
 
-def fit(specs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConfig,
+def fit(inputs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConfig,
         tc: TrainConfig | None = None, *, out_dir=None, stop_after: int | None = None,
         progress: bool = True, devices=None) -> FitResult:
     """Train on ``train_names``, early-stop on ``val_names``; ``out_dir`` makes it resumable.
 
-    ``specs`` maps segment name -> log-mel (n_mels, frames); ``labels`` has the 19 dimension
-    columns. ``stop_after`` ends this call after that many epochs (an interrupted run).
-    Returns the model with the best validation mean r restored.
+    ``inputs`` maps segment name -> model input (``batches.model_inputs``); ``labels`` has the
+    19 dimension columns. ``stop_after`` ends this call after that many epochs (an interrupted
+    run). Returns the model with the best validation mean r restored.
     """
     tc = tc or TrainConfig()
     train_names, val_names = list(train_names), list(val_names)
@@ -74,11 +103,15 @@ def fit(specs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConfi
     if tc.batch_size % mesh.size or tc.batch_size > len(train_names):
         raise ValueError(f"batch_size {tc.batch_size} must divide by {mesh.size} devices and "
                          f"not exceed {len(train_names)} training segments")
-    norm = Normaliser.fit(specs, labels, train_names)
+    norm = Normaliser.fit(inputs, labels, train_names)
     y = norm.y(labels.loc[train_names, list(DIMENSIONS)].to_numpy(np.float64))
     y_val = labels.loc[val_names, list(DIMENSIONS)].to_numpy(np.float64)
+    train_pack = pack(inputs, train_names, norm, cfg.input_frames)
+    val_pack = pack(inputs, val_names, norm, cfg.input_frames)
+    train_frames, val_frames = _on_device(mesh, train_pack), _on_device(mesh, val_pack)
     n_steps = len(train_names) // tc.batch_size
     n_steps = min(n_steps, tc.max_steps) if tc.max_steps else n_steps
+    rows = bucket(n_steps, 8)
     model = ASTModel(cfg, rngs=nnx.Rngs(tc.seed))
     optimizer = make_optimizer(model, tc, tc.epochs * n_steps)
     key = jax.random.key(tc.seed)
@@ -97,19 +130,22 @@ def fit(specs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConfi
             result.best_val_r = meta["best_val_r"]
         log = open(out_dir / "log.jsonl", "a")
     replicate(mesh, model, optimizer)
+    sharding = _batch_sharding(mesh)
     bar = tqdm(range(start, tc.epochs), desc="train", disable=not progress, leave=False,
                initial=start, total=tc.epochs)
     for epoch in bar:
         if epoch - result.best_epoch > tc.patience and result.best_epoch >= 0:
             break
-        t0, losses = time.perf_counter(), []
-        for s, (xb, yb) in enumerate(epoch_batches(specs, train_names, y, norm, cfg, tc, epoch,
-                                                        n_steps)):
-            k = jax.random.fold_in(key, epoch * n_steps + s)
-            losses.append(train_step(model, optimizer, *shard(mesh, xb, yb), k))
-        m = evaluate(y_val, predict(model, specs, val_names, norm, tc, mesh))
-        rec = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_r": m["mean_r"],
-               "val_r2": m["mean_r2"], "seconds": time.perf_counter() - t0}
+        t0 = time.perf_counter()
+        starts, yb = epoch_plan(train_pack, y, tc, epoch, n_steps, rows)
+        graphdef, state = nnx.split((model, optimizer))
+        state, losses = train_epoch(graphdef, state, train_frames, starts, yb, n_steps, key,
+                                    epoch * n_steps, crop=cfg.input_frames, sharding=sharding)
+        nnx.update((model, optimizer), state)
+        m = evaluate(y_val, _predict_packed(model, val_pack, val_frames, norm, tc, mesh))
+        rec = {"epoch": epoch, "train_loss": float(np.mean(np.asarray(losses)[:n_steps])),
+               "val_r": m["mean_r"], "val_r2": m["mean_r2"],
+               "seconds": time.perf_counter() - t0}
         result.history.append(rec)
         if m["mean_r"] > result.best_val_r:
             result.best_val_r, result.best_epoch = m["mean_r"], epoch
@@ -132,10 +168,10 @@ def fit(specs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConfi
     return result
 
 
-def make_fit_predict(specs, labels, cfg: ASTConfig, tc: TrainConfig | None = None,
+def make_fit_predict(inputs, labels, cfg: ASTConfig, tc: TrainConfig | None = None,
                      progress: bool = False):
     """A ``fit_predict(train, val, test)`` for ``cross_validation.cross_validate``."""
     def fit_predict(train_names, val_names, test_names):
-        res = fit(specs, labels, train_names, val_names, cfg, tc, progress=progress)
-        return predict(res.model, specs, list(test_names), res.norm, tc or TrainConfig())
+        res = fit(inputs, labels, train_names, val_names, cfg, tc, progress=progress)
+        return predict(res.model, inputs, list(test_names), res.norm, tc or TrainConfig())
     return fit_predict

@@ -19,10 +19,10 @@ TINY = dict(dim=16, depth=2, heads=2, head_hidden=8, crop_frames=160,  # 64 x 40
 @pytest.mark.parametrize("positional,pooling,head",
                          list(itertools.product(ast.POSITIONAL, ast.POOLING, ast.HEADS)))
 def test_shapes(positional, pooling, head, key):
-    """(B, 128, 160) -> predictions (B, 19); tokens (B, 20, D); attention (B, H, N, N) a layer."""
+    """(B, 40, 64) -> predictions (B, 19); tokens (B, 20, D); attention (B, H, N, N) a layer."""
     cfg = ast.preset("micro", positional=positional, pooling=pooling, head=head, **TINY)
     model = ast.ASTModel(cfg, rngs=nnx.Rngs(0))
-    x = jax.random.normal(key, (3, 128, 160))
+    x = jax.random.normal(key, (3, 40, 64))
     pred, inter = model(x)
     n = 20 + (pooling == "cls")
     assert cfg.grid == (4, 5) and cfg.n_tokens == n
@@ -43,14 +43,14 @@ def test_overlapping_patches():
     """Stride below the patch size overlaps patches: (64 - 16) / 8 + 1 = 7 bands."""
     cfg = ast.preset("micro", **{**TINY, "stride": (8, 4)})
     assert cfg.grid == (7, 9)
-    pred, inter = ast.ASTModel(cfg, rngs=nnx.Rngs(0))(jnp.zeros((1, 128, 160)))
+    pred, inter = ast.ASTModel(cfg, rngs=nnx.Rngs(0))(jnp.zeros((1, 40, 64)))
     assert inter["tokens"].shape == (1, 63, 16) and pred.shape == (1, 19)
 
 
 def test_spectro_accepts_other_lengths():
     """Frequency embedding + RoPE: no length is baked in, so longer inputs work too."""
     model = ast.ASTModel(ast.preset("micro", **TINY), rngs=nnx.Rngs(0))
-    pred, inter = model(jnp.zeros((2, 128, 320)))
+    pred, inter = model(jnp.zeros((2, 80, 64)))
     assert pred.shape == (2, 19) and inter["tokens"].shape == (2, 40, 16)
 
 
@@ -81,8 +81,35 @@ def test_config_errors():
 def test_pool_input_matches_numpy(key):
     x = jax.random.normal(key, (2, 8, 11))
     cfg = ast.ASTConfig(n_mels=8, freq_pool=2, time_pool=4)
-    want = np.asarray(x)[:, :, :8].reshape(2, 4, 2, 2, 4).mean(axis=(2, 4))
-    np.testing.assert_allclose(ast.pool_input(x, cfg), want, rtol=1e-6)
+    want = np.asarray(x)[:, :, :8].reshape(2, 4, 2, 2, 4).mean(axis=(2, 4)).swapaxes(1, 2)
+    np.testing.assert_allclose(ast.pool_input(x, cfg), want, rtol=1e-6)       # time-major
+    got = ast.pool_input(np.asarray(x, np.float16), cfg)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float32
+
+
+@pytest.mark.parametrize("patch", [(16, 8), (64, 8)])
+def test_patch_matmul_equals_the_strided_convolution(patch, key):
+    """Non-overlapping patches are embedded by a reshape and a product with the conv kernel:
+    the same numbers as the convolution over the (B, F, T) spectrogram."""
+    cfg = ast.preset("micro", **{**TINY, "patch": patch, "stride": patch})
+    model = ast.ASTModel(cfg, rngs=nnx.Rngs(0))
+    x = jax.random.normal(key, (2, 40, 64))
+    conv = model.patch(x.swapaxes(1, 2)[..., None])
+    np.testing.assert_allclose(model.patches(x), conv, rtol=1e-4, atol=1e-5)
+
+
+def test_dropout_rate_scale_and_determinism(key):
+    x = jnp.ones((64, 50, 64))
+    out = ast.dropout(x, 0.1, key)
+    kept = np.asarray(out != 0)
+    assert abs(kept.mean() - 0.9) < 0.005                      # 204,800 draws
+    np.testing.assert_allclose(np.asarray(out)[kept], 1 / 0.9, rtol=1e-6)
+    np.testing.assert_array_equal(ast.dropout(x, 0.1, key), out)
+    assert not np.array_equal(ast.dropout(x, 0.1, jax.random.fold_in(key, 1)), out)
+    assert ast.dropout(x, 0.1, None) is x
+    # neighbouring elements are not correlated: the hash mixes the index
+    flat = kept.ravel().astype(float)
+    assert abs(np.corrcoef(flat[:-1], flat[1:])[0, 1]) < 0.02
 
 
 def test_rope_scores_depend_on_time_difference_only(keys):

@@ -10,7 +10,7 @@ KEYS = ("compile_s", "step_s", "samples_per_s", "step_gflop", "achieved_gflops",
 
 
 def test_bench_figures_are_positive():
-    r = bench.bench("micro", batch_size=4, steps=2, torch=True, **TINY)
+    r = bench.bench("micro", batch_size=4, steps=2, repeats=1, torch=True, **TINY)
     for k in KEYS:
         assert r[k] > 0, k
     assert r["samples_per_s"] == pytest.approx(4 / r["step_s"])
@@ -20,7 +20,7 @@ def test_bench_figures_are_positive():
         assert "torch_step_s" not in r
     else:
         assert r["torch_step_s"] > 0 and r["torch_threads"] >= 1
-        assert r["jax_speedup_vs_torch"] == pytest.approx(r["torch_step_s"] / r["step_s"])
+        assert r["jax_over_torch"] == pytest.approx(r["step_s"] / r["torch_step_s"])
 
 
 def test_torch_model_of_the_same_shape_trains():
@@ -34,7 +34,7 @@ def test_torch_model_of_the_same_shape_trains():
     model = bench.torch_model(cfg)
     n_torch = sum(p.numel() for p in model.parameters())
     assert n_torch == ast.n_params(ast.ASTModel(cfg, rngs=nnx.Rngs(0)))
-    assert model(torch.zeros(2, 128, 160)).shape == (2, 19)
+    assert model(torch.zeros(2, cfg.input_frames, cfg.bands)).shape == (2, 19)
     assert bench.torch_step_seconds(cfg, batch=4, steps=1, threads=1) > 0
     assert torch.get_num_threads() >= 1
 

@@ -4,28 +4,23 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 MULTI = textwrap.dedent("""
-    import jax, jax.numpy as jnp, numpy as np
-    from flax import nnx
-    from percepiano.training import sharding, steps
-    from percepiano.models import ast
+    import dataclasses
+    import jax, numpy as np
+    from percepiano.training import train
+    from tests.training.toy import CFG, TC, toy_data
     assert jax.device_count() == 4
-    cfg = ast.preset("micro", dim=16, depth=1, heads=2, crop_frames=160)
-    tc = steps.TrainConfig(epochs=1, batch_size=8, patience=1, max_steps=None)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(8, 128, 160)).astype(np.float32)
-    y = rng.normal(size=(8, 19)).astype(np.float32)
+    inputs, labels, tr, va = toy_data()
+    tc = dataclasses.replace(TC, batch_size=4, eval_batch=8, epochs=2)
     out = []
     for devices in (jax.devices()[:1], jax.devices()):
-        mesh = sharding.data_mesh(devices)
-        model = ast.ASTModel(cfg, rngs=nnx.Rngs(0))
-        opt = steps.make_optimizer(model, tc, 10)
-        sharding.replicate(mesh, model, opt)
-        xs, ys = sharding.shard(mesh, x, y)
-        assert len(xs.sharding.device_set) == len(devices)
-        losses = [float(steps.train_step(model, opt, xs, ys, jax.random.key(i))) for i in range(2)]
-        out.append((losses, np.asarray(steps.eval_step(model, xs))))
+        res = train.fit(inputs, labels, tr, va, CFG, tc, progress=False, devices=devices)
+        losses = [h["train_loss"] for h in res.history]
+        pred = train.predict(res.model, inputs, va, res.norm, tc,
+                             mesh=train.data_mesh(devices))
+        out.append((losses, pred))
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-4)
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-3, atol=1e-4)
     print("OK", out[0][0], out[1][0])
@@ -33,9 +28,11 @@ MULTI = textwrap.dedent("""
 
 
 def test_four_devices_match_one():
-    """Data-parallel over 4 (forced host) devices gives the 1-device losses and predictions."""
+    """The compiled epoch sharded over 4 (forced host) devices on the 'data' axis gives the
+    1-device losses and predictions."""
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-               JAX_PLATFORMS="cpu")
+               JAX_PLATFORMS="cpu", PYTHONPATH=f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     run = subprocess.run([sys.executable, "-c", MULTI], env=env, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -11,51 +11,55 @@ from tests.training.toy import CFG, TC, params, toy_data
 
 
 def test_fit_logs_and_checkpoint_roundtrip(tmp_path):
-    specs, labels, tr, va = toy_data()
-    res = train.fit(specs, labels, tr, va, CFG, TC, out_dir=tmp_path, progress=False)
+    inputs, labels, tr, va = toy_data()
+    res = train.fit(inputs, labels, tr, va, CFG, TC, out_dir=tmp_path, progress=False)
     lines = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == [0, 1] and lines == res.history
     assert all(np.isfinite(r["train_loss"]) and r["seconds"] > 0 for r in lines)
-    pred = train.predict(res.model, specs, va, res.norm, TC)
+    pred = train.predict(res.model, inputs, va, res.norm, TC)
     assert pred.shape == (len(va), 19) and np.isfinite(pred).all()
     model, norm, tc = checkpoint.load_model(tmp_path)
     assert norm == res.norm and tc == TC and model.cfg == CFG
-    np.testing.assert_allclose(train.predict(model, specs, va, norm, tc), pred, rtol=1e-6)
+    np.testing.assert_allclose(train.predict(model, inputs, va, norm, tc), pred, rtol=1e-6)
 
 
-def test_fit_traces_each_step_at_most_once():
-    specs, labels, tr, va = toy_data()
-    tc = dataclasses.replace(TC, batch_size=2, eval_batch=6)
+def test_fit_compiles_the_epoch_and_the_evaluation_once():
+    """One compiled epoch for the whole run, and for a second run of another seed and fewer
+    training segments (the step count is an argument, not a shape)."""
+    inputs, labels, tr, va = toy_data()
+    tc = dataclasses.replace(TC, batch_size=2, eval_batch=6, epochs=3)
     before = dict(steps.TRACES)
-    train.fit(specs, labels, tr, va, CFG, tc, progress=False)
-    assert steps.TRACES["train_step"] - before.get("train_step", 0) == 1
-    assert steps.TRACES["eval_step"] - before.get("eval_step", 0) == 1
-    train.fit(specs, labels, tr, va, CFG, dataclasses.replace(tc, seed=3), progress=False)
-    assert steps.TRACES["train_step"] - before.get("train_step", 0) == 1  # a second run reuses it
+    res = train.fit(inputs, labels, tr, va, CFG, tc, progress=False)
+    assert len(res.history) == 3
+    assert steps.TRACES["train_epoch"] - before.get("train_epoch", 0) == 1
+    assert steps.TRACES["eval_crops"] - before.get("eval_crops", 0) == 1
+    train.fit(inputs, labels, tr[:-3], va, CFG, dataclasses.replace(tc, seed=3), progress=False)
+    assert steps.TRACES["train_epoch"] - before.get("train_epoch", 0) == 1
+    assert steps.TRACES["eval_crops"] - before.get("eval_crops", 0) == 1
 
 
 def test_kill_and_resume_equals_straight_run(tmp_path):
-    specs, labels, tr, va = toy_data()
-    straight = train.fit(specs, labels, tr, va, CFG, TC, out_dir=tmp_path / "a", progress=False)
-    first = train.fit(specs, labels, tr, va, CFG, TC, out_dir=tmp_path / "b", stop_after=1,
+    inputs, labels, tr, va = toy_data()
+    straight = train.fit(inputs, labels, tr, va, CFG, TC, out_dir=tmp_path / "a", progress=False)
+    first = train.fit(inputs, labels, tr, va, CFG, TC, out_dir=tmp_path / "b", stop_after=1,
                       progress=False)
     assert len(first.history) == 1
-    resumed = train.fit(specs, labels, tr, va, CFG, TC, out_dir=tmp_path / "b", progress=False)
+    resumed = train.fit(inputs, labels, tr, va, CFG, TC, out_dir=tmp_path / "b", progress=False)
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in straight.history]
     assert [{k: v for k, v in r.items() if k != "seconds"} for r in resumed.history] == strip
     assert resumed.best_epoch == straight.best_epoch
     for a, b in zip(params(straight.model), params(resumed.model), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="other settings"):
-        train.fit(specs, labels, tr, va, CFG, dataclasses.replace(TC, lr=1e-2),
+        train.fit(inputs, labels, tr, va, CFG, dataclasses.replace(TC, lr=1e-2),
                   out_dir=tmp_path / "b", progress=False)
 
 
 def test_same_seed_same_result_other_seed_differs():
-    specs, labels, tr, va = toy_data()
-    a = train.fit(specs, labels, tr, va, CFG, TC, progress=False)
-    b = train.fit(specs, labels, tr, va, CFG, TC, progress=False)
-    c = train.fit(specs, labels, tr, va, CFG, dataclasses.replace(TC, seed=1), progress=False)
+    inputs, labels, tr, va = toy_data()
+    a = train.fit(inputs, labels, tr, va, CFG, TC, progress=False)
+    b = train.fit(inputs, labels, tr, va, CFG, TC, progress=False)
+    c = train.fit(inputs, labels, tr, va, CFG, dataclasses.replace(TC, seed=1), progress=False)
     assert a.history[-1]["val_r"] == b.history[-1]["val_r"]
     for pa, pb in zip(params(a.model), params(b.model), strict=True):
         np.testing.assert_array_equal(pa, pb)
@@ -65,13 +69,13 @@ def test_same_seed_same_result_other_seed_differs():
 
 def test_learns_a_loudness_signal():
     """A few epochs on loudness-driven labels: validation correlation clearly positive."""
-    specs, labels, tr, va = toy_data(n=40)
+    inputs, labels, tr, va = toy_data(n=40)
     tc = dataclasses.replace(TC, epochs=8, max_steps=None, lr=3e-3, batch_size=8)
-    res = train.fit(specs, labels, tr + va[:-8], va[-8:], CFG, tc, progress=False)
+    res = train.fit(inputs, labels, tr + va[:-8], va[-8:], CFG, tc, progress=False)
     assert res.best_val_r > 0.5
 
 
 def test_bad_batch_size():
-    specs, labels, tr, va = toy_data()
+    inputs, labels, tr, va = toy_data()
     with pytest.raises(ValueError, match="batch_size"):
-        train.fit(specs, labels, tr[:2], va, CFG, TC, progress=False)
+        train.fit(inputs, labels, tr[:2], va, CFG, TC, progress=False)
