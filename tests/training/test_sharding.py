@@ -31,8 +31,9 @@ def test_four_devices_match_one():
     """The compiled epoch sharded over 4 (forced host) devices on the 'data' axis gives the
     1-device losses and predictions."""
     root = Path(__file__).resolve().parents[2]
+    path = f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
-               JAX_PLATFORMS="cpu", PYTHONPATH=f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+               JAX_PLATFORMS="cpu", PYTHONPATH=path)
     run = subprocess.run([sys.executable, "-c", MULTI], env=env, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]

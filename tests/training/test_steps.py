@@ -12,7 +12,8 @@ from tests.training.toy import CFG, TC
 def test_train_step_does_not_retrace(key):
     model = ast.ASTModel(CFG, rngs=nnx.Rngs(0))
     opt = steps.make_optimizer(model, TC, 10)
-    x, y = jnp.zeros((5, CFG.input_frames, CFG.bands)), jnp.zeros((5, 19))  # a batch size no other test uses
+    x = jnp.zeros((5, CFG.input_frames, CFG.bands))  # a batch size no other test uses
+    y = jnp.zeros((5, 19))
     before = steps.TRACES["train_step"]
     losses = [steps.train_step(model, opt, x, y, jax.random.fold_in(key, i)) for i in range(3)]
     assert steps.TRACES["train_step"] - before == 1
