@@ -31,6 +31,12 @@ lint: $(STAMP)
 clean:
 	rm -rf _build .pytest_cache
 
+# the speed benchmark: training step beside PyTorch eager, one cross-validation's wall time and
+# peak memory; writes results/$(PROFILE)/bench/ (needs the data, like the book)
+bench: $(STAMP) data
+	$(PY) -m pip install -q -e '.[torch]'
+	$(VENV)/bin/percepiano bench --profile $(PROFILE)
+
 # ---- the book -------------------------------------------------------------------------------
 #   make book                          build _build/html from the results stored for PROFILE
 #   make book RERUN=1 PROFILE=quick    recompute every experiment of PROFILE first

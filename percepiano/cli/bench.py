@@ -1,24 +1,35 @@
-"""`percepiano bench`: how fast the AST trains and predicts on this machine, or (``--forest``)
-what one cross-validated random forest on descriptors costs."""
+"""`percepiano bench`: the speed benchmark of the active profile (the ``bench`` experiment:
+training step beside PyTorch eager, one cross-validation's wall time and peak memory, stored
+with provenance); ``--preset`` times one model size ad hoc; ``--forest`` what one
+cross-validated random forest on descriptors costs."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 
 from percepiano.cli.common import add_data_option, emit
+from percepiano.config import PROFILES
 from percepiano.errors import UserError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bench", help="training and inference speed of the AST here",
-                       description="Compile time, step time, samples/s, achieved vs matmul "
-                                   "GFLOP/s, 30 s inference latency, peak memory; PyTorch "
-                                   "comparison when it is installed. With --forest: wall and "
-                                   "CPU time, trees, mean R² and peak memory of one random-forest "
-                                   "cross-validation (quick preset, piece split, 4 folds).")
-    p.add_argument("--preset", default=None, help="model size (default: the CPU default)")
-    p.add_argument("--batch", type=int, default=None, help="batch size (default: profile's)")
-    p.add_argument("--steps", type=int, default=5, help="timed steps")
+    p = sub.add_parser("bench", help="training speed of the AST here, beside PyTorch",
+                       description="The speed benchmark of the active profile: for the default "
+                                   "and tiny presets, the compiled training step on on-device "
+                                   "data, the same model in PyTorch eager (when installed: "
+                                   "pip install -e '.[torch]'), their ratio, achieved vs "
+                                   "matmul GFLOP/s, 30 s inference latency, peak memory; then "
+                                   "one 4-fold piece-split cross-validation of the default: "
+                                   "wall time and peak memory. Writes "
+                                   "results/<profile>/bench/ with provenance. With --preset: "
+                                   "that preset's step figures only, nothing written. With "
+                                   "--forest: one random-forest cross-validation instead.")
+    p.add_argument("--profile", choices=PROFILES, help="default: $PERCEPIANO_PROFILE")
+    p.add_argument("--preset", default=None,
+                   help="time only this model size's training step (not stored)")
+    p.add_argument("--batch", type=int, default=None, help="with --preset: batch size")
+    p.add_argument("--steps", type=int, default=20, help="with --preset: steps per timed epoch")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--forest", action="store_true",
                    help="time a random-forest cross-validation instead of the AST")
@@ -31,31 +42,55 @@ def register(sub) -> None:
     p.set_defaults(func=_bench)
 
 
+def _preset_lines(r: dict) -> list[str]:
+    lines = [f"AST {r['preset']}: {r['params'] / 1e6:.2f} M parameters, {r['tokens']} tokens, "
+             f"batch {r['batch']} on {r['devices']} {r['backend']} device(s) ({r['cpu']}, "
+             f"{r['cores']} cores)",
+             f"  compile {r['compile_s']:.1f} s; train step {r['step_s'] * 1e3:.1f} ms "
+             f"({r['samples_per_s']:.0f} samples/s, compiled epoch, data on the device)",
+             f"  {r['step_gflop']:.2f} GFLOP a step: {r['achieved_gflops']:.0f} GFLOP/s "
+             f"achieved vs {r['matmul_gflops']:.0f} GFLOP/s fp32 matmul",
+             f"  predict one 30 s segment: {r['predict_30s_s'] * 1e3:.0f} ms; "
+             f"peak memory {r['peak_rss_mb']:.0f} MB"]
+    if "torch_step_s" in r:
+        lines.append(f"  PyTorch {r['torch_version']} eager, same model and batch "
+                     f"({r['torch_threads']} thread(s), its faster): "
+                     f"{r['torch_step_s'] * 1e3:.1f} ms a step; JAX time / PyTorch time = "
+                     f"{r['jax_over_torch']:.2f}")
+    else:
+        lines.append("  PyTorch not installed (pip install -e '.[torch]'): no comparison")
+    return lines
+
+
 def _bench(args) -> int:
     if args.forest:
         return _bench_forest(args)
     from percepiano.models import ast
-    from percepiano.training import bench
 
-    preset = args.preset or ast.DEFAULT_PRESET
-    if preset not in ast.PRESETS:
-        raise UserError(f"unknown preset {preset!r}; choose from {', '.join(ast.PRESETS)}")
-    r = bench.bench(preset, batch_size=args.batch, steps=args.steps, torch=not args.no_torch)
-    lines = [f"AST {r['preset']}: {r['params'] / 1e6:.2f} M parameters, {r['tokens']} tokens, "
-             f"batch {r['batch']} on {r['devices']} {r['backend']} device(s)",
-             f"compile {r['compile_s']:.1f} s; train step {r['step_s'] * 1e3:.0f} ms "
-             f"({r['samples_per_s']:.0f} samples/s)",
-             f"{r['step_gflop']:.2f} GFLOP a step: {r['achieved_gflops']:.1f} GFLOP/s achieved "
-             f"vs {r['matmul_gflops']:.1f} GFLOP/s fp32 matmul",
-             f"predict one 30 s segment: {r['predict_30s_s'] * 1e3:.0f} ms; "
-             f"peak memory {r['peak_rss_mb']:.0f} MB"]
-    if "torch_step_s" in r:
-        lines.append(f"PyTorch, same model ({r['torch_threads']} thread(s), its faster): "
-                     f"{r['torch_step_s'] * 1e3:.0f} ms a step; PyTorch time / JAX time = "
-                     f"{r['jax_speedup_vs_torch']:.2f}")
-    else:
-        lines.append("PyTorch not installed: no comparison")
-    emit(r, args.json, "\n".join(lines))
+    if args.preset is not None:
+        from percepiano.training import bench
+
+        if args.preset not in ast.PRESETS:
+            raise UserError(f"unknown preset {args.preset!r}; choose from "
+                            f"{', '.join(ast.PRESETS)}")
+        r = bench.bench(args.preset, batch_size=args.batch, steps=args.steps,
+                        torch=not args.no_torch)
+        emit(r, args.json, "\n".join(_preset_lines(r)))
+        return 0
+    from percepiano import experiments
+
+    if args.data is not None:
+        os.environ["PERCEPIANO_DATA"] = str(args.data)
+    res = experiments.run("bench", args.profile)
+    m = res.metrics
+    lines = [line for r in m["presets"].values() for line in _preset_lines(r)]
+    cv = m["cv"]
+    lines += [f"cross-validation: AST {cv['preset']}, {cv['split']} split, k={cv['k']}, "
+              f"{cv['epochs']} epochs, {cv['n_segments']} segments: {cv['cv_s']:.1f} s wall "
+              f"(+ {cv['load_s']:.1f} s loading the spectrograms); peak memory "
+              f"{cv['peak_rss_mb']:.0f} MB; mean R² {cv['mean_r2']:.3f}",
+              f"written: {res.path}"]
+    emit(m, args.json, "\n".join(lines))
     return 0
 
 

@@ -20,7 +20,8 @@ def register(sub) -> None:
                        description="Run experiments in the active profile (PERCEPIANO_PROFILE "
                                    "or --profile) and write results/<profile>/<experiment>/.")
     p.add_argument("names", nargs="*", metavar="EXPERIMENT")
-    p.add_argument("--all", action="store_true", help="run every registered experiment")
+    p.add_argument("--all", action="store_true",
+                   help="run every registered experiment but the benchmarks (`percepiano bench`)")
     p.add_argument("--profile", choices=config.PROFILES, help="default: $PERCEPIANO_PROFILE")
     p.add_argument("--json", action="store_true", help="print the headline numbers as JSON")
     p.set_defaults(func=cmd_run)
@@ -48,7 +49,8 @@ def register(sub) -> None:
 
 
 def cmd_run(args) -> int:
-    names = sorted(experiments.REGISTRY) if args.all else args.names
+    names = (sorted(n for n, e in experiments.REGISTRY.items() if not e.benchmark) if args.all
+             else args.names)
     if not names:
         raise UserError("name an experiment (see `percepiano experiments`) or pass --all")
     for name in names:

@@ -55,7 +55,7 @@ from percepiano.io import atomic_path
 
 OOF_FILE = "oof.csv.gz"
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "pingouin", "librosa", "jax", "flax",
-            "optax", "percepiano")
+            "optax", "torch", "percepiano")
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,19 @@ class Experiment:
     description: str
     version: int = 1  # bump when the code changes the numbers of an unchanged configuration
     atol: float = 1e-6  # what `verify` tolerates (deterministic CPU code: rounding only)
+    benchmark: bool = False  # measures this machine, not the data: `run --all` leaves it out
 
 
 REGISTRY: dict[str, Experiment] = {}
 
 
 def experiment(name: str, config: Callable[[config.Settings], dict], description: str = "",
-               version: int = 1, atol: float = 1e-6):
+               version: int = 1, atol: float = 1e-6, benchmark: bool = False):
     """Register the decorated ``func(config: dict) -> dict`` as experiment ``name``."""
 
     def register(func):
         doc = description or (func.__doc__ or "").strip().splitlines()[0]
-        REGISTRY[name] = Experiment(name, func, config, doc, version, atol)
+        REGISTRY[name] = Experiment(name, func, config, doc, version, atol, benchmark)
         return func
 
     return register

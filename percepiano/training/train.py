@@ -50,7 +50,11 @@ def _batch_sharding(mesh: Mesh) -> NamedSharding | None:
 
 
 def _on_device(mesh: Mesh, packed: Packed):
-    return jax.device_put(packed.frames, NamedSharding(mesh, PartitionSpec()))
+    """The packed frames replicated on every device of ``mesh``; built from a callback, so it
+    also works when the mesh spans several processes (``jax.distributed.initialize()``)."""
+    frames = packed.frames
+    return jax.make_array_from_callback(frames.shape, NamedSharding(mesh, PartitionSpec()),
+                                        lambda index: frames[index])
 
 
 def _predict_packed(model: ASTModel, packed: Packed, frames, norm: Normaliser, tc: TrainConfig,

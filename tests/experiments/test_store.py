@@ -413,3 +413,21 @@ def test_registered_experiments_of_the_first_chapters():
     for name in experiments.REGISTRY:
         cfg, digest = experiments.plan(name, "smoke")
         assert json.loads(json.dumps(cfg)) == cfg and len(digest) == 16
+
+
+def test_run_all_leaves_the_benchmarks_out(store, monkeypatch):
+    """`run --all` recomputes the results, not the speed of this machine."""
+    from percepiano.cli import run as cli_run
+
+    ran = []
+    monkeypatch.setattr(experiments, "REGISTRY", {
+        "fake": experiments.REGISTRY["fake"],
+        "speed": experiments.Experiment("speed", _fake, lambda s: {"n": 1}, "a benchmark",
+                                        benchmark=True)})
+    monkeypatch.setattr(experiments, "run", lambda name, profile: ran.append(name) or
+                        experiments.Results(name, "smoke", {"mean_r2": 0.0, "mean_r": 0.0},
+                                            {"wall_time_s": 0.0}))
+    cli_run.cmd_run(type("Args", (), {"all": True, "names": [], "profile": "smoke",
+                                      "json": True})())
+    assert ran == ["fake"]
+    assert experiments.get("bench").benchmark

@@ -1,0 +1,39 @@
+"""The speed benchmark (``percepiano bench``, ``make bench``): how fast the AST trains here.
+
+``bench``: for the default preset and ``tiny``, the compiled training step on on-device data,
+the same model's step in PyTorch eager when PyTorch is installed, their ratio, achieved vs
+matmul GFLOP/s, predicting one 30 s segment, peak memory; then one k-fold piece-split
+cross-validation of the default on the real data (the profile's epochs, seed 0) in a fresh
+process: its wall time, peak memory and scores. It measures the machine, so ``run --all`` (and
+the book's re-run) leaves it out; its results carry the machine in ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+from percepiano.experiments.store import experiment
+
+STEPS = {"smoke": 3, "quick": 20, "full": 50}  # timed steps per epoch
+
+
+def _config(s) -> dict:
+    from percepiano.models import ast
+    from percepiano.training import steps
+
+    return {"presets": [ast.DEFAULT_PRESET, "tiny"],
+            "batch": steps.TrainConfig.for_profile(s.profile).batch_size,
+            "steps": STEPS[s.profile], "repeats": 3,
+            "cv": {"preset": ast.DEFAULT_PRESET, "split": "piece", "k": s.folds, "seed": 0,
+                   "max_segments": s.max_segments}}
+
+
+@experiment("bench", config=_config, benchmark=True, atol=float("inf"))
+def bench(cfg: dict) -> dict:
+    """Training step and cross-validation speed of the AST on this machine."""
+    from percepiano.training import bench as b
+
+    presets = {name: b.bench(name, batch_size=cfg["batch"], steps=cfg["steps"],
+                             repeats=cfg["repeats"]) for name in cfg["presets"]}
+    cv = b.cv_benchmark(**cfg["cv"])
+    return {"mean_r2": cv["mean_r2"], "mean_r": cv["mean_r"],
+            "headline": {"kind": "piece", "metric": "one cross-validation of the default, seed 0"},
+            "machine": b.machine(), "presets": presets, "cv": cv}
