@@ -275,4 +275,15 @@ def _cv_child(preset, split, k, seed, max_segments, data) -> dict:
             "mean_r2": res["mean_r2"], "mean_r": res["mean_r"],
             "pooled_r2": res["pooled"]["mean_r2"], "pooled_pairwise": res["pooled"].get(
                 "mean_pairwise", float("nan")),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": _own_peak_mb()}
+
+
+def _own_peak_mb() -> float:
+    """This process's own peak resident memory: ``VmHWM`` belongs to its address space, where
+    ``ru_maxrss`` of a spawned child keeps the parent's peak across ``exec``."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next(ln for ln in f if ln.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
