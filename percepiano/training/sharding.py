@@ -1,5 +1,6 @@
-"""Data parallelism: batches are sharded over all devices on a ``'data'`` mesh axis; the model
-and optimiser state are replicated (one device on a CPU, every accelerator of the host otherwise).
+"""Data parallelism: batches are sharded over all devices on a ``'data'`` mesh axis; the model,
+the optimiser state and the packed data are replicated (one device on a CPU, every accelerator
+of the host otherwise).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ def replicate(mesh: Mesh, *nodes) -> None:
         nnx.update(node, jax.device_put(nnx.state(node), rep))
 
 
-def shard(mesh: Mesh, *arrays):
-    """Split arrays along their first (batch) axis over the ``'data'`` axis."""
-    sh = NamedSharding(mesh, PartitionSpec("data"))
-    return tuple(jax.device_put(a, sh) for a in arrays)
+def batch_sharding(mesh: Mesh) -> NamedSharding | None:
+    """Batches split along their first axis over ``'data'``; None on one device (no constraint)."""
+    return NamedSharding(mesh, PartitionSpec("data")) if mesh.size > 1 else None
+
+
+def replicated(mesh: Mesh, array: np.ndarray) -> jax.Array:
+    """``array`` on every device of ``mesh``; built from a callback, so it also works when the
+    mesh spans several processes (``jax.distributed.initialize()``)."""
+    return jax.make_array_from_callback(array.shape, NamedSharding(mesh, PartitionSpec()),
+                                        lambda index: array[index])

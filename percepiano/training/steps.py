@@ -1,6 +1,6 @@
 """The AST's training recipe as free functions, in the Flax examples' shape: ``TrainConfig``,
-``loss_fn``, ``train_step`` and ``eval_step`` (one batch, ``nnx.jit``), the optimiser, and the
-compiled loops the training uses: ``train_epoch`` and ``eval_crops``.
+``loss_fn``, ``train_step`` (one batch, ``nnx.jit``), the optimiser, and the compiled loops
+the training uses: ``train_epoch`` and ``eval_crops``.
 
 The recipe of AST (Gong et al., 2021) on a CPU budget: mean squared error on standardised
 targets, AdamW with linear warm-up then cosine decay after global-norm clipping. Everything random
@@ -78,13 +78,6 @@ def train_step(model: ASTModel, optimizer: nnx.Optimizer, x, y, key):
     (loss, _), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model, x, y, key)
     optimizer.update(model, grads)
     return loss
-
-
-@nnx.jit
-def eval_step(model: ASTModel, x):
-    """Predictions (standardised) for a batch of crops, without dropout."""
-    TRACES["eval_step"] += 1
-    return model(x)[0]
 
 
 @functools.lru_cache(maxsize=32)

@@ -23,7 +23,7 @@ import jax
 import numpy as np
 import pandas as pd
 from flax import nnx
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
 from percepiano.data.dataset import DIMENSIONS
@@ -39,30 +39,19 @@ from percepiano.training.batches import (
     pack,
 )
 from percepiano.training.checkpoint import check_same_run, manager, restore, save
-from percepiano.training.sharding import data_mesh, replicate
+from percepiano.training.sharding import batch_sharding, data_mesh, replicate, replicated
 from percepiano.training.steps import TrainConfig, eval_crops, make_optimizer, train_epoch
 
 __all__ = ["FitResult", "data_mesh", "fit", "make_fit_predict", "model_inputs", "predict"]
 
 
-def _batch_sharding(mesh: Mesh) -> NamedSharding | None:
-    return NamedSharding(mesh, PartitionSpec("data")) if mesh.size > 1 else None
-
-
-def _on_device(mesh: Mesh, packed: Packed):
-    """The packed frames replicated on every device of ``mesh``; built from a callback, so it
-    also works when the mesh spans several processes (``jax.distributed.initialize()``)."""
-    frames = packed.frames
-    return jax.make_array_from_callback(frames.shape, NamedSharding(mesh, PartitionSpec()),
-                                        lambda index: frames[index])
-
-
-def _predict_packed(model: ASTModel, packed: Packed, frames, norm: Normaliser, tc: TrainConfig,
-                    mesh: Mesh) -> np.ndarray:
-    starts, owner = eval_plan(packed, tc)
+def _predict_packed(model: ASTModel, packed: Packed, frames, plan, norm: Normaliser,
+                    tc: TrainConfig, mesh: Mesh) -> np.ndarray:
+    """Predictions for ``packed`` (on the device as ``frames``) over its ``eval_plan``."""
+    starts, owner = plan
     bs = -(-tc.eval_batch // mesh.size) * mesh.size
     graphdef, state = nnx.split(model)
-    sharding = _batch_sharding(mesh)
+    sharding = batch_sharding(mesh)
     out = []
     for b in range(0, len(starts), bs):
         chunk = np.zeros(bs, np.int32)
@@ -80,7 +69,8 @@ def predict(model: ASTModel, inputs, names, norm: Normaliser, tc: TrainConfig,
     """Predictions (len(names), 19) in label units, averaged over each segment's crop grid."""
     mesh = mesh or data_mesh()
     packed = pack(inputs, list(names), norm, model.cfg.input_frames)
-    return _predict_packed(model, packed, _on_device(mesh, packed), norm, tc, mesh)
+    return _predict_packed(model, packed, replicated(mesh, packed.frames),
+                           eval_plan(packed, tc), norm, tc, mesh)
 
 
 @dataclass
@@ -112,7 +102,9 @@ def fit(inputs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConf
     y_val = labels.loc[val_names, list(DIMENSIONS)].to_numpy(np.float64)
     train_pack = pack(inputs, train_names, norm, cfg.input_frames)
     val_pack = pack(inputs, val_names, norm, cfg.input_frames)
-    train_frames, val_frames = _on_device(mesh, train_pack), _on_device(mesh, val_pack)
+    train_frames = replicated(mesh, train_pack.frames)
+    val_frames = replicated(mesh, val_pack.frames)
+    val_plan = eval_plan(val_pack, tc)  # fixed: computed once, read every epoch
     n_steps = len(train_names) // tc.batch_size
     n_steps = min(n_steps, tc.max_steps) if tc.max_steps else n_steps
     rows = bucket(n_steps, 8)
@@ -134,7 +126,7 @@ def fit(inputs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConf
             result.best_val_r = meta["best_val_r"]
         log = open(out_dir / "log.jsonl", "a")
     replicate(mesh, model, optimizer)
-    sharding = _batch_sharding(mesh)
+    sharding = batch_sharding(mesh)
     bar = tqdm(range(start, tc.epochs), desc="train", disable=not progress, leave=False,
                initial=start, total=tc.epochs)
     for epoch in bar:
@@ -146,7 +138,8 @@ def fit(inputs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConf
         state, losses = train_epoch(graphdef, state, train_frames, starts, yb, n_steps, key,
                                     epoch * n_steps, crop=cfg.input_frames, sharding=sharding)
         nnx.update((model, optimizer), state)
-        m = evaluate(y_val, _predict_packed(model, val_pack, val_frames, norm, tc, mesh))
+        m = evaluate(y_val, _predict_packed(model, val_pack, val_frames, val_plan, norm, tc,
+                                            mesh))
         rec = {"epoch": epoch, "train_loss": float(np.mean(np.asarray(losses)[:n_steps])),
                "val_r": m["mean_r"], "val_r2": m["mean_r2"],
                "seconds": time.perf_counter() - t0}
