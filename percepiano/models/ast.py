@@ -104,7 +104,9 @@ class ASTConfig:
 # Sizes from ~0.2 M to ~30 M parameters, plus AST's reference (ViT-Base on 16x16 patches with
 # stride 10 on the full-resolution 128-band spectrogram, learned positions, CLS pooling).
 PRESETS: dict[str, dict] = {
+    "nano": dict(dim=32, depth=2, heads=1),                 # ~0.04 M: under 100 per sample
     "micro": dict(dim=64, depth=3, heads=2),                # ~0.18 M: the CPU cross-validation
+    "mini": dict(dim=96, depth=4, heads=3),                 # ~0.46 M
     "tiny": dict(dim=128, depth=5, heads=4),                # ~1.1 M
     "small": dict(dim=256, depth=6, heads=4),               # ~4.9 M
     "medium": dict(dim=384, depth=8, heads=6),              # ~14 M
@@ -346,6 +348,12 @@ class ASTModel(nnx.Module):
 
     def __call__(self, x, *, key: jax.Array | None = None):
         """``key`` switches on dropout and stochastic depth (training); None is inference."""
+        inter = self.encode(x, key=key)
+        return self.head(inter["pooled"]), inter
+
+    def encode(self, x, *, key: jax.Array | None = None) -> dict:
+        """The intermediates without the head: tokens, encoded tokens, the pooled embedding
+        (B, dim) and each layer's attention weights (a hybrid model reads ``pooled``)."""
         tokens, time_pos = self.embed(x)
         h = tokens
         if self.cfg.pooling == "cls":
@@ -360,8 +368,7 @@ class ASTModel(nnx.Module):
             attention.append(w)
         h = self.norm(h)
         pooled = h[:, 0] if self.cfg.pooling == "cls" else h.mean(axis=1)
-        return self.head(pooled), {"tokens": tokens, "encoded": h, "pooled": pooled,
-                                   "attention": tuple(attention)}
+        return {"tokens": tokens, "encoded": h, "pooled": pooled, "attention": tuple(attention)}
 
 
 def n_params(model: nnx.Module) -> int:

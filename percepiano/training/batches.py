@@ -10,7 +10,11 @@ crop plans the compiled loops read them through.
   than a crop are tiled to crop length. Rows are padded to a power of two, so folds of
   slightly different sizes reuse one compiled program.
 * ``epoch_plan``: one random crop per segment and epoch, in an order drawn, like the crops,
-  from ``(seed, epoch)``, so a resumed run sees the same batches.
+  from ``(seed, epoch)``, so a resumed run sees the same batches. With a pool of augmented
+  variants packed beside the originals (``pack(..., variants=)``), each segment's crop comes
+  from one member of its pool (the original or a variant), drawn per epoch.
+* ``Normaliser`` also standardises descriptor vectors (hybrid models): missing values take
+  the training median, then training mean and standard deviation.
 * ``eval_plan``: a fixed, deterministic grid of evenly spaced, overlapping crops per segment
   (``eval_grid``), so a score never depends on a random draw.
 """
@@ -60,12 +64,24 @@ class Normaliser:
     spec_std: float
     y_mean: tuple[float, ...]
     y_std: tuple[float, ...]
+    d_fill: tuple[float, ...] = ()   # descriptors: training median (for missing values)
+    d_mean: tuple[float, ...] = ()
+    d_std: tuple[float, ...] = ()
 
     @classmethod
-    def fit(cls, inputs, labels: pd.DataFrame, train_names) -> Normaliser:
+    def fit(cls, inputs, labels: pd.DataFrame, train_names,
+            descriptors: pd.DataFrame | None = None) -> Normaliser:
         mean, std = norm_stats(inputs, list(train_names))
         y = labels.loc[list(train_names), list(DIMENSIONS)].to_numpy(np.float64)
-        return cls(mean, std, tuple(map(float, y.mean(0))), tuple(map(float, y.std(0))))
+        extra = {}
+        if descriptors is not None:
+            d = descriptors.loc[list(train_names)].to_numpy(np.float64)
+            fill = np.nan_to_num(np.nanmedian(np.where(np.isfinite(d), d, np.nan), axis=0))
+            d = np.where(np.isfinite(d), d, fill)
+            sd = d.std(0)
+            extra = {"d_fill": tuple(map(float, fill)), "d_mean": tuple(map(float, d.mean(0))),
+                     "d_std": tuple(float(v) if v > 1e-12 else 1.0 for v in sd)}
+        return cls(mean, std, tuple(map(float, y.mean(0))), tuple(map(float, y.std(0))), **extra)
 
     def x(self, spec):
         """Input scaled as AST does: (x - mean) / (2 std), float32."""
@@ -77,6 +93,14 @@ class Normaliser:
     def y_inverse(self, z):
         return np.asarray(z, np.float64) * np.array(self.y_std) + np.array(self.y_mean)
 
+    def d(self, descriptors: pd.DataFrame, names) -> np.ndarray:
+        """Standardised descriptor rows (len(names), n) float32, missing values filled."""
+        if not self.d_mean:
+            raise ValueError("this Normaliser was fitted without descriptors")
+        d = descriptors.loc[list(names)].to_numpy(np.float64)
+        d = np.where(np.isfinite(d), d, np.array(self.d_fill))
+        return ((d - np.array(self.d_mean)) / np.array(self.d_std)).astype(np.float32)
+
 
 @dataclass(frozen=True)
 class Packed:
@@ -84,17 +108,29 @@ class Packed:
     segment ``names[i]`` (tiled to at least ``crop`` frames); rows beyond them are zeros."""
 
     frames: np.ndarray     # (rows, bands) float32, rows a power of two
-    offsets: np.ndarray    # (n,) int32
+    offsets: np.ndarray    # (n,) int32 (then those of the variants, if any)
     lengths: np.ndarray    # (n,) int32, each >= crop
     names: tuple[str, ...]
     crop: int
+    pool: tuple[np.ndarray, ...] | None = None  # per name: its entries (0: original, variants)
 
 
-def pack(inputs: dict, names, norm: Normaliser, crop: int) -> Packed:
-    """Pack the model inputs of ``names`` (see the module docstring)."""
+def pack(inputs: dict, names, norm: Normaliser, crop: int,
+         variants: dict | None = None) -> Packed:
+    """Pack the model inputs of ``names`` (see the module docstring); ``variants`` maps a name
+    to a list of augmented model inputs packed after all originals, forming its pool."""
+    names = list(names)
+    arrays = [inputs[name] for name in names]
+    pool = None
+    if variants is not None:
+        pool = []
+        for i, name in enumerate(names):
+            extra = list(variants.get(name, []))
+            pool.append(np.array([i] + list(range(len(arrays), len(arrays) + len(extra)))))
+            arrays += extra
+        pool = tuple(pool)
     parts = []
-    for name in names:
-        x = inputs[name]
+    for x in arrays:
         if len(x) < crop:
             x = np.tile(x, (-(-crop // len(x)), 1))[:crop]
         parts.append(x)
@@ -103,27 +139,44 @@ def pack(inputs: dict, names, norm: Normaliser, crop: int) -> Packed:
     total = int(lengths.sum())
     frames = np.zeros((bucket(total, MIN_ROWS), parts[0].shape[1]), np.float32)
     frames[:total] = norm.x(np.concatenate(parts))
-    return Packed(frames, offsets, lengths, tuple(names), crop)
+    return Packed(frames, offsets, lengths, tuple(names), crop, pool)
 
 
 def epoch_plan(packed: Packed, y: np.ndarray, tc: TrainConfig, epoch: int, n_steps: int,
-               rows: int) -> tuple[np.ndarray, np.ndarray]:
+               rows: int, with_index: bool = False):
     """The epoch's crop starts (rows, batch) and targets (rows, batch, 19): a permutation and
-    random crops seeded by (seed, epoch); rows beyond ``n_steps`` are padding, never run."""
+    random crops seeded by (seed, epoch); rows beyond ``n_steps`` are padding, never run.
+    ``with_index`` also returns each crop's segment index (rows, batch) (for descriptors).
+    With a pool, the member each segment is cropped from is drawn from (seed, epoch, 1), so the
+    order and crop draws are those of a run without one."""
     rng = np.random.default_rng([tc.seed, epoch])
     order = rng.permutation(len(packed.names))[:n_steps * tc.batch_size]
     idx = order.reshape(n_steps, tc.batch_size)
-    starts = packed.offsets[idx] + rng.integers(packed.lengths[idx] - packed.crop + 1)
+    entry = idx
+    if packed.pool is not None:
+        draw = np.random.default_rng([tc.seed, epoch, 1]).random(idx.shape)
+        sizes = np.array([len(p) for p in packed.pool])[idx]
+        pick = np.minimum((draw * sizes).astype(int), sizes - 1)
+        entry = np.array([[packed.pool[i][j] for i, j in zip(r, c, strict=True)]
+                          for r, c in zip(idx, pick, strict=True)]).reshape(idx.shape)
+    starts = packed.offsets[entry] + rng.integers(packed.lengths[entry] - packed.crop + 1)
     out_starts = np.zeros((rows, tc.batch_size), np.int32)
     out_y = np.zeros((rows, tc.batch_size, y.shape[1]), np.float32)
     out_starts[:n_steps], out_y[:n_steps] = starts, y[idx]
-    return out_starts, out_y
+    if not with_index:
+        return out_starts, out_y
+    out_idx = np.zeros((rows, tc.batch_size), np.int32)
+    out_idx[:n_steps] = idx
+    return out_starts, out_y, out_idx
 
 
 def eval_plan(packed: Packed, tc: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(crop starts, segment index of each crop) of every segment's evaluation grid."""
+    """(crop starts, segment index of each crop) of every segment's evaluation grid (originals
+    only, never pool variants)."""
     starts, owner = [], []
-    for i, (offset, length) in enumerate(zip(packed.offsets, packed.lengths, strict=True)):
+    n = len(packed.names)
+    for i, (offset, length) in enumerate(zip(packed.offsets[:n], packed.lengths[:n],
+                                             strict=True)):
         grid = eval_grid(int(length), packed.crop, tc.eval_hop, tc.max_eval_crops)
         starts += [int(offset) + s for s in grid]
         owner += [i] * len(grid)

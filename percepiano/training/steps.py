@@ -26,6 +26,7 @@ import optax
 from flax import nnx
 from jax.sharding import NamedSharding
 
+from percepiano.audio.augment import InputAugment, augment_inputs
 from percepiano.config import profile
 from percepiano.models.ast import ASTModel
 
@@ -66,8 +67,9 @@ class TrainConfig:
 
 
 def loss_fn(model: ASTModel, x, y, key):
-    """Mean squared error on standardised targets; returns (loss, predictions)."""
-    pred, _ = model(x, key=key)
+    """Mean squared error on standardised targets; returns (loss, predictions). ``x`` is the
+    model input, or a tuple of inputs (spectrogram crops, descriptors) for a hybrid model."""
+    pred, _ = model(*x, key=key) if isinstance(x, tuple) else model(x, key=key)
     return jnp.mean((pred - y) ** 2), pred
 
 
@@ -105,15 +107,20 @@ def _constrain(x, sharding: NamedSharding | None):
     return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "crop", "sharding"),
+@functools.partial(jax.jit, static_argnames=("graphdef", "crop", "sharding", "aug"),
                    donate_argnames=("state",))
 def train_epoch(graphdef, state, frames, starts, y, n_steps, key, first_step, *, crop: int,
-                sharding: NamedSharding | None = None):
+                sharding: NamedSharding | None = None, desc=None, index=None,
+                aug: InputAugment | None = None):
     """``n_steps`` AdamW steps in one program; returns (state, losses (rows,)).
 
     ``graphdef``/``state`` are ``nnx.split((model, optimizer))``; ``starts`` (rows, B) and ``y``
     (rows, B, 19) come from ``batches.epoch_plan``; step ``s`` uses dropout key
-    ``fold_in(key, first_step + s)``. Rows from ``n_steps`` on are not run (loss 0)."""
+    ``fold_in(key, first_step + s)``. Rows from ``n_steps`` on are not run (loss 0).
+    A hybrid model also gets ``desc[index[s]]``: ``desc`` (n, d) standardised descriptors of
+    the packed segments, ``index`` (rows, B) each crop's segment. ``aug`` applies SpecAugment
+    and mixup to each batch with key ``fold_in(k, 1)`` of the step's key ``k`` (dropout keeps
+    ``k``, so a run without it is the same program as before)."""
     TRACES["train_epoch"] += 1
 
     def step(s, carry):
@@ -121,8 +128,12 @@ def train_epoch(graphdef, state, frames, starts, y, n_steps, key, first_step, *,
         model, optimizer = nnx.merge(graphdef, state)
         x = _constrain(crops(frames, starts[s], crop), sharding)
         yb = _constrain(y[s], sharding)
+        d = None if desc is None else _constrain(desc[index[s]], sharding)
         k = jax.random.fold_in(key, first_step + s)
-        (loss, _), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model, x, yb, k)
+        if aug is not None and aug.active:
+            x, yb, d = augment_inputs(aug, jax.random.fold_in(k, 1), x, yb, d)
+        inputs = x if d is None else (x, d)
+        (loss, _), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model, inputs, yb, k)
         optimizer.update(model, grads)
         return nnx.state((model, optimizer)), losses.at[s].set(loss)
 
@@ -131,9 +142,13 @@ def train_epoch(graphdef, state, frames, starts, y, n_steps, key, first_step, *,
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "crop", "sharding"))
 def eval_crops(graphdef, state, frames, starts, *, crop: int,
-               sharding: NamedSharding | None = None):
+               sharding: NamedSharding | None = None, desc=None):
     """Predictions (standardised, no dropout) for the crops at ``starts`` (B,) of ``frames``;
-    ``graphdef``/``state`` are ``nnx.split(model)``."""
+    ``graphdef``/``state`` are ``nnx.split(model)``; ``desc`` (B, d): each crop's descriptors,
+    for a hybrid model."""
     TRACES["eval_crops"] += 1
     model = nnx.merge(graphdef, state)
-    return model(_constrain(crops(frames, starts, crop), sharding))[0]
+    x = _constrain(crops(frames, starts, crop), sharding)
+    if desc is None:
+        return model(x)[0]
+    return model(x, _constrain(desc, sharding))[0]

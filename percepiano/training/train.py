@@ -26,9 +26,11 @@ from flax import nnx
 from jax.sharding import Mesh
 from tqdm.auto import tqdm
 
+from percepiano.audio.augment import InputAugment
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation.metrics import evaluate
 from percepiano.models.ast import ASTConfig, ASTModel
+from percepiano.models.hybrid import HybridConfig, build
 from percepiano.training.batches import (
     Normaliser,
     Packed,
@@ -46,8 +48,9 @@ __all__ = ["FitResult", "data_mesh", "fit", "make_fit_predict", "model_inputs", 
 
 
 def _predict_packed(model: ASTModel, packed: Packed, frames, plan, norm: Normaliser,
-                    tc: TrainConfig, mesh: Mesh) -> np.ndarray:
-    """Predictions for ``packed`` (on the device as ``frames``) over its ``eval_plan``."""
+                    tc: TrainConfig, mesh: Mesh, desc: np.ndarray | None = None) -> np.ndarray:
+    """Predictions for ``packed`` (on the device as ``frames``) over its ``eval_plan``;
+    ``desc`` (n, d): the packed segments' standardised descriptors, for a hybrid model."""
     starts, owner = plan
     bs = -(-tc.eval_batch // mesh.size) * mesh.size
     graphdef, state = nnx.split(model)
@@ -56,8 +59,13 @@ def _predict_packed(model: ASTModel, packed: Packed, frames, plan, norm: Normali
     for b in range(0, len(starts), bs):
         chunk = np.zeros(bs, np.int32)
         chunk[:len(starts[b:b + bs])] = starts[b:b + bs]
+        d = None
+        if desc is not None:
+            rows = np.zeros(bs, np.int64)
+            rows[:len(owner[b:b + bs])] = owner[b:b + bs]
+            d = desc[rows]
         out.append(eval_crops(graphdef, state, frames, chunk, crop=packed.crop,
-                              sharding=sharding))
+                              sharding=sharding, desc=d))
     z = np.concatenate([np.asarray(o) for o in out])[:len(starts)]
     sums = np.zeros((len(packed.names), z.shape[1]))
     np.add.at(sums, owner, z)
@@ -65,12 +73,14 @@ def _predict_packed(model: ASTModel, packed: Packed, frames, plan, norm: Normali
 
 
 def predict(model: ASTModel, inputs, names, norm: Normaliser, tc: TrainConfig,
-            mesh: Mesh | None = None) -> np.ndarray:
-    """Predictions (len(names), 19) in label units, averaged over each segment's crop grid."""
+            mesh: Mesh | None = None, descriptors: pd.DataFrame | None = None) -> np.ndarray:
+    """Predictions (len(names), 19) in label units, averaged over each segment's crop grid;
+    a hybrid model also needs the ``descriptors`` table (rows by name)."""
     mesh = mesh or data_mesh()
     packed = pack(inputs, list(names), norm, model.cfg.input_frames)
+    desc = None if descriptors is None else norm.d(descriptors, names)
     return _predict_packed(model, packed, replicated(mesh, packed.frames),
-                           eval_plan(packed, tc), norm, tc, mesh)
+                           eval_plan(packed, tc), norm, tc, mesh, desc)
 
 
 @dataclass
@@ -84,31 +94,46 @@ class FitResult:
 
 def fit(inputs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConfig,
         tc: TrainConfig | None = None, *, out_dir=None, stop_after: int | None = None,
-        progress: bool = True, devices=None) -> FitResult:
+        progress: bool = True, devices=None, descriptors: pd.DataFrame | None = None,
+        variants: dict | None = None, aug: InputAugment | None = None) -> FitResult:
     """Train on ``train_names``, early-stop on ``val_names``; ``out_dir`` makes it resumable.
 
     ``inputs`` maps segment name -> model input (``batches.model_inputs``); ``labels`` has the
     19 dimension columns. ``stop_after`` ends this call after that many epochs (an interrupted
     run). Returns the model with the best validation mean r restored.
+
+    ``cfg`` is an ``ASTConfig`` or a ``models.hybrid.HybridConfig``; a hybrid reads the rows
+    of ``descriptors`` (standardised on the training names). ``variants`` {name: [model
+    inputs]} is a pool of augmented renders per training segment, one member drawn per epoch
+    (``batches.epoch_plan``); variants of names outside ``train_names`` are never read.
+    ``aug`` applies SpecAugment / mixup inside the compiled step.
     """
+    if isinstance(cfg, HybridConfig) and descriptors is None:
+        raise ValueError("a hybrid model needs the descriptors table")
     tc = tc or TrainConfig()
     train_names, val_names = list(train_names), list(val_names)
     mesh = data_mesh(devices)
     if tc.batch_size % mesh.size or tc.batch_size > len(train_names):
         raise ValueError(f"batch_size {tc.batch_size} must divide by {mesh.size} devices and "
                          f"not exceed {len(train_names)} training segments")
-    norm = Normaliser.fit(inputs, labels, train_names)
+    norm = Normaliser.fit(inputs, labels, train_names,
+                          descriptors if isinstance(cfg, HybridConfig) else None)
     y = norm.y(labels.loc[train_names, list(DIMENSIONS)].to_numpy(np.float64))
     y_val = labels.loc[val_names, list(DIMENSIONS)].to_numpy(np.float64)
-    train_pack = pack(inputs, train_names, norm, cfg.input_frames)
+    pool = None if variants is None else {n: variants[n] for n in train_names if n in variants}
+    train_pack = pack(inputs, train_names, norm, cfg.input_frames, pool)
     val_pack = pack(inputs, val_names, norm, cfg.input_frames)
     train_frames = replicated(mesh, train_pack.frames)
     val_frames = replicated(mesh, val_pack.frames)
     val_plan = eval_plan(val_pack, tc)  # fixed: computed once, read every epoch
+    desc = val_desc = None
+    if isinstance(cfg, HybridConfig):
+        desc = replicated(mesh, norm.d(descriptors, train_names))
+        val_desc = norm.d(descriptors, val_names)
     n_steps = len(train_names) // tc.batch_size
     n_steps = min(n_steps, tc.max_steps) if tc.max_steps else n_steps
     rows = bucket(n_steps, 8)
-    model = ASTModel(cfg, rngs=nnx.Rngs(tc.seed))
+    model = build(cfg, rngs=nnx.Rngs(tc.seed))
     optimizer = make_optimizer(model, tc, tc.epochs * n_steps)
     key = jax.random.key(tc.seed)
     best = nnx.to_pure_dict(nnx.state(model, nnx.Param))
@@ -133,13 +158,14 @@ def fit(inputs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConf
         if epoch - result.best_epoch > tc.patience and result.best_epoch >= 0:
             break
         t0 = time.perf_counter()
-        starts, yb = epoch_plan(train_pack, y, tc, epoch, n_steps, rows)
+        starts, yb, index = epoch_plan(train_pack, y, tc, epoch, n_steps, rows, with_index=True)
         graphdef, state = nnx.split((model, optimizer))
         state, losses = train_epoch(graphdef, state, train_frames, starts, yb, n_steps, key,
-                                    epoch * n_steps, crop=cfg.input_frames, sharding=sharding)
+                                    epoch * n_steps, crop=cfg.input_frames, sharding=sharding,
+                                    desc=desc, index=None if desc is None else index, aug=aug)
         nnx.update((model, optimizer), state)
         m = evaluate(y_val, _predict_packed(model, val_pack, val_frames, val_plan, norm, tc,
-                                            mesh))
+                                            mesh, val_desc))
         rec = {"epoch": epoch, "train_loss": float(np.mean(np.asarray(losses)[:n_steps])),
                "val_r": m["mean_r"], "val_r2": m["mean_r2"],
                "seconds": time.perf_counter() - t0}
@@ -166,9 +192,20 @@ def fit(inputs: dict, labels: pd.DataFrame, train_names, val_names, cfg: ASTConf
 
 
 def make_fit_predict(inputs, labels, cfg: ASTConfig, tc: TrainConfig | None = None,
-                     progress: bool = False):
-    """A ``fit_predict(train, val, test)`` for ``cross_validation.cross_validate``."""
+                     progress: bool = False, descriptors: pd.DataFrame | None = None,
+                     variants: dict | None = None, aug: InputAugment | None = None,
+                     fits: list | None = None):
+    """A ``fit_predict(train, val, test)`` for ``cross_validation.cross_validate``; the keyword
+    arguments are ``fit``'s. ``fits`` collects a summary of each fit: the selected epoch, its
+    training loss and validation r, and the number of training segments."""
     def fit_predict(train_names, val_names, test_names):
-        res = fit(inputs, labels, train_names, val_names, cfg, tc, progress=progress)
-        return predict(res.model, inputs, list(test_names), res.norm, tc or TrainConfig())
+        res = fit(inputs, labels, train_names, val_names, cfg, tc, progress=progress,
+                  descriptors=descriptors, variants=variants, aug=aug)
+        if fits is not None:
+            best = next((h for h in res.history if h["epoch"] == res.best_epoch), {})
+            fits.append({"best_epoch": res.best_epoch, "epochs": len(res.history),
+                         "train_loss": best.get("train_loss"), "val_r": res.best_val_r,
+                         "n_train": len(list(train_names))})
+        return predict(res.model, inputs, list(test_names), res.norm, tc or TrainConfig(),
+                       descriptors=descriptors if isinstance(cfg, HybridConfig) else None)
     return fit_predict

@@ -63,12 +63,12 @@ def test_presets_sizes():
     assert sizes["tiny"] == pytest.approx(1e6, rel=0.2)
     assert sizes["large"] == pytest.approx(30e6, rel=0.15)
     assert sizes["base"] == pytest.approx(86e6, rel=0.05)  # AST reports ~87 M
-    assert list(sizes.values())[:5] == sorted(list(sizes.values())[:5])
+    assert list(sizes.values())[:7] == sorted(list(sizes.values())[:7])
     assert ast.preset("base").n_tokens == 12 * 101 + 1  # AST: 1212 patches for 1024 frames
 
 
 def test_config_errors():
-    with pytest.raises(ValueError, match="unknown preset 'huge'; choose from micro"):
+    with pytest.raises(ValueError, match="unknown preset .huge.; choose from nano, micro"):
         ast.preset("huge")
     with pytest.raises(ValueError, match="unknown positional"):
         ast.ASTConfig(positional="absolute")
