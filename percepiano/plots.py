@@ -294,3 +294,32 @@ def differences(table: pd.DataFrame, label: str = "config",
     axes[0][0].set_ylim(len(rows) - 0.5, -0.5)  # the table's first row on top
     fig.tight_layout()
     return fig
+
+
+def scaling(table: pd.DataFrame, xs: Mapping[str, str], hue: str = "layout",
+            value: str = "estimate", ci: tuple[str, str] = ("ci_lo", "ci_hi"),
+            ylabel: str = "mean R² (piece split)", label: str | None = None) -> Figure:
+    """Accuracy against cost: one panel per column of ``xs`` ({column: axis title}, drawn on a
+    log scale), one line per value of ``hue`` through its points sorted by x, each point with
+    its interval; ``label`` names a column whose text marks each point."""
+    fig, axes = plt.subplots(1, len(xs), figsize=(4.2 * len(xs) + 1.2, 3.8), sharey=True,
+                             squeeze=False)
+    groups = list(dict.fromkeys(table[hue]))
+    colours = dict(zip(groups, sns.color_palette("tab10"), strict=False))
+    for ax, (x, title) in zip(axes[0], xs.items(), strict=True):
+        for name in groups:
+            part = table[table[hue] == name].sort_values(x)
+            c = colours[name]
+            ax.plot(part[x], part[value], "-o", color=c, label=name, ms=5, lw=1.2)
+            ax.vlines(part[x], part[ci[0]], part[ci[1]], color=c, lw=1.0, alpha=0.8)
+            if label is not None:
+                for row in part.itertuples():
+                    ax.annotate(str(getattr(row, label)), (getattr(row, x), getattr(row, value)),
+                                fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xlabel(title)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig

@@ -79,3 +79,56 @@ def test_bad_batch_size():
     inputs, labels, tr, va = toy_data()
     with pytest.raises(ValueError, match="batch_size"):
         train.fit(inputs, labels, tr[:2], va, CFG, TC, progress=False)
+
+
+def _descriptors(inputs, labels, seed=0):
+    """Two informative columns (the labels' driver, with a missing value), one noise column."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    names = list(inputs)
+    loud = labels.iloc[:, 0].to_numpy()
+    d = pd.DataFrame({"loud": loud, "twice": 2 * loud, "noise": rng.normal(size=len(names))},
+                     index=names)
+    d.iloc[3, 0] = np.nan
+    return d
+
+
+def test_hybrid_fits_end_to_end_with_augmentation_without_recompiling():
+    """The hybrid (tiny AST + descriptor net) with a pool of variants, SpecAugment and mixup:
+    one compiled epoch for the run, finite predictions, and it learns from the descriptors."""
+    from percepiano.audio.augment import InputAugment
+    from percepiano.models.hybrid import HybridConfig
+
+    inputs, labels, tr, va = toy_data(n=40)
+    d = _descriptors(inputs, labels)
+    variants = {n: [inputs[n][::-1].copy(), inputs[n] * 1.01] for n in tr}
+    variants["not-a-training-name"] = [inputs[va[0]]]          # never read
+    cfg = HybridConfig(3, ast=CFG, desc_hidden=16, desc_dim=8)
+    tc = dataclasses.replace(TC, epochs=6, max_steps=None, lr=3e-3, batch_size=8)
+    aug = InputAugment(time_masks=1, freq_masks=1, mixup_alpha=0.4)
+    before = dict(steps.TRACES)
+    res = train.fit(inputs, labels, tr + va[:-8], va[-8:], cfg, tc, progress=False,
+                    descriptors=d, variants=variants, aug=aug)
+    assert len(res.history) == 6
+    assert steps.TRACES["train_epoch"] - before.get("train_epoch", 0) == 1
+    assert steps.TRACES["eval_crops"] - before.get("eval_crops", 0) == 1
+    assert res.best_val_r > 0.5
+    pred = train.predict(res.model, inputs, va, res.norm, tc, descriptors=d)
+    assert pred.shape == (len(va), 19) and np.isfinite(pred).all()
+    with pytest.raises(ValueError, match="descriptors"):
+        train.fit(inputs, labels, tr, va, cfg, tc, progress=False)
+
+
+def test_augmentation_changes_training_and_same_seed_repeats():
+    from percepiano.audio.augment import InputAugment
+
+    inputs, labels, tr, va = toy_data()
+    aug = InputAugment(time_masks=2, freq_masks=2)
+    plain = train.fit(inputs, labels, tr, va, CFG, TC, progress=False)
+    a = train.fit(inputs, labels, tr, va, CFG, TC, progress=False, aug=aug)
+    b = train.fit(inputs, labels, tr, va, CFG, TC, progress=False, aug=aug)
+    for pa, pb in zip(params(a.model), params(b.model), strict=True):
+        np.testing.assert_array_equal(pa, pb)
+    assert not all(np.array_equal(pa, pp)
+                   for pa, pp in zip(params(a.model), params(plain.model), strict=True))

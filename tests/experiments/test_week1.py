@@ -1,0 +1,37 @@
+"""The week-1 chapter's experiments run in the smoke profile and keep their promises."""
+
+import numpy as np
+import pandas as pd
+
+from percepiano import experiments
+from percepiano.data import dataset
+from percepiano.data.dataset import DIMENSIONS
+
+
+def test_week1_hybrid_runs_in_smoke(ds, results_root):
+    res = experiments.run("week1_hybrid", "smoke")
+    cfg = res.provenance["config"]
+    table = pd.DataFrame(res["table"])
+    assert set(table.config) == {"descriptor net", "hybrid"}
+    assert set(table.kind) == set(cfg["splits"]) == {"piece", "performer", "work"}
+    assert len(res.oof) == len(table) * res["n_segments"]        # every seed predicts each once
+    assert np.isfinite(res.oof[list(DIMENSIONS)].to_numpy()).all()
+    dataset.assert_no_exam(res.oof.index, "week1_hybrid's predictions")
+    assert res["n_params"]["descriptor net"] < res["n_params"]["hybrid"]
+    assert res["n_descriptors"] > 100                             # MIDI and audio descriptors
+    assert (table.epochs_run >= 1).all() and (table.n_train > 0).all()
+    assert res["mean_r2"] == table.query("config == 'hybrid' and kind == 'piece'").pooled_r2.mean()
+
+
+def test_week1_architecture_records_shapes_and_costs(ds, results_root):
+    res = experiments.run("week1_architecture", "smoke")
+    models = pd.DataFrame(res["models"]).T
+    configs = res.provenance["config"]["configs"]
+    assert list(models.index) == list(configs)
+    assert (models.train_gflop_per_step > 0).all() and (models.n_params > 0).all()
+    # 16-band patches: four times the tokens of whole-band ones, and more FLOPs a step
+    assert models.loc["16-band patches", "n_tokens"] == 4 * models.loc["size: micro", "n_tokens"]
+    assert (models.loc["16-band patches", "train_gflop_per_step"]
+            > models.loc["size: micro", "train_gflop_per_step"])
+    assert models.loc["learned positions", "positional"] == "learned"
+    dataset.assert_no_exam(res.oof.index, "week1_architecture's predictions")
