@@ -116,7 +116,8 @@ glue("device", res.provenance.get("device", "cpu"), display=False)
 # baselines, which have nothing to choose, fit on both. And its default size and learning rate
 # were fixed in an earlier exploration scored on the validation part of one piece-split fold,
 # which is test data for the other folds: a choice to be made again inside
-# the training folds.
+# the training folds. {ref}`chapter-week1` compares the sizes, token layouts and positional
+# encodings on the same folds and seeds.
 
 # %% tags=["hide-input"]
 bars = ident["bar"]

@@ -34,10 +34,13 @@
 # * {ref}`chapter-baselines` shows what predictions that know only *which* excerpt or *who* plays
 #   reach on each way of splitting the data, and where published models stand.
 #
-# Then the first listening model:
+# Then the listening models:
 #
 # * {ref}`chapter-ast` trains a small Audio Spectrogram Transformer from scratch on a CPU and
-#   measures it against that bar.
+#   measures it against that bar;
+# * {ref}`chapter-week1` sizes it for a thousand segments, augments its training data with
+#   exact re-renderings of each performance, and fuses it with the descriptors, asking whether
+#   any listening model beats a random forest on MIDI descriptors.
 #
 # ## How to read this book
 #

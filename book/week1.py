@@ -326,6 +326,17 @@ if len(secondary):
         secondary, "the default", lambda r: f"{r.config} ({r.block} split)")))
 r2_aug = piece_aug[piece_aug.metric == "mean_r2"].set_index("config")
 best_aug = r2_aug.difference.idxmax()
+single = r2_aug.loc[[n for n, c in acfg["configs"].items()
+                     if n in r2_aug.index and not n.startswith("all")]]
+worst = single.difference.idxmin()
+if worst == "soundfont" and single.loc[worst, "ci_hi"] < 0:
+    display(Markdown(
+        "The soundfont swap costs the most of the single augmentations "
+        f"(R² {single.loc[worst, 'difference']:+.3f}, interval "
+        f"{single.loc[worst, 'ci_lo']:+.3f} to {single.loc[worst, 'ci_hi']:+.3f}). Every "
+        "segment the model is tested on is rendered with FluidR3, so a plausible reading is "
+        "that training on another piano adds a difference between training and test sound "
+        "that the labels do not follow, rather than an invariance the test rewards."))
 glue("w1_best_aug", best_aug, display=False)
 aug_table = pd.DataFrame(augm["table"])
 aug_cost = aug_table[aug_table.kind == "piece"].groupby("config", sort=False).wall_s.mean()
@@ -411,6 +422,22 @@ display(Markdown("On the piece split, against " + forest_name + ": " + tally(
 display(Markdown("On the other splits: " + tally(
     versus_forest[versus_forest.block != "piece"], forest_name,
     lambda r: f"{r.config} ({r.block} split)")))
+parts_of = {kind: {n: block[n] for n in (f"AST ({default[6:]})", "descriptor net", "hybrid")}
+            for kind, block in contenders.items()}
+pairs = []
+for other in (f"AST ({default[6:]})", "descriptor net"):
+    part = stats.compare_each(y, {k: {other: b[other], "hybrid": b["hybrid"]}
+                                  for k, b in parts_of.items()}, other, clusters, excerpts,
+                              metrics=("mean_r2",), n_boot=n_boot)
+    pairs.append(part)
+hybrid_vs = pd.concat(pairs, ignore_index=True)
+hybrid_vs["p_holm"] = stats.holm(hybrid_vs.p)
+hybrid_vs["significant"] = hybrid_vs.p_holm < 0.05
+display(Markdown(
+    "Does the fusion add anything to its parts? The hybrid against each branch alone, in R² "
+    "(Holm's correction over these comparisons): " + " ".join(
+        stats.verdict(r, f"On the {r.block} split the hybrid", f"the {r.baseline}") + "."
+        for _, r in hybrid_vs.iterrows())))
 plots.glue_figure("fig_w1_forest_versus", plots.differences(
     versus_forest.assign(config=versus_forest.config + " (" + versus_forest.block + ")"),
     xlabel=f"difference from {forest_name}"))
