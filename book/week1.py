@@ -80,16 +80,21 @@ def tally(table, reference: str, label=lambda r: r.config) -> str:
     for metric in dict.fromkeys(table.metric):
         part = table[table.metric == metric]
         sure = part.significant & part.excludes_zero
-        groups = {"above": part[sure & (part.difference > 0)],
-                  "below": part[sure & (part.difference < 0)], "same": part[~sure]}
+        groups = {"significantly above": part[sure & (part.difference > 0)],
+                  "significantly below": part[sure & (part.difference < 0)],
+                  "not significantly different, after Holm's correction, from":
+                      part[~sure & part.excludes_zero],
+                  "not significantly different from": part[~sure & ~part.excludes_zero]}
         said = []
-        for side, rows in groups.items():
+        for verb, rows in groups.items():
             if not len(rows):
                 continue
             items = [f"{label(r)} ({r.difference:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}])"
                      for r in rows.itertuples()]
-            verb = ("significantly above" if side == "above" else "significantly below"
-                    if side == "below" else "not significantly different from")
+            if verb.startswith("not significantly different,"):
+                verb = ("not significantly different after Holm's correction, though "
+                        + ("its interval excludes zero, from" if len(items) == 1
+                           else "their intervals exclude zero, from"))
             said.append(f"{_join(items)} {'is' if len(items) == 1 else 'are'} {verb} "
                         f"{reference}")
         out.append(f"In {names.get(metric, metric)}: " + "; ".join(said) + ".")
@@ -116,6 +121,11 @@ def _join(items: list[str]) -> str:
 arch_summary = stats.summarise(y, arch.oof, ["config"], clusters, excerpts,
                                metrics=list(METRICS), n_boot=n_boot)
 shapes = pd.DataFrame(arch["models"]).T.rename_axis("config")
+NUMERIC = ["n_params", "n_tokens", "dim", "depth", "train_gflop_per_step",
+           "train_pflop_per_fit", "params_per_sample"]
+shapes[NUMERIC] = shapes[NUMERIC].astype(float)
+shapes[["n_params", "n_tokens", "dim", "depth"]] = shapes[
+    ["n_params", "n_tokens", "dim", "depth"]].astype(int)
 arch_table = pd.DataFrame(arch["table"])
 fits = arch_table.groupby("config", sort=False)[
     ["train_loss", "best_epoch", "epochs_run", "wall_s", "n_train"]].mean()
@@ -355,7 +365,7 @@ display(plots.table(cost_table,
                     "What each augmentation costs: variants rendered (cached, shared by every "
                     "seed and fold), the time to render them and compute their log-mels, and "
                     "the training time per piece-split cross-validation beside the default "
-                    f"AST's ({base_wall:.0f} s in {{ref}}`chapter-ast`'s run; "
+                    f"AST's ({base_wall:.0f} s in the AST chapter's run; "
                     f"{config.profile()} profile, a possibly shared machine), with the paired "
                     "R² difference from the default."))
 
