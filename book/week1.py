@@ -69,6 +69,12 @@ glue("level", stats.LEVEL, display=False)
 glue("w1_seeds", len(arch.provenance["config"]["seeds"]), display=False)
 glue("w1_folds", int(arch.provenance["config"]["folds"]), display=False)
 glue("w1_default", arch.provenance["config"]["default"], display=False)
+ranges = augm.provenance["config"]["ranges"]
+glue("w1_tempo_lo", ranges["tempo"][0], display=False)
+glue("w1_tempo_hi", ranges["tempo"][1], display=False)
+glue("w1_velocity_lo", ranges["velocity"][0], display=False)
+glue("w1_velocity_hi", ranges["velocity"][1], display=False)
+glue("w1_semitones", max(abs(v) for v in ranges["semitones"]), display=False)
 
 
 def tally(table, reference: str, label=lambda r: r.config) -> str:
@@ -140,7 +146,7 @@ def layout(name: str, row) -> str:
 r2 = arch_summary[arch_summary.metric == "mean_r2"].set_index("config")
 points = shapes.join(r2[["estimate", "ci_lo", "ci_hi"]]).join(fits)
 points["layout"] = [layout(n, r) for n, r in points.iterrows()]
-points["size"] = points.preset
+points["size"] = [p if n.startswith("size: ") else "" for n, p in points.preset.items()]
 points["fit"] = 1.0 - points.train_loss  # training R² of the selected epoch (standardised MSE)
 plots.glue_figure("fig_w1_scaling", plots.scaling(
     points.reset_index(), {"n_params": "trainable parameters",
@@ -290,9 +296,11 @@ display(plots.table(arch_shown.rename(columns={
 # the spectrogram is exactly that of the changed performance (a test checks that a transposed
 # variant's audio equals, sample for sample, the audio of a MIDI file written transposed):
 #
-# * **tempo**: every event time scaled, the whole performance 0.9 to 1.1 times as fast;
-# * **pitch**: transposed one semitone down or up;
-# * **velocity**: every velocity scaled by 0.9 to 1.1;
+# * **tempo**: every event time scaled, the whole performance {glue:text}`w1_tempo_lo` to
+#   {glue:text}`w1_tempo_hi` times as fast;
+# * **pitch**: transposed {glue:text}`w1_semitones` semitone down or up;
+# * **velocity**: every velocity scaled by {glue:text}`w1_velocity_lo` to
+#   {glue:text}`w1_velocity_hi`;
 # * **soundfont**: played on another piano.
 #
 # The default soundfont is FluidR3 GM (a stereo-sampled grand); the swap uses TimGM6mb (a small

@@ -314,8 +314,10 @@ def scaling(table: pd.DataFrame, xs: Mapping[str, str], hue: str = "layout",
             ax.vlines(part[x], part[ci[0]], part[ci[1]], color=c, lw=1.0, alpha=0.8)
             if label is not None:
                 for row in part.itertuples():
-                    ax.annotate(str(getattr(row, label)), (getattr(row, x), getattr(row, value)),
-                                fontsize=7, xytext=(4, 4), textcoords="offset points")
+                    if str(getattr(row, label)):  # an empty label marks nothing
+                        ax.annotate(str(getattr(row, label)),
+                                    (getattr(row, x), getattr(row, value)),
+                                    fontsize=7, xytext=(4, 4), textcoords="offset points")
         ax.set_xscale("log")
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xlabel(title)

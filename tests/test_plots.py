@@ -171,3 +171,19 @@ def test_differences_one_point_and_interval_per_comparison():
         assert any(np.all(np.asarray(line.get_xdata()) == 0) for line in ax.get_lines())
         filled = ax.collections[-1].get_facecolors()[:, :3].sum(1) < 3  # white means open
         assert list(filled) == list(part.significant)
+
+
+def test_scaling_one_line_per_group_log_axes_and_labels():
+    table = pd.DataFrame({
+        "layout": ["a", "a", "a", "b"], "n_params": [1e4, 1e5, 1e6, 1e5],
+        "cost": [1.0, 10.0, 100.0, 40.0], "estimate": [0.1, 0.2, 0.15, 0.12],
+        "ci_lo": [0.0, 0.1, 0.05, 0.02], "ci_hi": [0.2, 0.3, 0.25, 0.22],
+        "size": ["s", "m", "l", ""]})
+    fig = plots.scaling(table, {"n_params": "parameters", "cost": "cost"}, label="size")
+    left, right = fig.axes
+    assert left.get_xscale() == right.get_xscale() == "log"
+    assert [ln.get_label() for ln in left.get_lines() if not ln.get_label().startswith("_")] \
+        == ["a", "b"]
+    np.testing.assert_allclose(left.get_lines()[0].get_xdata(), [1e4, 1e5, 1e6])
+    assert sorted(t.get_text() for t in left.texts) == ["l", "m", "s"]   # empty label: none
+    assert left.get_xlabel() == "parameters" and right.get_xlabel() == "cost"
