@@ -30,6 +30,7 @@ not recompute a long experiment).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import math
@@ -171,9 +172,10 @@ def run(name: str, profile: str | None = None, root: Path | None = None,
         path.mkdir(parents=True, exist_ok=True)
         (path / "oof.csv").unlink(missing_ok=True)  # the uncompressed form of older runs
         if oof is not None:
-            with atomic_path(path / OOF_FILE) as tmp:
-                oof.to_csv(tmp, float_format="%.6g",
-                           compression={"method": "gzip", "mtime": 0})
+            # no file name and no time in the gzip header: equal predictions, equal bytes
+            with atomic_path(path / OOF_FILE) as tmp, open(tmp, "wb") as raw, \
+                    gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                gz.write(oof.to_csv(float_format="%.6g").encode())
         else:
             (path / OOF_FILE).unlink(missing_ok=True)
         _atomic(path / "metrics.json", json.dumps(metrics, indent=1, allow_nan=True) + "\n")

@@ -431,3 +431,15 @@ def test_run_all_leaves_the_benchmarks_out(store, monkeypatch):
                                       "json": True})())
     assert ran == ["fake"]
     assert experiments.get("bench").benchmark
+
+
+def test_equal_predictions_are_stored_as_equal_bytes(store, git):
+    """The gzip header holds no file name and no time: a re-run that reproduces the
+    predictions leaves ``oof.csv.gz`` byte for byte as it was."""
+    git(dirty=False)
+    experiments.run("fake", "smoke")
+    first = (store / "smoke" / "fake" / "oof.csv.gz").read_bytes()
+    experiments.run("fake", "smoke")
+    assert (store / "smoke" / "fake" / "oof.csv.gz").read_bytes() == first
+    assert first[3] == 0  # FLG: no FNAME, no FEXTRA, no FCOMMENT
+    assert first[4:8] == b"\0\0\0\0"  # MTIME 0
