@@ -1,0 +1,1 @@
+"""Analysis of trained models: calibration (conformal intervals, percentiles)."""
