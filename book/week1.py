@@ -153,7 +153,8 @@ plots.glue_figure("fig_w1_scaling", plots.scaling(
                            "train_pflop_per_fit": "training cost (PFLOP per fit)"},
     hue="layout", label="size"))
 
-versus_arch = stats.compare(y, {n: p for n, p in stats.by_config(arch.oof, "config").items()},
+arch_oof = stats.by_config(arch.oof, "config", kind="piece")  # split once, read everywhere
+versus_arch = stats.compare(y, arch_oof,
                             default, clusters, excerpts, metrics=AB, n_boot=n_boot)
 sizes = points[points.index.str.startswith("size: ")].sort_values("n_params")
 best_size = sizes.estimate.idxmax()
@@ -163,7 +164,7 @@ glue("w1_best_size_r2", float(sizes.loc[best_size, "estimate"]), display=False)
 glue("w1_smallest_params", int(sizes.n_params.min()), display=False)
 glue("w1_largest_params", int(sizes.n_params.max()), display=False)
 glue("w1_n_sizes", len(sizes), display=False)
-same = np.allclose(stats.by_config(arch.oof, "config", kind="piece")[default][list(DIMENSIONS)]
+same = np.allclose(arch_oof[default][list(DIMENSIONS)]
                    .to_numpy(), base_oof["piece"][list(DIMENSIONS)].to_numpy(), atol=1e-5)
 display(Markdown(
     f"The sweep ran {len(sizes)} size{'s' if len(sizes) != 1 else ''}, from "
@@ -219,8 +220,7 @@ display(plots.table(shown.set_index(ppc.preset.rename("size")),
                     f"seeds; {config.profile()} profile)."))
 if len(below) and len(above):
     low = below.iloc[0]
-    cmp_low = stats.compare(y, {n: stats.by_config(arch.oof, "config")[n]
-                                for n in [low.name] + list(above.index)},
+    cmp_low = stats.compare(y, {n: arch_oof[n] for n in [low.name] + list(above.index)},
                             low.name, clusters, excerpts, metrics=("mean_r2",), n_boot=n_boot)
     better = cmp_low[cmp_low.significant & cmp_low.excludes_zero & (cmp_low.difference > 0)]
     worse = cmp_low[cmp_low.significant & cmp_low.excludes_zero & (cmp_low.difference < 0)]
@@ -404,8 +404,7 @@ for kind in hcfg["splits"]:
         block[f"AST + {aug_best_name} augmentation"] = stats.by_config(
             augm.oof, "config", kind=kind)[aug_best_name]
     if kind == "piece" and best_size != default:
-        block[f"AST, best size ({best_size[6:]})"] = stats.by_config(
-            arch.oof, "config", kind="piece")[best_size]
+        block[f"AST, best size ({best_size[6:]})"] = arch_oof[best_size]
     if features is not None:
         block["forest"] = stats.by_config(forest.oof, "features", kind=kind)[features]
     contenders[kind] = block

@@ -89,10 +89,9 @@ def fold_coverage(y_true: pd.DataFrame, oof: pd.DataFrame, folds, level: float =
     dimension, over all segments. ``folds``: the fold of each row of ``oof``."""
     folds = np.asarray(folds)
     dims = list(y_true.columns)
-    inside = np.zeros((len(oof), len(dims)), bool)
+    total = pd.Series(0.0, index=dims)
     for f in np.unique(folds):
         held = folds == f
         c = Conformal.fit(y_true.loc[oof.index[~held], dims], oof.loc[~held, dims], level)
-        y_held = y_true.loc[oof.index[held], dims].to_numpy(np.float64)
-        inside[held] = np.abs(y_held - oof.loc[held, dims].to_numpy(np.float64)) <= np.array(c.q)
-    return pd.Series(inside.mean(axis=0), index=dims, name="coverage")
+        total += coverage(c, y_true.loc[oof.index[held]], oof.loc[held]) * held.sum()
+    return (total / len(oof)).rename("coverage")
