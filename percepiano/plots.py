@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,35 +20,7 @@ from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
 from percepiano.data.dataset import CATEGORIES, CATEGORY_NAMES, DIMENSIONS
-
-# the two ends of each 1-7 scale, as the raters saw them (1 = first, 7 = second)
-POLES: dict[str, tuple[str, str]] = {
-    "Timing_Stable_Unstable": ("stable", "unstable"),
-    "Articulation_Short_Long": ("short", "long"),
-    "Articulation_Soft_cushioned_Hard_solid": ("soft, cushioned", "hard, solid"),
-    "Pedal_Sparse/dry_Saturated/wet": ("sparse, dry", "saturated, wet"),
-    "Pedal_Clean_Blurred": ("clean", "blurred"),
-    "Timbre_Even_Colorful": ("even", "colourful"),
-    "Timbre_Shallow_Rich": ("shallow", "rich"),
-    "Timbre_Bright_Dark": ("bright", "dark"),
-    "Timbre_Soft_Loud": ("soft", "loud"),
-    "Dynamic_Sophisticated/mellow_Raw/crude": ("sophisticated, mellow", "raw, crude"),
-    "Dynamic_Little_dynamic_range_Large_dynamic_range": ("little range", "large range"),
-    "Music_Making_Fast_paced_Slow_paced": ("fast-paced", "slow-paced"),
-    "Music_Making_Flat_Spacious": ("flat", "spacious"),
-    "Music_Making_Disproportioned_Balanced": ("disproportioned", "balanced"),
-    "Music_Making_Pure_Dramatic/expressive": ("pure", "dramatic, expressive"),
-    "Emotion_&_Mood_Optimistic/pleasant_Dark": ("optimistic, pleasant", "dark"),
-    "Emotion_&_Mood_Low_Energy_High_Energy": ("low energy", "high energy"),
-    "Emotion_&_Mood_Honest_Imaginative": ("honest", "imaginative"),
-    "Interpretation_Unsatisfactory/doubtful_Convincing": ("unsatisfactory, doubtful",
-                                                          "convincing"),
-}
-
-
-def category_label(category: str) -> str:
-    """``Music_Making`` -> ``Music making``."""
-    return category.replace("_", " ").capitalize()
+from percepiano.data.poles import POLES, category_label  # noqa: F401 (re-exported)
 
 
 def short_name(dim: str) -> str:
@@ -325,3 +298,55 @@ def scaling(table: pd.DataFrame, xs: Mapping[str, str], hue: str = "layout",
     axes[0][-1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
+
+
+def profile(prof: Mapping, reference: np.ndarray, scale: float = 7.0) -> Figure:
+    """One performance's profile (``analysis.scoring.score``): each dimension's score and
+    interval over the distribution of the PercePiano performances' mean ratings (``reference``:
+    labels on the 0-1 scale, one column per dimension), poles at either end of each row."""
+    dims = [d["dimension"] for d in prof["dimensions"]]
+    ref = pd.DataFrame(np.asarray(reference) * scale, columns=list(DIMENSIONS))[dims]
+    long = ref.melt(var_name="dimension", value_name="rating")
+    fig, ax = plt.subplots(figsize=(9.5, 0.42 * len(dims) + 1.6))
+    with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib 3.11's deprecated `vert`
+        warnings.filterwarnings("ignore", message=".*vert: bool.*")
+        sns.violinplot(long, x="rating", y="dimension", order=dims, color="0.88", inner=None,
+                       cut=0, linewidth=0, density_norm="width", width=0.8, ax=ax)
+    colours = category_colours()
+    for i, d in enumerate(prof["dimensions"]):
+        colour = colours[CATEGORIES[d["dimension"]]]
+        if d.get("low") is not None:
+            ax.plot([d["low"], d["high"]], [i, i], color=colour, lw=3.2, alpha=0.55,
+                    solid_capstyle="butt")
+        ax.plot(d["score"], i, "o", color=colour, ms=6.5, mec="k", mew=0.6)
+    ax.set_xlim(1, scale)
+    ax.set_ylim(len(dims) - 0.5, -0.5)
+    ax.set_yticks(range(len(dims)),
+                  [f"{category_label(CATEGORIES[d])}: {POLES[d][0]}" for d in dims])
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(range(len(dims)), [POLES[d][1] for d in dims])
+    for axis in (ax, right):
+        axis.tick_params(axis="y", length=0, labelsize=8.5)
+    _colour_ticks(ax, dims)
+    ax.set_ylabel("")
+    ax.set_xlabel("rating (1-7)")
+    ax.grid(axis="x", color="0.92", lw=0.6)
+    level = prof.get("level")
+    what = (f"dot: score; bar: {level:.0%} interval; " if level else "dot: score; ") + (
+        f"grey: the mean ratings of {len(ref)} PercePiano performances")
+    ax.set_title(f"{Path(prof['file']).name}\n{what}", fontsize=9.5)
+    fig.tight_layout()
+    return fig
+
+
+def save_profile(prof: Mapping, reference: np.ndarray, path) -> None:
+    """``profile`` written to a PNG (atomically: a failed draw leaves no file)."""
+    from percepiano.io import atomic_path
+
+    fig = profile(prof, reference)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=130, format="png")
+    finally:
+        plt.close(fig)

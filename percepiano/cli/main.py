@@ -16,6 +16,7 @@ from percepiano.cli import (
     ceiling,
     data,
     features,
+    model,
     predict,
     render,
     run,
@@ -25,7 +26,7 @@ from percepiano.cli import (
 from percepiano.errors import UserError
 
 # command groups in the order `percepiano --help` lists them
-COMMANDS = (data, splits, ceiling, baselines, render, features, train, predict, bench, run)
+COMMANDS = (data, splits, ceiling, baselines, render, features, train, model, predict, bench, run)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,80 +1,207 @@
-"""`percepiano predict`: the 19-dimension profile of one performance (MIDI or audio)."""
+"""`percepiano predict`: the 19-dimension profile of performances (MIDI or audio files, or
+folders of them), on the raters' 1-7 scale with intervals and percentiles."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from percepiano.cli.common import emit
-from percepiano.cli.train import default_run_dir
+from percepiano.cli.common import add_data_option, emit
 from percepiano.errors import UserError
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-MIDI_SUFFIXES = (".mid", ".midi")
+DEFAULT_LEVEL = 0.8
 
 
 def register(sub) -> None:
-    p = sub.add_parser("predict", help="the 19-dimension profile of a MIDI or WAV file",
-                       description="Predict the 19 perceptual dimensions of one performance. "
-                                   "MIDI is rendered with FluidSynth; audio is resampled to "
-                                   "16 kHz.")
-    p.add_argument("file", type=Path, help="a .mid/.midi or .wav/.flac/.ogg/.mp3 file")
-    p.add_argument("--checkpoint", type=Path, default=None,
-                   help="run directory of `percepiano train` (default: its default run)")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser(
+        "predict", help="the 19-dimension profile of MIDI or audio performances",
+        description="Score performances on the 19 perceptual dimensions of PercePiano, each on "
+                    "the raters' 1-7 scale between its two poles, with a split-conformal "
+                    "prediction interval and the percentile among the PercePiano performances. "
+                    "A MIDI file is scored from its notes and pedalling, an audio file "
+                    "(WAV, FLAC, OGG, MP3) from its sound. Performances over 2 minutes are "
+                    "scored in windows of about 30 s and summarised. The final models are "
+                    "built on first use and cached (see `percepiano model`).")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
+                   help="performance files, or folders searched for .mid/.midi/.wav/.flac/"
+                        ".ogg/.mp3 files")
+    p.add_argument("--level", type=float, default=DEFAULT_LEVEL,
+                   help=f"nominal coverage of the intervals (default {DEFAULT_LEVEL})")
+    p.add_argument("--csv", type=Path, metavar="OUT.csv",
+                   help="also write one row per file: score, interval and percentile per "
+                        "dimension")
+    p.add_argument("--plot", type=Path, metavar="OUT.png",
+                   help="draw the profile over the dataset's distribution (several files: "
+                        "OUT-<file>.png each)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--checkpoint", type=Path, default=None, metavar="RUN_DIR",
+                   help="score with an AST trained by `percepiano train` instead of the final "
+                        "models (no intervals or percentiles)")
+    add_data_option(p)
     p.set_defaults(func=_predict)
 
 
-def load_audio(path: Path):
-    """16 kHz mono float32 audio of a MIDI (rendered) or audio file; UserError when unreadable."""
-    from percepiano.audio import render
+def expand(inputs: list[Path]) -> list[Path]:
+    """Files named, and every performance file under folders named, in order, once each."""
+    from percepiano.audio.input import AUDIO_SUFFIXES, MIDI_SUFFIXES
 
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in MIDI_SUFFIXES:
-        try:
-            return render.render_midi(path, sr=16000)
-        except UserError:
-            raise
-        except Exception as e:  # pretty_midi/mido raise many types for corrupt files
-            raise UserError(f"{path}: not a readable MIDI file ({type(e).__name__})") from None
-    if suffix in AUDIO_SUFFIXES:
-        import warnings
+    suffixes = MIDI_SUFFIXES + AUDIO_SUFFIXES
+    out: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            found = sorted(f for f in path.rglob("*") if f.is_file()
+                           and f.suffix.lower() in suffixes and not f.name.startswith("."))
+            if not found:
+                raise UserError(f"{path}: no performance files ({', '.join(suffixes)}) in "
+                                "this folder")
+            out += found
+        elif path.exists():
+            out.append(path)
+        else:
+            raise UserError(f"{path}: no such file or folder")
+    return list(dict.fromkeys(out))
 
-        import librosa
 
-        try:
-            with warnings.catch_warnings():  # librosa warns before its audioread fallback
-                warnings.simplefilter("ignore")
-                y, _ = librosa.load(path, sr=16000, mono=True)
-        except Exception as e:  # soundfile/audioread errors
-            raise UserError(f"{path}: not a readable audio file ({type(e).__name__})") from None
-        if y.size < 16000:
-            raise UserError(f"{path}: shorter than one second; give a whole performance")
-        return y
-    raise UserError(f"{path}: unknown file type {suffix!r}; give "
-                    f"{', '.join(MIDI_SUFFIXES + AUDIO_SUFFIXES)}")
+def _check_outputs(args, n_files: int) -> None:
+    if not 0 < args.level < 1:
+        raise UserError(f"--level must lie strictly between 0 and 1 (e.g. 0.8), got {args.level}")
+    if args.csv and args.csv.suffix.lower() != ".csv":
+        raise UserError(f"--csv {args.csv}: the file name must end in .csv")
+    if args.plot and args.plot.suffix.lower() != ".png":
+        raise UserError(f"--plot {args.plot}: the file name must end in .png")
+    for out in (args.csv, args.plot):
+        if out and not out.parent.resolve().is_dir():
+            raise UserError(f"{out}: folder {out.parent} does not exist")
+
+
+def plot_paths(plot: Path, files: list[Path]) -> list[Path]:
+    if len(files) == 1:
+        return [plot]
+    return [plot.with_name(f"{plot.stem}-{f.stem}{plot.suffix}") for f in files]
 
 
 def _predict(args) -> int:
+    files = expand(args.inputs)
+    _check_outputs(args, len(files))
+    if args.checkpoint is not None:
+        return _predict_checkpoint(args, files)
+    from tqdm.auto import tqdm
+
+    from percepiano.analysis import scoring
+    from percepiano.cli import model as model_cli
+
+    kinds = sorted({scoring.input_kind(f) for f in files})
+    models = {k: model_cli.ensure(k, args.data) for k in kinds}
+    takes, refused = [], []
+    for f in tqdm(files, desc="reading", unit="file", disable=len(files) < 2, leave=False,
+                  file=sys.stderr):
+        try:
+            takes.append(scoring.read_take(f, models[scoring.input_kind(f)].columns))
+        except UserError as e:
+            refused.append(str(e))
+    if refused:
+        for line in refused[:-1]:
+            print(f"percepiano predict: error: {line}", file=sys.stderr)
+        if len(files) == 1:
+            raise UserError(refused[-1])
+        print(f"percepiano predict: error: {refused[-1]}", file=sys.stderr)
+        raise UserError(f"{len(refused)} of {len(files)} files refused; nothing written")
+    profiles = [scoring.score(t, models[t.kind], args.level) for t in takes]
+    if args.csv:
+        write_csv(args.csv, profiles)
+    if args.plot:
+        from percepiano import plots
+
+        for path, prof in zip(plot_paths(args.plot, files), profiles, strict=True):
+            plots.save_profile(prof, models[prof["input"]].reference, path)
+    text = "\n\n".join(_text(p, models[p["input"]]) for p in profiles)
+    emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
+    return 0
+
+
+def _text(profile: dict, model) -> str:
+    from percepiano.analysis import scoring
+
+    acc = model.meta["cross_validation"]["accuracy"]
+    r2, pw = acc["mean_r2"], acc["mean_pairwise"]
+    kind = "MIDI" if profile["input"] == "midi" else "audio"
+    head = [f"{profile['file']}: {kind}, {profile['seconds']:.1f} s",
+            f"model: {model.meta['description']}",
+            f"  on music it never saw: R² {r2['estimate']:.2f} [{r2['ci_lo']:.2f}, "
+            f"{r2['ci_hi']:.2f}], ranks two performances of one excerpt right "
+            f"{pw['estimate']:.0%} of the time (95% CIs; `percepiano model info`)",
+            f"{profile['level']:.0%} split-conformal intervals; percentile among "
+            f"{len(model.reference)} PercePiano performances", ""]
+    notes = [f"note: {n}" for n in profile["notes"]]
+    return "\n".join(head) + "\n" + scoring.table(profile) + ("\n" + "\n".join(notes) if notes else "")
+
+
+def csv_rows(profiles: list[dict]):
+    """One row per file: its name, input, length, windows, then score/low/high/percentile of
+    every dimension (columns ``<dimension>``, ``<dimension>_low`` ...)."""
+    import pandas as pd
+
+    rows = []
+    for p in profiles:
+        row = {"file": p["file"], "input": p["input"], "seconds": p["seconds"],
+               "windows": p["windows"], "level": p["level"], "model": p["model"]["id"]}
+        for d in p["dimensions"]:
+            name = d["dimension"]
+            row[name] = round(d["score"], 3)
+            row[f"{name}_low"] = None if d["low"] is None else round(d["low"], 3)
+            row[f"{name}_high"] = None if d["high"] is None else round(d["high"], 3)
+            row[f"{name}_percentile"] = None if d["percentile"] is None else round(
+                d["percentile"], 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_csv(path: Path, profiles: list[dict]) -> None:
+    from percepiano.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        csv_rows(profiles).to_csv(tmp, index=False)
+
+
+def _predict_checkpoint(args, files: list[Path]) -> int:
+    """Scores of a trained AST (``percepiano train``), without calibration."""
+    if args.plot:
+        raise UserError("--plot draws intervals and percentiles, which a --checkpoint model "
+                        "does not have")
     import numpy as np
 
+    from percepiano.analysis import scoring
     from percepiano.audio import spectrogram
+    from percepiano.audio.input import check_performance, load_file, load_midi
     from percepiano.data.dataset import DIMENSIONS, SCALE_MAX
     from percepiano.training import checkpoint, train
 
-    run_dir = args.checkpoint or default_run_dir()
-    y = load_audio(args.file)
     try:
-        model, norm, tc = checkpoint.load_model(run_dir)
+        model, norm, tc = checkpoint.load_model(args.checkpoint)
     except FileNotFoundError as e:
         raise UserError(str(e)) from None
-    inputs = train.model_inputs({"x": spectrogram.log_mel(y)}, model.cfg)
-    pred = train.predict(model, inputs, ["x"], norm, tc)[0]
-    profile = {d: float(v) for d, v in zip(DIMENSIONS, pred, strict=True)}
-    width = max(map(len, DIMENSIONS))
-    rows = [f"{d:<{width}}  {v:.3f}  ({v * SCALE_MAX:.2f} / {SCALE_MAX})" for d, v in
-            profile.items()]
-    emit({"file": str(args.file), "checkpoint": str(run_dir), "profile": profile}, args.json,
-         f"{args.file} ({len(y) / 16000:.1f} s)\n" + "\n".join(rows))
-    return 0 if np.isfinite(pred).all() else 1
+    profiles = []
+    for f in files:
+        kind = scoring.input_kind(f)
+        if kind == "midi":
+            from percepiano.audio import render
+
+            y = render.render_midi(load_midi(f), sr=scoring.SR)
+        else:
+            y = load_file(f, scoring.SR)
+        check_performance(y, scoring.SR, str(f))
+        inputs = train.model_inputs({"x": spectrogram.log_mel(y)}, model.cfg)
+        pred = np.asarray(train.predict(model, inputs, ["x"], norm, tc)[0]) * SCALE_MAX
+        dims = [{"dimension": d, "label": scoring.label(d), "score": float(v), "low": None,
+                 "high": None, "percentile": None} for d, v in zip(DIMENSIONS, pred, strict=True)]
+        profiles.append({"file": str(f), "input": kind, "seconds": round(len(y) / scoring.SR, 2),
+                         "model": {"kind": "ast", "id": str(args.checkpoint)},
+                         "level": None, "windows": 1, "notes": [], "dimensions": dims})
+    if args.csv:
+        write_csv(args.csv, profiles)
+    width = max(len(scoring.label(d)) for d in DIMENSIONS)
+    text = "\n\n".join(f"{p['file']} ({p['seconds']:.1f} s; checkpoint {args.checkpoint})\n"
+                       + "\n".join(f"{d['label']:<{width}}  {d['score']:5.2f}"
+                                   for d in p["dimensions"]) for p in profiles)
+    emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
+    return 0

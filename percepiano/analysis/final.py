@@ -1,0 +1,190 @@
+"""The final models `percepiano predict` scores with: what they are, how they are built, how
+they are stored, and what their cross-validation says about them.
+
+One model per kind of input, each the best system the book has measured for it on the piece
+split (a test checks the choice against the stored results):
+
+* ``midi``: a random forest on the performance's MIDI descriptors. The score-relative
+  descriptors are left out, since a take comes without its aligned score; on the piece split
+  that costs nothing measurable.
+* ``audio``: a random forest on audio descriptors of the sound (it scores above the AST trained
+  from scratch on the same split).
+
+``build`` trains a model on all development data (never the locked final exam): first a
+``K``-fold piece-split cross-validation of the same recipe, whose out-of-fold predictions give
+the accuracy (cluster-bootstrap CIs over music groups), the calibration residuals of the
+split-conformal intervals and their measured coverage on unseen music; then the fit on every
+development segment. ``FinalModel.save`` writes plain arrays (``model.npz``, read with
+``allow_pickle=False``) and ``meta.json``; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from percepiano.analysis.conformal import Conformal, percentile
+from percepiano.data.dataset import DIMENSIONS, SCALE_MAX
+from percepiano.io import atomic_path
+from percepiano.models.treearrays import ArrayForest
+
+KINDS = ("midi", "audio")
+SPLIT, K, SEED = "piece", 4, 0  # the cross-validation behind intervals and accuracy
+LEVELS = (0.8, 0.9)  # coverage levels whose out-of-fold coverage `model info` reports
+METRICS = ("mean_r2", "mean_r", "mean_within_rho", "mean_pairwise")
+FORMAT = 1  # bump when the stored layout changes
+
+DESCRIPTIONS = {
+    "midi": "random forest on the performance's MIDI descriptors (timing, dynamics, "
+            "articulation, pedal, texture; no score-relative ones, as a take comes without "
+            "its score)",
+    "audio": "random forest on audio descriptors of the sound (spectrum, loudness, onsets, "
+             "harmony)",
+}
+
+
+def descriptor_columns(kind: str, columns) -> list[str]:
+    """The descriptor columns a kind's model reads, from ``forest.feature_table``'s."""
+    from percepiano.features.midi import SCORE_FEATURES
+
+    if kind == "midi":
+        return [c for c in columns if c.startswith("midi:") and c[5:] not in SCORE_FEATURES]
+    if kind == "audio":
+        return [c for c in columns if c.startswith("audio:")]
+    raise ValueError(f"unknown input kind {kind!r}; choose from {', '.join(KINDS)}")
+
+
+@dataclass
+class FinalModel:
+    """A built final model: the forest, its inputs, and what calibrates and describes it.
+
+    ``oof_true``/``oof_pred``: labels and out-of-fold predictions of the cross-validation
+    (calibration residuals); ``reference``: the development labels that percentiles rank
+    against; ``meta``: what ``percepiano model info`` prints (JSON-able)."""
+
+    kind: str
+    columns: list[str]
+    forest: ArrayForest
+    oof_true: np.ndarray
+    oof_pred: np.ndarray
+    reference: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    def predict(self, rows) -> np.ndarray:
+        """(n, 19) predictions on the label scale (rating / 7) for descriptor rows (n, columns)."""
+        return self.forest.predict(rows)
+
+    def conformal(self, level: float) -> Conformal:
+        """Split-conformal half-widths at ``level`` from the out-of-fold residuals."""
+        import pandas as pd
+
+        dims = list(DIMENSIONS)
+        return Conformal.fit(pd.DataFrame(self.oof_true, columns=dims),
+                             pd.DataFrame(self.oof_pred, columns=dims), level)
+
+    def percentile(self, pred) -> np.ndarray:
+        """Percentile of predictions among the development segments' labels, per dimension."""
+        import pandas as pd
+
+        return percentile(pred, pd.DataFrame(self.reference, columns=list(DIMENSIONS)))
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder / "model.npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, oof_true=self.oof_true, oof_pred=self.oof_pred,
+                         reference=self.reference, **self.forest.arrays("forest_"))
+        meta = {**self.meta, "format": FORMAT, "kind": self.kind, "columns": self.columns}
+        with atomic_path(folder / "meta.json") as tmp:  # written last: marks a finished model
+            tmp.write_text(json.dumps(meta, indent=1, default=float))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> FinalModel:
+        folder = Path(folder)
+        meta = json.loads((folder / "meta.json").read_text())
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{folder}: stored in format {meta.get('format')}, expected {FORMAT}")
+        with np.load(folder / "model.npz", allow_pickle=False) as z:
+            return cls(kind=meta["kind"], columns=list(meta["columns"]),
+                       forest=ArrayForest.from_arrays(z, "forest_"), oof_true=z["oof_true"],
+                       oof_pred=z["oof_pred"], reference=z["reference"], meta=meta)
+
+
+def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> FinalModel:
+    """Cross-validate, then fit on every development segment of ``ds`` (see the module
+    docstring). ``cfg``: forest settings (default: the active profile's)."""
+    from percepiano.analysis.conformal import fold_coverage
+    from percepiano.data.dataset import assert_no_exam
+    from percepiano.evaluation.cross_validation import cross_validate
+    from percepiano.evaluation.stats import cluster_bootstrap_ci
+    from percepiano.models import forest
+
+    start = time.perf_counter()
+    assert_no_exam(ds.names, "the final model's training data")
+    cfg = cfg or forest.preset()
+    table = forest.feature_table(ds, kind, progress=progress)
+    columns = descriptor_columns(kind, table.columns)
+    X = table[columns]
+    missing = sorted(set(ds.names) - set(X.index))
+    if missing:
+        raise ValueError(f"no {kind} descriptors for {len(missing)} segments, e.g. {missing[0]}")
+    dims = list(DIMENSIONS)
+    Y = ds.labels.loc[X.index, dims]
+    cv = cross_validate(ds, SPLIT, K, seed, forest.forest_predictor(ds, X, "rf", cfg, seed),
+                        desc=f"cross-validating the {kind} model", progress=progress)
+    oof = cv["oof"]
+    y_oof = Y.loc[oof.index]
+    seg = ds.segments.loc[oof.index]
+    ci = cluster_bootstrap_ci(y_oof, oof[dims], seg["music_group"], list(METRICS),
+                              groups=seg["excerpt"].astype(str) + "|" + oof["fold"].astype(str))
+    accuracy = {m: {"estimate": float(r.estimate), "ci_lo": float(r.ci_lo),
+                    "ci_hi": float(r.ci_hi)} for m, r in ci.iterrows()}
+    coverage = {}
+    for level in LEVELS:
+        cov = fold_coverage(y_oof, oof[dims], oof["fold"], level)
+        coverage[f"{level:g}"] = {"mean": float(cov.mean()), "min": float(cov.min()),
+                                  "max": float(cov.max())}
+    pipeline = forest.make_model("rf", cfg, seed).fit(X.to_numpy(), Y.to_numpy())
+    wall = time.perf_counter() - start
+    meta = {
+        "description": DESCRIPTIONS[kind],
+        "trained_on": {"segments": len(X), "excerpts": int(seg["excerpt"].nunique()),
+                       "pieces": int(ds.segments["piece"].nunique()),
+                       "music_groups": int(ds.segments["music_group"].nunique()),
+                       "part": "the development part; the locked final exam left out"},
+        "n_descriptors": len(columns),
+        "forest": {k: v for k, v in cfg.__dict__.items() if k != "candidates"},
+        "seed": seed,
+        "cross_validation": {"split": SPLIT, "k": K, "seed": seed, "clusters": "music_group",
+                             "accuracy": accuracy, "coverage": coverage},
+        "build_s": wall,
+        "built": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "host": platform.node(),
+    }
+    return FinalModel(kind, columns, ArrayForest.from_pipeline(pipeline),
+                      y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64),
+                      ds.labels[dims].to_numpy(np.float64), meta)
+
+
+def windows(duration: float, long_s: float, window_s: float) -> list[tuple[float, float]]:
+    """The spans a performance of ``duration`` seconds is scored in: the whole of it up to
+    ``long_s``; beyond, equal consecutive windows of about ``window_s`` seconds."""
+    if duration <= long_s:
+        return [(0.0, duration)]
+    n = max(2, round(duration / window_s))
+    edges = np.linspace(0.0, duration, n + 1)
+    return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def to_scale(values) -> np.ndarray:
+    """Label-scale values (rating / 7) on the raters' 1-7 scale."""
+    return np.asarray(values, np.float64) * SCALE_MAX
+

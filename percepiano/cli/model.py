@@ -1,0 +1,137 @@
+"""`percepiano model build|info`: the final models `percepiano predict` scores with.
+
+A model is built once, on first use, and cached under ``<cache>/final/<kind>-<key>/``; the key
+hashes the code it is built by (every module in its import closure), the data manifest and the
+locked final-exam list, the forest settings of the profile, and the storage format, so a change
+to any of them builds a new model instead of reusing a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+from percepiano.cli.common import add_data_option, emit
+from percepiano.errors import UserError
+
+KIND_CHOICES = ("midi", "audio", "all")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "model", help="build or describe the final models that `predict` uses",
+        description="The final models: a random forest on MIDI descriptors for MIDI input and "
+                    "one on audio descriptors for audio input, trained on every development "
+                    "segment (never the locked final exam) after a piece-split "
+                    "cross-validation that gives their accuracy and calibrates the prediction "
+                    "intervals. `predict` builds a missing model itself; `build` does it ahead.")
+    msub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    b = msub.add_parser("build", help="build the final models (once; cached)",
+                        description="Build the final models and cache them. Building the audio "
+                                    "model the first time renders every development segment "
+                                    "with FluidSynth (minutes).")
+    b.add_argument("--kind", choices=KIND_CHOICES, default="all",
+                   help="which model (default: all)")
+    b.add_argument("--force", action="store_true", help="rebuild even when one is cached")
+    add_data_option(b)
+    b.add_argument("--json", action="store_true", help="machine-readable description")
+    b.set_defaults(func=_build)
+    i = msub.add_parser("info", help="what a final model is, what it was trained on, and its "
+                                     "cross-validated accuracy with 95 %% CIs",
+                        description="Describe the cached final models (build them first).")
+    i.add_argument("--kind", choices=KIND_CHOICES, default="all",
+                   help="which model (default: all)")
+    i.add_argument("--json", action="store_true", help="machine-readable description")
+    i.set_defaults(func=_info)
+
+
+def model_key(kind: str) -> str:
+    """Hash of everything the model of ``kind`` is built from (see the module docstring)."""
+    from percepiano import config
+    from percepiano.analysis import final
+    from percepiano.experiments import codehash
+    from percepiano.models import forest
+
+    data = resources.files("percepiano.data")
+    parts = {"kind": kind, "format": final.FORMAT, "code": codehash.of_function(final.build)[0],
+             "manifest": hashlib.sha256(data.joinpath("manifest.sha256").read_bytes()).hexdigest(),
+             "exam": hashlib.sha256(data.joinpath("final_exam.txt").read_bytes()).hexdigest(),
+             "profile": config.profile(), "forest": repr(forest.preset())}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def model_dir(kind: str) -> Path:
+    from percepiano import config
+
+    return config.cache_dir() / "final" / f"{kind}-{model_key(kind)}"
+
+
+def ensure(kind: str, data=None, force: bool = False, progress: bool = True):
+    """The cached final model of ``kind``, built (with progress on stderr) when missing."""
+    from percepiano.analysis import final
+
+    folder = model_dir(kind)
+    if not force and (folder / "meta.json").is_file():
+        return final.FinalModel.load(folder)
+    from percepiano.data import dataset
+
+    print(f"building the {kind} model (once; cached in {folder})", file=sys.stderr)
+    ds = dataset.load(data)
+    model = final.build(ds, kind, progress=progress)
+    model.meta["id"] = folder.name
+    model.save(folder)
+    return model
+
+
+def kinds(choice: str) -> tuple[str, ...]:
+    return ("midi", "audio") if choice == "all" else (choice,)
+
+
+def describe(model) -> str:
+    """Several lines: what the model is, its data, its cross-validated accuracy."""
+    m = model.meta
+    cv = m["cross_validation"]
+    acc = cv["accuracy"]
+    names = {"mean_r2": "R²", "mean_r": "Pearson r", "mean_within_rho":
+             "within-excerpt Spearman", "mean_pairwise": "within-excerpt pairwise accuracy"}
+    t = m["trained_on"]
+    lines = [f"{model.kind} model ({m['id']})",
+             f"  what:       {m['description']}; {m['n_descriptors']} descriptors, "
+             f"{m['forest']['n_estimators']} trees",
+             f"  trained on: {t['segments']} segments of {t['excerpts']} excerpts, "
+             f"{t['pieces']} pieces ({t['part']})",
+             f"  accuracy:   {cv['k']}-fold {cv['split']}-split cross-validation (music never "
+             f"seen in training), 95 % cluster-bootstrap CIs over music groups"]
+    for key, name in names.items():
+        a = acc[key]
+        lines.append(f"    {name:<34} {a['estimate']:.3f}  [{a['ci_lo']:.3f}, {a['ci_hi']:.3f}]")
+    lines.append("  intervals:  split-conformal from the out-of-fold residuals; coverage on "
+                 "each held-out fold, calibrated on the others:")
+    for level, c in cv["coverage"].items():
+        lines.append(f"    nominal {float(level):.0%}: mean {c['mean']:.3f} over the 19 "
+                     f"dimensions (from {c['min']:.3f} to {c['max']:.3f})")
+    lines.append(f"  built:      {m['built']} in {m['build_s']:.0f} s")
+    return "\n".join(lines)
+
+
+def _build(args) -> int:
+    models = [ensure(k, args.data, force=args.force) for k in kinds(args.kind)]
+    emit([m.meta for m in models], args.json, "\n\n".join(describe(m) for m in models))
+    return 0
+
+
+def _info(args) -> int:
+    from percepiano.analysis import final
+
+    models = []
+    for k in kinds(args.kind):
+        folder = model_dir(k)
+        if not (folder / "meta.json").is_file():
+            raise UserError(f"the {k} model is not built yet (run `percepiano model build "
+                            f"--kind {k}`, or `percepiano predict` on a file)")
+        models.append(final.FinalModel.load(folder))
+    emit([m.meta for m in models], args.json, "\n\n".join(describe(m) for m in models))
+    return 0
