@@ -49,14 +49,16 @@ DESCRIPTIONS = {
 }
 
 
-def descriptor_columns(kind: str, columns) -> list[str]:
-    """The descriptor columns a kind's model reads, from ``forest.feature_table``'s."""
-    from percepiano.features.midi import SCORE_FEATURES
-
+def descriptor_columns(kind: str) -> list[str]:
+    """The descriptor columns (``forest.feature_table``'s names) a kind's model reads."""
     if kind == "midi":
-        return [c for c in columns if c.startswith("midi:") and c[5:] not in SCORE_FEATURES]
+        from percepiano.features.midi import MIDI_FEATURES, SCORE_FEATURES
+
+        return [f"midi:{n}" for n in MIDI_FEATURES if n not in SCORE_FEATURES]
     if kind == "audio":
-        return [c for c in columns if c.startswith("audio:")]
+        from percepiano.features.audio import AUDIO_FEATURES
+
+        return [f"audio:{n}" for n in AUDIO_FEATURES]
     raise ValueError(f"unknown input kind {kind!r}; choose from {', '.join(KINDS)}")
 
 
@@ -131,7 +133,7 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
     assert_no_exam(ds.names, "the final model's training data")
     cfg = cfg or forest.preset()
     table = forest.feature_table(ds, kind, progress=progress)
-    columns = descriptor_columns(kind, table.columns)
+    columns = descriptor_columns(kind)
     X = table[columns]
     missing = sorted(set(ds.names) - set(X.index))
     if missing:

@@ -8,7 +8,9 @@ one line on stderr with a non-zero exit (never a traceback).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from percepiano.cli import (
     baselines,
@@ -41,9 +43,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def default_cache() -> None:
+    """Outside a checkout of this project the command line caches (renders, descriptors, the
+    final models) in the user's cache folder, ``$XDG_CACHE_HOME/percepiano`` or
+    ``~/.cache/percepiano``, rather than in whatever folder it was started from."""
+    from percepiano import config
+
+    if os.environ.get("PERCEPIANO_CACHE"):
+        return
+    pyproject = config.project_root() / "pyproject.toml"
+    if pyproject.is_file() and 'name = "percepiano"' in pyproject.read_text():
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    os.environ["PERCEPIANO_CACHE"] = str(Path(base) / "percepiano")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    default_cache()
     try:
         return int(args.func(args) or 0)
     except (UserError, ValueError, FileNotFoundError) as e:  # DataError is a UserError

@@ -88,15 +88,14 @@ def _predict(args) -> int:
     from tqdm.auto import tqdm
 
     from percepiano.analysis import scoring
+    from percepiano.analysis.final import descriptor_columns
     from percepiano.cli import model as model_cli
 
-    kinds = sorted({scoring.input_kind(f) for f in files})
-    models = {k: model_cli.ensure(k, args.data) for k in kinds}
-    takes, refused = [], []
+    takes, refused = [], []  # every file is read and checked before any model is built
     for f in tqdm(files, desc="reading", unit="file", disable=len(files) < 2, leave=False,
                   file=sys.stderr):
         try:
-            takes.append(scoring.read_take(f, models[scoring.input_kind(f)].columns))
+            takes.append(scoring.read_take(f, descriptor_columns(scoring.input_kind(f))))
         except UserError as e:
             refused.append(str(e))
     if refused:
@@ -106,6 +105,7 @@ def _predict(args) -> int:
             raise UserError(refused[-1])
         print(f"percepiano predict: error: {refused[-1]}", file=sys.stderr)
         raise UserError(f"{len(refused)} of {len(files)} files refused; nothing written")
+    models = {k: model_cli.ensure(k, args.data) for k in sorted({t.kind for t in takes})}
     profiles = [scoring.score(t, models[t.kind], args.level) for t in takes]
     if args.csv:
         write_csv(args.csv, profiles)
@@ -133,7 +133,7 @@ def _text(profile: dict, model) -> str:
             f"{profile['level']:.0%} split-conformal intervals; percentile among "
             f"{len(model.reference)} PercePiano performances", ""]
     notes = [f"note: {n}" for n in profile["notes"]]
-    return "\n".join(head) + "\n" + scoring.table(profile) + ("\n" + "\n".join(notes) if notes else "")
+    return "\n".join([*head, scoring.table(profile), *notes])
 
 
 def csv_rows(profiles: list[dict]):

@@ -1,47 +1,177 @@
-"""`percepiano predict` on MIDI and audio files, and its refusals."""
+"""`percepiano predict` and `percepiano model`: out of the box on MIDI and audio, files and
+folders, CSV/JSON/plot outputs, and one-line refusals that write nothing."""
 
 import json
 
 import numpy as np
+import pandas as pd
+import pretty_midi
 import pytest
+import soundfile
 
+from percepiano import config
+from percepiano.analysis import final
+from percepiano.audio import render
+from percepiano.cli import model as model_cli
 from percepiano.cli.main import main
+from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
-from percepiano.training import train
-from tests.training.toy import CFG, TC, toy_data
+from percepiano.models import forest
+from tests.audio.test_input import write_hanging_note
+
+SR = 16000
 
 
-def test_cli_predict_midi_and_wav(tmp_path, capsys):
-    """`percepiano predict` on a rendered MIDI and a 22.05 kHz WAV prints 19 dimensions."""
-    pretty_midi = pytest.importorskip("pretty_midi")
-    soundfile = pytest.importorskip("soundfile")
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """An empty model cache that shares the descriptor cache (descriptors are not the test)."""
+    features = config.cache_dir() / "features"
+    features.mkdir(parents=True, exist_ok=True)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "features").symlink_to(features, target_is_directory=True)
+    monkeypatch.setenv("PERCEPIANO_CACHE", str(cache))
+    return cache
+
+
+def _melody(seconds=6.0, seed=0) -> pretty_midi.PrettyMIDI:
+    rng = np.random.default_rng(seed)
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    t = 0.0
+    while t < seconds:
+        d = float(rng.uniform(0.2, 0.45))
+        inst.notes.append(pretty_midi.Note(int(rng.integers(50, 100)),
+                                           int(rng.integers(55, 80)), t, t + d))
+        t += d
+    inst.control_changes += [pretty_midi.ControlChange(64, 100, 0.0),
+                             pretty_midi.ControlChange(64, 0, seconds / 2)]
+    pm.instruments.append(inst)
+    return pm
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_a_fresh_cache_builds_the_midi_model_and_predicts(tmp_path, fresh_cache, capsys,
+                                                          data_root):
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    for i in range(3):
+        _melody(5.0 + i, seed=i).write(str(takes / f"take{i}.mid"))
+    code, out, err = run(capsys, "predict", takes / "take0.mid", "--json",
+                         "--plot", tmp_path / "profile.png", "--data", data_root)
+    assert code == 0, err
+    assert "building the midi model" in err
+    assert len(list((fresh_cache / "final").glob("midi-*/model.npz"))) == 1
+    prof = json.loads(out)
+    assert [d["dimension"] for d in prof["dimensions"]] == list(DIMENSIONS)
+    assert prof["input"] == "midi" and prof["level"] == 0.8 and prof["windows"] == 1
+    assert all(1 <= d["low"] <= d["score"] <= d["high"] <= 7 for d in prof["dimensions"])
+    assert (tmp_path / "profile.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # a folder: one CSV row per file, the cached model reused
+    code, out, err = run(capsys, "predict", takes, "--csv", tmp_path / "out.csv", "--level",
+                         "0.9")
+    assert code == 0 and "building" not in err
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert list(table["file"]) == [str(takes / f"take{i}.mid") for i in range(3)]
+    assert (table["level"] == 0.9).all() and len(table.columns) == 6 + 4 * 19
+    first = table.iloc[0]
+    pedal = "Pedal_Sparse/dry_Saturated/wet"
+    assert first[f"{pedal}_low"] <= first[pedal] <= first[f"{pedal}_high"]
+    assert out.count("Pedal: sparse, dry (1) - saturated, wet (7)") == 3
+
+    code, out, _ = run(capsys, "model", "info", "--kind", "midi")
+    assert code == 0 and "piece-split cross-validation" in out and "nominal 80%" in out
+
+
+def test_model_info_before_a_build_says_how(fresh_cache, capsys):
+    code, _, err = run(capsys, "model", "info", "--kind", "audio")
+    assert code == 2 and "not built yet" in err and len(err.splitlines()) == 1
+
+
+def test_an_audio_file_is_scored_by_the_audio_model(tmp_path, fresh_cache, capsys, data_root):
+    dev = dataset.subset(dataset.load(data_root), 120)  # a small model stands in for the full
+    m = final.build(dev, "audio", cfg=forest.preset("smoke"), progress=False)
+    folder = model_cli.model_dir("audio")
+    m.meta["id"] = folder.name
+    m.save(folder)
+    y = render.render_midi(_melody(6.0), sr=44100)
+    soundfile.write(tmp_path / "take.flac", np.stack([y, y], axis=1), 44100)
+    code, out, err = run(capsys, "predict", tmp_path / "take.flac", "--json")
+    assert code == 0, err
+    prof = json.loads(out)
+    assert prof["input"] == "audio" and prof["model"]["id"] == folder.name
+    assert any("FluidSynth renderings" in n for n in prof["notes"])
+
+
+def _bad_files(folder):
+    t = np.arange(3 * SR) / SR
+    soundfile.write(folder / "silence.wav", np.zeros(10 * SR), SR)
+    soundfile.write(folder / "sine.wav", 0.3 * np.sin(2 * np.pi * 440 * t), SR)
+    soundfile.write(folder / "whole.wav", render.render_midi(_melody(), sr=SR), SR)
+    (folder / "truncated.wav").write_bytes((folder / "whole.wav").read_bytes()[:50])
+    (folder / "empty.ogg").write_bytes(b"")
+    nothing = pretty_midi.PrettyMIDI()
+    nothing.instruments.append(pretty_midi.Instrument(program=0))
+    nothing.write(str(folder / "no_notes.mid"))
+    write_hanging_note(folder / "hanging.mid")
+    (folder / "notes.txt").write_text("")
+    return {"silence.wav": "digital silence", "sine.wav": "no note onsets",
+            "truncated.wav": "0.0 s of audio", "empty.ogg": "cannot read",
+            "no_notes.mid": "has no notes", "hanging.mid": "never ends",
+            "notes.txt": "unknown file type", "missing.mid": "no such file or folder"}
+
+
+def test_refusals_are_one_line_and_write_nothing(tmp_path, fresh_cache, capsys):
+    for name, message in _bad_files(tmp_path).items():
+        code, out, err = run(capsys, "predict", tmp_path / name, "--csv", tmp_path / "o.csv",
+                             "--plot", tmp_path / "o.png")
+        assert code == 2 and message in err and out == "", (name, err)
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not list(tmp_path.glob("o.*")) and not (fresh_cache / "final").exists()
+
+
+def test_a_folder_with_bad_files_names_each_and_writes_nothing(tmp_path, fresh_cache, capsys):
+    _bad_files(tmp_path)
+    (tmp_path / "notes.txt").unlink()
+    _melody().write(str(tmp_path / "good.mid"))
+    code, out, err = run(capsys, "predict", tmp_path, "--csv", tmp_path / "o.csv")
+    lines = [line for line in err.splitlines() if line.startswith("percepiano")]  # no bars
+    assert code == 2 and out == "" and not (tmp_path / "o.csv").exists()
+    assert len(lines) == 7 and lines[-1].endswith("6 of 8 files refused; nothing written")
+    assert sum("hanging.mid" in line for line in lines) == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--level", "1.5"], "--level must lie strictly between 0 and 1"),
+    (["--csv", "out.txt"], "must end in .csv"),
+    (["--plot", "out.jpg"], "must end in .png"),
+    (["--csv", "/nonexistent/dir/out.csv"], "does not exist"),
+])
+def test_bad_options_are_refused_before_any_work(tmp_path, fresh_cache, capsys, argv, message):
+    _melody().write(str(tmp_path / "take.mid"))
+    code, _, err = run(capsys, "predict", tmp_path / "take.mid", *argv)
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+    assert not (fresh_cache / "final").exists()
+
+
+def test_a_trained_checkpoint_can_still_score(tmp_path, capsys):
+    from percepiano.training import train
+    from tests.training.toy import CFG, TC, toy_data
+
     specs, labels, tr, va = toy_data()
     train.fit(specs, labels, tr, va, CFG, TC, out_dir=tmp_path / "run", progress=False)
-    pm = pretty_midi.PrettyMIDI()
-    piano = pretty_midi.Instrument(program=0)
-    piano.notes += [pretty_midi.Note(80, p, 0.25 * i, 0.25 * i + 0.5) for i, p in
-                    enumerate((60, 64, 67, 72, 67, 64, 60, 55))]
-    pm.instruments.append(piano)
-    pm.write(str(tmp_path / "a.mid"))
-    t = np.arange(int(2.5 * 22050)) / 22050
-    soundfile.write(tmp_path / "a.wav", 0.3 * np.sin(2 * np.pi * 440 * t), 22050)
-    for f in ("a.mid", "a.wav"):
-        assert main(["predict", str(tmp_path / f), "--checkpoint", str(tmp_path / "run"),
-                         "--json"]) == 0
-        out = json.loads(capsys.readouterr().out)
-        assert list(out["profile"]) == list(DIMENSIONS)
-        assert all(0 < v < 2 for v in out["profile"].values())
-
-
-def test_cli_predict_bad_inputs(tmp_path, capsys):
-    (tmp_path / "bad.mid").write_text("not midi")
-    (tmp_path / "bad.wav").write_text("not audio")
-    (tmp_path / "x.txt").write_text("")
-    soundfile = pytest.importorskip("soundfile")
-    soundfile.write(tmp_path / "ok.wav", np.zeros(32000), 16000)
-    for f, msg in (("bad.mid", "MIDI"), ("ok.wav", "no checkpoint"),
-                   ("bad.wav", "not a readable audio"), ("x.txt", "unknown file type"),
-                   ("missing.wav", "no such file")):
-        assert main(["predict", str(tmp_path / f), "--checkpoint", str(tmp_path)]) == 2
-        err = capsys.readouterr().err
-        assert msg in err and err.count("\n") == 1
+    _melody().write(str(tmp_path / "a.mid"))
+    code, out, err = run(capsys, "predict", tmp_path / "a.mid", "--checkpoint",
+                         tmp_path / "run", "--json")
+    assert code == 0, err
+    prof = json.loads(out)
+    assert prof["model"]["kind"] == "ast" and len(prof["dimensions"]) == 19
+    assert all(d["low"] is None for d in prof["dimensions"])
+    code, _, err = run(capsys, "predict", tmp_path / "a.mid", "--checkpoint", tmp_path)
+    assert code == 2 and "checkpoint" in err and len(err.splitlines()) == 1

@@ -1,0 +1,122 @@
+"""The final models: built on development data only, calibrated on unseen music, stored
+without pickle, and the best systems the book has measured for their input."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from percepiano.analysis import final
+from percepiano.data import dataset
+from percepiano.data.dataset import DIMENSIONS
+from percepiano.errors import DataError
+from percepiano.models import forest
+
+SMOKE = forest.preset("smoke")
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "quick"
+
+
+@pytest.fixture(scope="module")
+def dev(data_root):
+    return dataset.load(data_root)
+
+
+@pytest.fixture(scope="module")
+def midi_model(dev):
+    return final.build(dev, "midi", cfg=SMOKE, progress=False)
+
+
+def test_midi_model_is_trained_on_development_data_without_score_descriptors(dev, midi_model):
+    from percepiano.features.midi import SCORE_FEATURES
+
+    meta = midi_model.meta
+    assert meta["trained_on"]["segments"] == len(dev.names) == len(midi_model.reference)
+    assert not set(dataset.final_exam_names()) & set(dev.names)
+    assert midi_model.columns and all(c.startswith("midi:") for c in midi_model.columns)
+    assert not {c[5:] for c in midi_model.columns} & set(SCORE_FEATURES)
+    np.testing.assert_allclose(midi_model.reference, dev.labels[list(DIMENSIONS)].to_numpy())
+    with pytest.raises(DataError, match="final model's training data"):
+        final.build(dataset.load(dev.root, part="all"), "midi", cfg=SMOKE, progress=False)
+
+
+def test_accuracy_has_intervals_and_coverage_is_near_nominal(midi_model):
+    cv = midi_model.meta["cross_validation"]
+    assert (cv["split"], cv["k"]) == ("piece", final.K)
+    for m in final.METRICS:
+        a = cv["accuracy"][m]
+        assert a["ci_lo"] < a["estimate"] < a["ci_hi"]
+    assert cv["accuracy"]["mean_r2"]["estimate"] > 0.3  # a forest on MIDI descriptors
+    for level, c in cv["coverage"].items():  # each fold scored with intervals from the others
+        assert abs(c["mean"] - float(level)) < 0.02
+        assert abs(c["min"] - float(level)) < 0.05 and abs(c["max"] - float(level)) < 0.05
+
+
+def test_out_of_fold_residuals_give_the_conformal_quantile(midi_model):
+    c = midi_model.conformal(0.8)
+    resid = np.abs(midi_model.oof_true - midi_model.oof_pred)
+    inside = (resid <= np.array(c.q)).mean(axis=0)
+    assert c.n == len(resid) and np.all(inside >= 0.8) and np.all(inside < 0.8 + 2 / c.n)
+    with pytest.raises(ValueError, match="coverage level"):
+        midi_model.conformal(1.0)
+
+
+def test_save_and_load_round_trip_as_plain_arrays(tmp_path, midi_model):
+    folder = midi_model.save(tmp_path / "m")
+    assert sorted(p.name for p in folder.iterdir()) == ["meta.json", "model.npz"]
+    with np.load(folder / "model.npz", allow_pickle=False) as z:  # nothing pickled
+        assert all(z[k].dtype != object for k in z.files)
+    back = final.FinalModel.load(folder)
+    rows = np.random.default_rng(0).normal(size=(3, len(midi_model.columns)))
+    np.testing.assert_array_equal(back.predict(rows), midi_model.predict(rows))
+    assert back.columns == midi_model.columns and back.meta["kind"] == "midi"
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "format": 0}))
+    with pytest.raises(ValueError, match="format 0"):
+        final.FinalModel.load(folder)
+
+
+def test_descriptor_columns():
+    from percepiano.features.audio import AUDIO_FEATURES
+    from percepiano.features.midi import MIDI_FEATURES, SCORE_FEATURES
+
+    midi = final.descriptor_columns("midi")
+    assert len(midi) == len(MIDI_FEATURES) - len(SCORE_FEATURES) and "midi:rel_tempo" not in midi
+    assert final.descriptor_columns("audio") == [f"audio:{n}" for n in AUDIO_FEATURES]
+    with pytest.raises(ValueError, match="unknown input kind"):
+        final.descriptor_columns("video")
+
+
+@pytest.mark.parametrize("duration, n", [(10.0, 1), (120.0, 1), (121.0, 4), (600.0, 20)])
+def test_windows_cover_the_performance(duration, n):
+    spans = final.windows(duration, 120.0, 30.0)
+    assert len(spans) == n and spans[0][0] == 0.0 and spans[-1][1] == duration
+    assert all(a[1] == b[0] for a, b in zip(spans[:-1], spans[1:], strict=True))
+    assert len({round(e - s, 9) for s, e in spans}) == 1  # equal lengths
+
+
+def _stored(experiment: str) -> list[dict]:
+    return json.loads((RESULTS / experiment / "metrics.json").read_text())["table"]
+
+
+def _piece_r2(rows, by: str = "config") -> dict:
+    """Mean pooled R² over seeds on the piece split, per configuration."""
+    out: dict = {}
+    for r in rows:
+        if r["kind"] == "piece":
+            out.setdefault(r.get(by, "default"), []).append(r["pooled_r2"])
+    return {k: float(np.mean(v)) for k, v in out.items()}
+
+
+def test_each_final_model_is_the_best_system_the_book_measured_for_its_input():
+    """A MIDI file can feed every system (it renders); an audio file only the listening ones
+    and the audio descriptors. Descriptors that need the score are out for both (a take comes
+    without one; the MIDI model leaves them out at no measurable cost)."""
+    forests = _piece_r2(_stored("forest_baselines"), by="features")
+    listening = {**_piece_r2(_stored("ast_cv")), **_piece_r2(_stored("week1_architecture")),
+                 **_piece_r2(_stored("week1_augmentation"))}
+    hybrid = _piece_r2(_stored("week1_hybrid"))
+    assert len(listening) >= 10 and len(hybrid) == 2
+    assert forests["audio"] > max(listening.values())
+    assert forests["midi"] > max([forests["audio"], forests["both"], *listening.values(),
+                                  *hybrid.values()])

@@ -1,0 +1,94 @@
+"""Scoring a performance file: descriptors per window, the 1-7 scale with poles, intervals and
+percentiles."""
+
+import json
+
+import numpy as np
+import pretty_midi
+import pytest
+import soundfile
+
+from percepiano.analysis import final, scoring
+from percepiano.audio import render
+from percepiano.data import dataset
+from percepiano.data.dataset import DIMENSIONS
+from percepiano.data.poles import POLES, label
+from percepiano.errors import UserError
+from percepiano.features.audio import AUDIO_FEATURES
+from percepiano.models import forest
+
+
+@pytest.fixture(scope="module")
+def model(data_root):
+    dev = dataset.subset(dataset.load(data_root), 120)
+    return final.build(dev, "midi", cfg=forest.preset("smoke"), progress=False)
+
+
+def _melody(seconds: float, pedal: bool = True) -> pretty_midi.PrettyMIDI:
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(program=0)
+    rng = np.random.default_rng(0)
+    t = 0.0
+    while t < seconds - 0.5:
+        d = float(rng.uniform(0.2, 0.5))
+        inst.notes.append(pretty_midi.Note(int(rng.integers(50, 100)), int(rng.integers(55, 80)),
+                                           t, t + 0.9 * d))
+        t += d
+    if pedal:
+        inst.control_changes += [pretty_midi.ControlChange(64, 100 * (i % 2), 2.0 * i)
+                                 for i in range(int(seconds / 2))]
+    pm.instruments.append(inst)
+    return pm
+
+
+def test_every_dimension_has_two_poles():
+    assert list(POLES) == list(DIMENSIONS)
+    assert label("Pedal_Sparse/dry_Saturated/wet") == "Pedal: sparse, dry (1) - saturated, wet (7)"
+    assert all(lo != hi and lo and hi for lo, hi in POLES.values())
+
+
+def test_input_kind():
+    assert scoring.input_kind("a/b.MID") == "midi" and scoring.input_kind("x.flac") == "audio"
+    with pytest.raises(UserError, match="unknown file type '.aiff'"):
+        scoring.input_kind("take.aiff")
+
+
+def test_a_midi_take_is_scored_on_the_rating_scale(tmp_path, model):
+    _melody(20.0).write(str(tmp_path / "take.mid"))
+    take = scoring.read_take(tmp_path / "take.mid", model.columns)
+    assert take.kind == "midi" and take.rows.shape == (1, len(model.columns))
+    prof = scoring.score(take, model, 0.9)
+    json.dumps(prof)  # JSON-able as it is
+    assert prof["windows"] == 1 and prof["level"] == 0.9 and len(prof["dimensions"]) == 19
+    pred = model.predict(take.rows)[0] * 7
+    for d, p in zip(prof["dimensions"], pred, strict=True):
+        assert d["score"] == pytest.approx(p)
+        assert 1 <= d["low"] <= d["score"] <= d["high"] <= 7
+        assert 0 <= d["percentile"] <= 100
+    wide = scoring.score(take, model, 0.95)["dimensions"]
+    assert all(w["high"] - w["low"] >= d["high"] - d["low"] for w, d in
+               zip(wide, prof["dimensions"], strict=True))
+    lines = scoring.table(prof).splitlines()
+    assert len(lines) == 20 and lines[0].split()[:2] == ["dimension", "score"]
+    assert lines[4].startswith("Pedal: sparse, dry (1) - saturated, wet (7)")
+
+
+def test_a_long_midi_take_is_scored_in_windows(tmp_path, model):
+    _melody(200.0).write(str(tmp_path / "long.mid"))
+    take = scoring.read_take(tmp_path / "long.mid", model.columns)
+    assert len(take.spans) == 7 and take.rows.shape[0] == 7
+    prof = scoring.score(take, model)
+    assert prof["windows"] == 7 and "scored in 7 windows" in prof["notes"][0]
+    per_window = np.array([w["scores"] for w in prof["window_scores"]])
+    np.testing.assert_allclose([d["score"] for d in prof["dimensions"]], per_window.mean(0),
+                               atol=2e-3)
+
+
+def test_a_long_recording_leaves_out_its_silent_windows(tmp_path):
+    y = render.render_midi(_melody(100.0), sr=scoring.SR)
+    y = np.concatenate([y, np.zeros(90 * scoring.SR, np.float32)])  # 90 s of silence
+    soundfile.write(tmp_path / "long.wav", y, scoring.SR)
+    columns = [f"audio:{n}" for n in AUDIO_FEATURES][:7]
+    take = scoring.read_take(tmp_path / "long.wav", columns)
+    assert len(take.spans) == 4 and take.rows.shape == (4, 7)  # of 6 windows
+    assert take.notes == ["2 silent or note-less window(s) of about 30 s left out"]
