@@ -8,7 +8,7 @@ PROFILE ?= quick
 RERUN  ?= 0
 export PERCEPIANO_PROFILE ?= $(PROFILE)
 
-.PHONY: test book book-check sysdeps venv lint clean bench data
+.PHONY: test book book-check sysdeps venv lint clean bench bench-predict data
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ clean:
 bench: $(STAMP) data
 	$(PY) -m pip install -q -e '.[torch]'
 	$(VENV)/bin/percepiano bench --profile $(PROFILE)
+
+# how long `percepiano predict` takes, process start to exit (/usr/bin/time -v): one 30-s file
+# and a folder of 20, for MIDI and for audio input (the final models are built first, once)
+bench-predict: $(STAMP) data
+	$(PY) scripts/bench_predict.py --kind midi
+	$(PY) scripts/bench_predict.py --kind audio
 
 # ---- the book -------------------------------------------------------------------------------
 #   make book                          build _build/html from the results stored for PROFILE
