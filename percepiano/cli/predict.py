@@ -62,7 +62,7 @@ def expand(inputs: list[Path]) -> list[Path]:
     return list(dict.fromkeys(out))
 
 
-def _check_outputs(args, n_files: int) -> None:
+def _check_outputs(args) -> None:
     if not 0 < args.level < 1:
         raise UserError(f"--level must lie strictly between 0 and 1 (e.g. 0.8), got {args.level}")
     if args.csv and args.csv.suffix.lower() != ".csv":
@@ -75,14 +75,19 @@ def _check_outputs(args, n_files: int) -> None:
 
 
 def plot_paths(plot: Path, files: list[Path]) -> list[Path]:
+    """Where ``--plot`` draws each file's profile: the path itself for one file; else one PNG
+    per file named after it (numbered when two files share a name)."""
     if len(files) == 1:
         return [plot]
-    return [plot.with_name(f"{plot.stem}-{f.stem}{plot.suffix}") for f in files]
+    stems = [f.stem for f in files]
+    if len(set(stems)) < len(stems):
+        stems = [f"{i + 1:02d}-{s}" for i, s in enumerate(stems)]
+    return [plot.with_name(f"{plot.stem}-{s}{plot.suffix}") for s in stems]
 
 
 def _predict(args) -> int:
     files = expand(args.inputs)
-    _check_outputs(args, len(files))
+    _check_outputs(args)
     if args.checkpoint is not None:
         return _predict_checkpoint(args, files)
     from tqdm.auto import tqdm

@@ -175,3 +175,14 @@ def test_a_trained_checkpoint_can_still_score(tmp_path, capsys):
     assert all(d["low"] is None for d in prof["dimensions"])
     code, _, err = run(capsys, "predict", tmp_path / "a.mid", "--checkpoint", tmp_path)
     assert code == 2 and "checkpoint" in err and len(err.splitlines()) == 1
+
+
+def test_plot_paths_are_one_per_file_and_never_collide(tmp_path):
+    from percepiano.cli.predict import plot_paths
+
+    out = tmp_path / "p.png"
+    assert plot_paths(out, [tmp_path / "a.mid"]) == [out]
+    assert [p.name for p in plot_paths(out, [tmp_path / "a.mid", tmp_path / "b.wav"])] == [
+        "p-a.png", "p-b.png"]
+    assert [p.name for p in plot_paths(out, [tmp_path / "x/a.mid", tmp_path / "a.wav"])] == [
+        "p-01-a.png", "p-02-a.png"]
