@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation.metrics import evaluate
 from percepiano.models.listener import ListenerConfig, ListenerModel, masked_loss
-from percepiano.training.batches import Normaliser, bucket, epoch_plan, pack
+from percepiano.training.batches import Normaliser, bucket, epoch_plan, eval_plan, pack
 from percepiano.training.sharding import batch_sharding, data_mesh, replicate, replicated
 from percepiano.training.steps import TRACES, TrainConfig, crops, make_optimizer
 from percepiano.training.train import predict
@@ -179,6 +179,34 @@ def finetune(model: ListenerModel, inputs: dict, labels: pd.DataFrame, train_nam
     return out
 
 
+@functools.partial(jax.jit, static_argnames=("graphdef", "crop"))
+def _descriptor_crops(graphdef, state, frames, starts, *, crop: int):
+    TRACES["descriptor_crops"] += 1
+    model = nnx.merge(graphdef, state)
+    return model(crops(frames, starts, crop))[1]["descriptors"]
+
+
+def predict_descriptors(model: ListenerModel, inputs: dict, names, norm: Normaliser,
+                        tc: TrainConfig) -> np.ndarray:
+    """The descriptor head's output (len(names), n_descriptors) in the descriptors' own units,
+    averaged over each segment's evaluation grid (as ``train.predict`` does for labels)."""
+    names = list(names)
+    packed = pack(inputs, names, norm, model.cfg.input_frames)
+    starts, owner = eval_plan(packed, tc)
+    graphdef, state = nnx.split(model)
+    out = []
+    for b in range(0, len(starts), tc.eval_batch):
+        chunk = np.zeros(tc.eval_batch, np.int32)
+        chunk[:len(starts[b:b + tc.eval_batch])] = starts[b:b + tc.eval_batch]
+        out.append(np.asarray(_descriptor_crops(graphdef, state, packed.frames, chunk,
+                                                crop=packed.crop)))
+    z = np.concatenate(out)[:len(starts)]
+    sums = np.zeros((len(names), z.shape[1]))
+    np.add.at(sums, owner, z)
+    z = sums / np.bincount(owner, minlength=len(names))[:, None]
+    return z * np.array(norm.d_std) + np.array(norm.d_mean)
+
+
 @dataclass(frozen=True)
 class Recipe:
     """What one fold does (see the module docstring): pretraining ``stages`` of ``steps`` each
@@ -219,7 +247,8 @@ def make_fit_predict(inputs: dict, labels: pd.DataFrame, descriptors: pd.DataFra
     ({pool name: model input}, descriptors DataFrame indexed by pool name) of variants of
     ``train_names`` only, each named ``<segment>#<k>`` (``check_pool`` refuses any other).
     ``fits`` collects each fold's record: pretraining losses and time, the selected epoch and
-    its validation r."""
+    its validation r, and the descriptor head's predictions for the test names (how much of
+    each descriptor the listener hears)."""
     def fit_predict(train_names, val_names, test_names):
         train_names, val_names = list(train_names), list(val_names)
         norm = Normaliser.fit(inputs, labels, train_names, descriptors)
@@ -248,6 +277,9 @@ def make_fit_predict(inputs: dict, labels: pd.DataFrame, descriptors: pd.DataFra
         record.update(best_epoch=res.best_epoch, val_r=res.best_val_r,
                       train_loss=best.get("train_loss"), epochs=len(res.history))
         if fits is not None:
+            record["test_names"] = list(test_names)
+            record["test_descriptors"] = predict_descriptors(res.model, inputs, test_names,
+                                                             norm, tc)
             fits.append(record)
         return predict(res.model, inputs, list(test_names), norm, tc)
 

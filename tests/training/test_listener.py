@@ -89,6 +89,10 @@ def test_a_fold_pretrains_only_on_variants_of_its_training_names(data):
     assert calls == [(train, val[4:] + test, 2)]
     assert set(fits[0]["pretrain"]) == {"masked", "descriptors"}
     assert fits[0]["pretrain"]["descriptors"]["segments"] == len(train) + 12
+    heard = fits[0]["test_descriptors"]
+    assert heard.shape == (len(test), 3) and fits[0]["test_names"] == test
+    # in the descriptors' own units: the level descriptor's scale, not a standardised one
+    assert abs(heard[:, 0].mean() - desc.loc[train, "level"].mean()) < 3 * desc["level"].std()
 
     def leaky(train_names, held_out, n):
         extra = {listener.pool_name(held_out[0], 0): inputs[held_out[0]]}
