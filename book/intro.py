@@ -40,7 +40,10 @@
 #   measures it against that bar;
 # * {ref}`chapter-week1` sizes it for a thousand segments, augments its training data with
 #   exact re-renderings of each performance, and fuses it with the descriptors, asking whether
-#   any listening model beats a random forest on MIDI descriptors.
+#   any listening model beats a random forest on MIDI descriptors;
+# * {ref}`chapter-listener` teaches it what the MIDI knows: an auxiliary head that predicts the
+#   descriptors, pretraining on expressive re-renderings with exact descriptors, and masked-patch
+#   pretraining.
 #
 # ## How to read this book
 #

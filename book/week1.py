@@ -77,40 +77,6 @@ glue("w1_velocity_hi", ranges["velocity"][1], display=False)
 glue("w1_semitones", max(abs(v) for v in ranges["semitones"]), display=False)
 
 
-def tally(table, reference: str, label=lambda r: r.config) -> str:
-    """Generated sentences: per metric, which configurations of a ``compare`` table score
-    significantly above or below ``reference`` (interval excluding zero and Holm-adjusted test
-    agreeing) and which cannot be told apart from it."""
-    names = {"mean_r2": "R²", "mean_pairwise": "within-excerpt pairwise accuracy"}
-    out = []
-    for metric in dict.fromkeys(table.metric):
-        part = table[table.metric == metric]
-        sure = part.significant & part.excludes_zero
-        groups = {"significantly above": part[sure & (part.difference > 0)],
-                  "significantly below": part[sure & (part.difference < 0)],
-                  "not significantly different, after Holm's correction, from":
-                      part[~sure & part.excludes_zero],
-                  "not significantly different from": part[~sure & ~part.excludes_zero]}
-        said = []
-        for verb, rows in groups.items():
-            if not len(rows):
-                continue
-            items = [f"{label(r)} ({r.difference:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}])"
-                     for r in rows.itertuples()]
-            if verb.startswith("not significantly different,"):
-                verb = ("not significantly different after Holm's correction, though "
-                        + ("its interval excludes zero, from" if len(items) == 1
-                           else "their intervals exclude zero, from"))
-            said.append(f"{_join(items)} {'is' if len(items) == 1 else 'are'} {verb} "
-                        f"{reference}")
-        out.append(f"In {names.get(metric, metric)}: " + "; ".join(said) + ".")
-    return " ".join(out)
-
-
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 # %% [markdown]
 # (sec-week1-size)=
 # ## How big a transformer for a thousand segments?
@@ -191,7 +157,7 @@ size_rows = versus_arch[versus_arch.config.str.startswith("size: ")]
 display(Markdown(
     "Against the default size, paired over the same folds and seeds (differences with "
     f"{stats.LEVEL:.0%} intervals; Holm's correction over the architecture family): "
-    + tally(size_rows, f"the default {default[6:]}", lambda r: r.config[6:])))
+    + stats.tally(size_rows, f"the default {default[6:]}", lambda r: r.config[6:])))
 
 # %% [markdown]
 # ### Do 100 parameters per sample guarantee overfitting?
@@ -256,7 +222,7 @@ if len(below) and len(above):
 other_rows = versus_arch[~versus_arch.config.str.startswith("size: ")]
 cost = points.loc[other_rows.config.unique(), "train_gflop_per_step"] \
     / points.loc[default, "train_gflop_per_step"]
-display(Markdown(tally(other_rows, "the default (whole-band tokens, spectrogram-aware "
+display(Markdown(stats.tally(other_rows, "the default (whole-band tokens, spectrogram-aware "
                                    "positions)") + " Per training step, "
                  + ", ".join(f"{n} cost {c:.1f} times the default" for n, c in cost.items())
                  + "."))
@@ -322,7 +288,7 @@ versus_aug = stats.compare_each(y, aug_blocks, "default AST", clusters, excerpts
                                 n_boot=n_boot)
 piece_aug = versus_aug[versus_aug.block == "piece"]
 display(Markdown("On the piece split, each augmentation against the default AST without "
-                 "augmentation: " + tally(piece_aug, "the default")))
+                 "augmentation: " + stats.tally(piece_aug, "the default")))
 plots.glue_figure("fig_w1_aug_versus", plots.differences(
     versus_aug.assign(config=versus_aug.config + " (" + versus_aug.block + ")")))
 
@@ -340,7 +306,7 @@ plots.glue_figure("fig_w1_aug_versus", plots.differences(
 # %% tags=["hide-input"]
 secondary = versus_aug[versus_aug.block != "piece"]
 if len(secondary):
-    display(Markdown("On the other splits: " + tally(
+    display(Markdown("On the other splits: " + stats.tally(
         secondary, "the default", lambda r: f"{r.config} ({r.block} split)")))
 r2_aug = piece_aug[piece_aug.metric == "mean_r2"].set_index("config")
 best_aug = r2_aug.difference.idxmax()
@@ -422,7 +388,7 @@ plots.glue_figure("fig_w1_contenders", plots.split_bars(
     ci=("ci_lo", "ci_hi")))
 forest_name = (f"the forest on {features} descriptors" if features is not None
                else "the default AST")
-display(Markdown("On the piece split, against " + forest_name + ": " + tally(
+display(Markdown("On the piece split, against " + forest_name + ": " + stats.tally(
     versus_forest[versus_forest.block == "piece"], "it")))
 
 # %% [markdown]
@@ -436,7 +402,7 @@ display(Markdown("On the piece split, against " + forest_name + ": " + tally(
 # ```
 
 # %% tags=["hide-input"]
-display(Markdown("On the other splits: " + tally(
+display(Markdown("On the other splits: " + stats.tally(
     versus_forest[versus_forest.block != "piece"], forest_name,
     lambda r: f"{r.config} ({r.block} split)")))
 parts_of = {kind: {n: block[n] for n in (f"AST ({default[6:]})", "descriptor net", "hybrid")}

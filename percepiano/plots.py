@@ -350,3 +350,20 @@ def save_profile(prof: Mapping, reference: np.ndarray, path) -> None:
             fig.savefig(tmp, dpi=130, format="png")
     finally:
         plt.close(fig)
+
+
+def grouped_bars(values: pd.Series, groups: pd.Series, xlabel: str) -> Figure:
+    """Horizontal bars of ``values`` (indexed by item), ordered and coloured by ``groups``
+    (same index), with a line at zero."""
+    frame = pd.DataFrame({"value": values, "group": groups.loc[values.index]})
+    frame = frame.sort_values(["group", "value"], ascending=[True, False])
+    fig, ax = plt.subplots(figsize=(7.0, 0.22 * len(frame) + 1.2))
+    sns.barplot(frame.reset_index(names="item"), x="value", y="item", hue="group", dodge=False,
+                ax=ax, palette="tab10")
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("")
+    ax.tick_params(axis="y", labelsize=7.5)
+    ax.legend(title="", frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig

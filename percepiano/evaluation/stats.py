@@ -412,3 +412,39 @@ def verdict(row, subject: str, reference: str, metric_name: str = "R²") -> str:
         return (f"{subject} scores {side} {reference} by an interval that excludes zero, but "
                 f"not significantly after Holm's correction ({numbers})")
     return f"{subject} cannot be told apart from {reference} ({numbers})"
+
+
+def join_items(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def tally(table: pd.DataFrame, reference: str, label=lambda r: r.config) -> str:
+    """Generated sentences from a ``compare`` table: per metric, which rows score
+    significantly above or below ``reference`` (interval excluding zero and Holm-adjusted test
+    agreeing), which only by an interval that excludes zero, and which cannot be told apart
+    from it. ``label(row)`` names a row."""
+    names = {"mean_r2": "R²", "mean_pairwise": "within-excerpt pairwise accuracy",
+             "mean_r": "r", "mean_within_rho": "within-excerpt Spearman"}
+    out = []
+    for metric in dict.fromkeys(table.metric):
+        part = table[table.metric == metric]
+        sure = part.significant & part.excludes_zero
+        groups = {"significantly above": part[sure & (part.difference > 0)],
+                  "significantly below": part[sure & (part.difference < 0)],
+                  "holm": part[~sure & part.excludes_zero],
+                  "not significantly different from": part[~sure & ~part.excludes_zero]}
+        said = []
+        for verb, rows in groups.items():
+            if not len(rows):
+                continue
+            items = [f"{label(r)} ({r.difference:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}])"
+                     for r in rows.itertuples()]
+            if verb == "holm":
+                verb = ("not significantly different after Holm's correction, though "
+                        + ("its interval excludes zero, from" if len(items) == 1
+                           else "their intervals exclude zero, from"))
+            said.append(f"{join_items(items)} {'is' if len(items) == 1 else 'are'} {verb} "
+                        f"{reference}")
+        out.append(f"In {names.get(metric, metric)}: " + "; ".join(said) + ".")
+    return " ".join(out)
