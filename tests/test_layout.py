@@ -15,11 +15,11 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "percepiano"
 ROOT = PACKAGE.parent
 
-# The data flow, lowest first. ``config``, ``errors`` and ``io`` are run-wide and import nothing
-# else of the package; ``plots`` draws the chapters' figures and reads the data layer only; the
-# package's ``__init__``/``__main__`` sit on top.
+# The data flow, lowest first. ``config``, ``errors``, ``io`` and ``codehash`` are run-wide and
+# import nothing else of the package; ``plots`` draws the chapters' figures and reads the data
+# layer only; the package's ``__init__``/``__main__`` sit on top.
 LAYERS = [
-    ("config", "errors", "io"),
+    ("config", "errors", "io", "codehash"),
     ("data",),
     ("audio",),
     ("features",),

@@ -1,45 +1,41 @@
 """The ``percepiano`` command.
 
 Each command group lives in a module of ``percepiano.cli`` exposing ``register(subparsers)``;
-this file only lists them (in the order of the data flow), parses, and turns known errors into
-one line on stderr with a non-zero exit (never a traceback).
+this file only lists them (in the order of the data flow), imports the one a command needs,
+parses, and turns known errors into one line on stderr with a non-zero exit (never a
+traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
 
-from percepiano.cli import (
-    baselines,
-    bench,
-    ceiling,
-    data,
-    features,
-    model,
-    predict,
-    render,
-    run,
-    splits,
-    train,
-)
 from percepiano.errors import UserError
 
-# command groups in the order `percepiano --help` lists them
-COMMANDS = (data, splits, ceiling, baselines, render, features, train, model, predict, bench, run)
+# command -> the module of ``percepiano.cli`` that registers it, in the order `percepiano --help`
+# lists them (the data flow); a command's module is imported only when it is run or listed
+COMMANDS = {"data": "data", "splits": "splits", "ceiling": "ceiling", "baselines": "baselines",
+            "render": "render", "features": "features", "train": "train", "model": "model",
+            "predict": "predict", "bench": "bench", "run": "run", "verify": "run",
+            "experiments": "run"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or with only ``command``'s module registered (a run of
+    one command does not import the others, nor their dependencies)."""
     parser = argparse.ArgumentParser(
         prog="percepiano",
         description="Perceptual evaluation of piano performance on PercePiano: data, splits, "
                     "noise ceiling, baselines, rendering, features, models and experiments.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS:
-        module.register(sub)
+    modules = dict.fromkeys(COMMANDS.values()) if command is None else [COMMANDS[command]]
+    for name in modules:
+        importlib.import_module(f"percepiano.cli.{name}").register(sub)
     return parser
 
 
@@ -59,7 +55,8 @@ def default_cache() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     default_cache()
     try:
@@ -70,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("percepiano: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader (`| head`) left: stop quietly, as a Unix tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """`percepiano model build|info`: the final models `percepiano predict` scores with.
 
 A model is built once, on first use, and cached under ``<cache>/final/<kind>-<key>/``; the key
-hashes the code it is built by (every module in its import closure), the data manifest and the
-locked final-exam list, the forest settings of the profile, and the storage format, so a change
-to any of them builds a new model instead of reusing a stale one.
+hashes the code it is built by (every module in its import closure, the forest presets
+included), the data manifest and the locked final-exam list, the profile, and the storage
+format, so a change to any of them builds a new model instead of reusing a stale one.
 """
 
 from __future__ import annotations
@@ -50,16 +50,14 @@ def register(sub) -> None:
 
 def model_key(kind: str) -> str:
     """Hash of everything the model of ``kind`` is built from (see the module docstring)."""
-    from percepiano import config
+    from percepiano import codehash, config
     from percepiano.analysis import final
-    from percepiano.experiments import codehash
-    from percepiano.models import forest
 
     data = resources.files("percepiano.data")
     parts = {"kind": kind, "format": final.FORMAT, "code": codehash.of_function(final.build)[0],
              "manifest": hashlib.sha256(data.joinpath("manifest.sha256").read_bytes()).hexdigest(),
              "exam": hashlib.sha256(data.joinpath("final_exam.txt").read_bytes()).hexdigest(),
-             "profile": config.profile(), "forest": repr(forest.preset())}
+             "profile": config.profile()}  # the profile's forest settings are in the code
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 

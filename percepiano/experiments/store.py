@@ -49,9 +49,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from percepiano import config
+from percepiano import codehash, config
 from percepiano.errors import UserError
-from percepiano.experiments import codehash
 from percepiano.io import atomic_path
 
 OOF_FILE = "oof.csv.gz"

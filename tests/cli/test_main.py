@@ -62,3 +62,12 @@ def test_console_script_help():
                          text=True, check=True).stdout
     for command in ("data", "splits", "ceiling", "baselines"):
         assert command in out
+
+
+def test_a_reader_that_leaves_early_is_not_an_error():
+    """`percepiano experiments | head -1`: the closed pipe ends the command quietly."""
+    p = subprocess.Popen([sys.executable, "-m", "percepiano", "experiments"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader is gone before anything is written
+    err = p.stderr.read().decode()
+    assert p.wait() == 141 and "Traceback" not in err and "BrokenPipe" not in err

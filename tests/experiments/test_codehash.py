@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from percepiano.experiments import codehash
+from percepiano import codehash
 
 SOURCE = '''"""A module docstring."""
 # a comment

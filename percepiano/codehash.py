@@ -34,8 +34,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1]  # the percepiano folder
-EXCLUDED = ("percepiano.experiments.store", "percepiano.experiments.codehash", "percepiano.cli",
+PACKAGE = Path(__file__).resolve().parent  # the percepiano folder
+EXCLUDED = ("percepiano.experiments.store", "percepiano.codehash", "percepiano.cli",
             "percepiano.plots", "percepiano.io")
 _SKIP = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
          tokenize.ENCODING, tokenize.ENDMARKER}
