@@ -122,6 +122,19 @@ display(plots.table(shown.rename(columns={
     f"Piece split: pooled out-of-fold metrics (mean over {len(pcfg['seeds'])} seeds, "
     f"{stats.LEVEL:.0%} cluster-bootstrap intervals over music groups) and cost per "
     f"cross-validation ({config.profile()} profile, {pre.provenance.get('device', 'cpu')})."))
+base = experiments.load_or_run("ast_cv")
+base_piece = stats.by_config(base.oof, "kind")["piece"]
+ours = piece[scratch]
+same = (len(ours) == len(base_piece)
+        and np.allclose(ours.sort_index()[list(DIMENSIONS)].to_numpy(),
+                        base_piece.sort_index()[list(DIMENSIONS)].to_numpy(), atol=1e-4))
+display(Markdown(
+    "The listener trained from scratch is the default AST with its extra parts unused; "
+    + ("it reproduces the default AST of {ref}`chapter-ast` prediction for prediction, so "
+       "the two chapters' numbers are the same model's." if same else
+       "its predictions differ from those of the default AST of {ref}`chapter-ast` (another "
+       "run of the same recipe: floating-point order, or a changed recipe), so the baseline "
+       "here is its own run.")))
 versus = stats.compare(y, piece, scratch, clusters, excerpts, metrics=AB, n_boot=n_boot)
 display(Markdown("Against the AST from scratch, paired over the same folds and seeds (Holm's "
                  "correction over the family): " + stats.tally(versus, "it")))
