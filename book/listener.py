@@ -194,22 +194,29 @@ if forest is not None:
 # %% tags=["hide-input"]
 ccfg = curve.provenance["config"]
 curve_summary = stats.summarise(y, curve.oof, ["config"], clusters, excerpts,
-                                metrics=["mean_r2"], n_boot=n_boot)
-points = curve_summary.assign(
-    renders=[int(c.split()[0]) * len(ds.names) for c in curve_summary.config],
+                                metrics=["mean_r2", "mean_pairwise"], n_boot=n_boot)
+points = curve_summary[curve_summary.metric == "mean_r2"].assign(
+    renders=lambda t: [int(c.split()[0]) * len(ds.names) for c in t.config],
     line="descriptor pretraining")
 plots.glue_figure("fig_ls_renders", plots.scaling(
     points, {"renders": "pretraining renders (variants per segment x segments)"},
     hue="line", label=None))
 r = points.sort_values("renders")
+pw = curve_summary[curve_summary.metric == "mean_pairwise"].set_index("config").loc[r.config]
 if len(r) > 1:
     slope = np.polyfit(np.log2(r.renders), r.estimate, 1)[0]
+    apart = r.ci_lo.iloc[-1] > r.ci_hi.iloc[0] or r.ci_hi.iloc[-1] < r.ci_lo.iloc[0]
     display(Markdown(
         f"With seed {ccfg['seeds'][0]} only, R² goes from {r.estimate.iloc[0]:.3f} with "
         f"{r.renders.iloc[0]:,} renders to {r.estimate.iloc[-1]:.3f} with "
-        f"{r.renders.iloc[-1]:,}; a fitted slope of {slope:+.3f} R² per doubling of the "
-        "renders, " + ("so more renders would be expected to help." if slope > 0.005 else
-                       "so more renders of the same kind are not what limits the listener.")))
+        f"{r.renders.iloc[-1]:,} (a fitted slope of {slope:+.3f} R² per doubling), and "
+        f"within-excerpt pairwise accuracy from {pw.estimate.iloc[0]:.3f} to "
+        f"{pw.estimate.iloc[-1]:.3f}. "
+        + ("The intervals of the smallest and the largest pool do not overlap, so the number "
+           "of renders matters." if apart else
+           "The intervals of the smallest and the largest pool overlap: one seed cannot tell "
+           "whether more renders of this kind help; the full profile's larger pools and more "
+           "seeds are the test.")))
 else:
     display(Markdown(f"The {config.profile()} profile pretrains on one pool size only "
                      f"({r.renders.iloc[0]:,} renders): no curve to read."))
