@@ -249,9 +249,13 @@ one = recov[recov.config == chosen].set_index("descriptor")
 plots.glue_figure("fig_ls_heard", plots.grouped_bars(one.r2.clip(lower=-1), one.group,
                                                      xlabel="R² on held-out segments"))
 g = groups.loc[chosen].sort_values()
+ranked = one.r2.sort_values()
 display(Markdown(
     f"For {chosen}, the best-heard group is {g.index[-1]} (median R² {g.iloc[-1]:.2f}) and the "
-    f"least-heard {g.index[0]} ({g.iloc[0]:.2f})."))
+    f"least-heard {g.index[0]} ({g.iloc[0]:.2f}). The best-heard descriptors are "
+    + stats.join_items([f"{d} ({v:.2f})" for d, v in ranked.iloc[::-1][:3].items()])
+    + "; the least-heard "
+    + stats.join_items([f"{d} ({v:.2f})" for d, v in ranked[:3].items()]) + "."))
 
 # %% [markdown]
 # ```{glue:figure} fig_ls_heard

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
@@ -292,6 +293,7 @@ def scaling(table: pd.DataFrame, xs: Mapping[str, str], hue: str = "layout",
                                     (getattr(row, x), getattr(row, value)),
                                     fontsize=7, xytext=(4, 4), textcoords="offset points")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks collide
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xlabel(title)
     axes[0][0].set_ylabel(ylabel)
