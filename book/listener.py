@@ -176,12 +176,11 @@ for metric, target in TARGET.items():
                 + ("met" if got >= target else f"missed by {target - got:.3f}") + ")")
 display(Markdown(f"The best listener by R² on the piece split is **{best}**: "
                  + "; ".join(text) + "."))
-if forest is not None:
-    block = {"forest (MIDI descriptors)":
-             stats.by_config(forest.oof, "features", kind="piece")["midi"],
-             "forest (audio descriptors)":
-             stats.by_config(forest.oof, "features", kind="piece")["audio"],
-             best: piece[best], scratch: piece[scratch]}
+forests = ({} if forest is None else stats.by_config(forest.oof, "features", kind="piece"))
+if "midi" in forests:  # the audio-descriptor forest too, where the profile ran it
+    block = {f"forest ({f.upper() if f == 'midi' else f} descriptors)": forests[f]
+             for f in ("midi", "audio") if f in forests}
+    block.update({best: piece[best], scratch: piece[scratch]})
     bar = stats.compare(y, block, "forest (MIDI descriptors)", clusters, excerpts, metrics=AB,
                         n_boot=n_boot)
     display(Markdown("Against the random forest on MIDI descriptors, the same folds and "
