@@ -9,7 +9,9 @@ traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import os
 import sys
 from pathlib import Path
@@ -54,8 +56,27 @@ def default_cache() -> None:
     os.environ["PERCEPIANO_CACHE"] = str(Path(base) / "percepiano")
 
 
+def quiet_imports() -> None:
+    """Import the FluidSynth binding with its stdout discarded: some versions print where they
+    found the library, which would corrupt `--json` output and break a closed pipe."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import fluidsynth  # noqa: F401
+    except Exception:  # noqa: BLE001 - a missing library is reported where it is needed
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader (`| head`) left: stop quietly, as a Unix tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    quiet_imports()
     parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     default_cache()
@@ -67,9 +88,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("percepiano: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader (`| head`) left: stop quietly, as a Unix tool does
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
 
 
 if __name__ == "__main__":

@@ -71,3 +71,11 @@ def test_a_reader_that_leaves_early_is_not_an_error():
     p.stdout.close()  # the reader is gone before anything is written
     err = p.stderr.read().decode()
     assert p.wait() == 141 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_json_output_is_only_json():
+    """Nothing a library prints on import (pyfluidsynth says where it found FluidSynth) may
+    reach stdout before the JSON."""
+    out = subprocess.run([sys.executable, "-m", "percepiano", "experiments", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    assert isinstance(json.loads(out), list)
