@@ -6,7 +6,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from percepiano.data.dataset import DIMENSIONS
-from percepiano.evaluation import metrics, stats
+from percepiano.evaluation import bootstrap, comparison, metrics, stats
 
 D = len(DIMENSIONS)
 
@@ -70,14 +70,14 @@ def test_corrected_ttest_by_hand():
 def test_resampled_metric_matches_evaluate(metric):
     y, p, cl, ex = _data(n_clusters=6, per_cluster=9)
     q = p + 0.2
-    prep = stats._prepare(y, {"a": p, "b": q}, cl, ex, "a")
-    weights = stats._weights(6, 3, seed=4)
-    got = stats._values(prep, [("a", weights)], metric)[:, 0]
+    prep = bootstrap._prepare(y, {"a": p, "b": q}, cl, ex, "a")
+    weights = bootstrap.weights(prep, 3, seed=4)
+    got = bootstrap.values(prep, [("a", weights)], metric)[:, 0]
     for w, value in zip(weights, got, strict=True):
         ty, tp, tg = _resampled(y, p, cl, ex, w)
         assert value == pytest.approx(metrics.evaluate(ty, tp, groups=tg)[metric], abs=1e-10)
-    flips = stats._flips(6, 3, seed=4)  # a with some groups swapped for b's predictions
-    got = stats._values(prep, [("a", 1 - flips), ("b", flips)], metric)[:, 0]
+    flips = comparison.flips(prep, 0, 3, seed=4)  # a with some groups swapped for b's
+    got = bootstrap.values(prep, [("a", 1 - flips), ("b", flips)], metric)[:, 0]
     for f, value in zip(flips, got, strict=True):
         mixed = np.where(f[cl][:, None] == 1, q, p)
         expected = metrics.evaluate(y, mixed, groups=ex)[metric]
@@ -137,25 +137,27 @@ def test_compare_finds_a_strong_improvement_and_nothing_against_itself():
     y, p, cl, ex = _data(n_clusters=16, per_cluster=8)
     better = y + 0.5 * (p - y)  # the same errors, halved
     table = stats.compare(y, {"a": p, "same": p.copy(), "better": better}, "a", cl, ex,
-                          n_boot=200, n_perm=200)
+                          n_boot=1000)
     assert list(table.columns) == [
         "config", "baseline", "metric", "estimate_baseline", "estimate_config", "difference",
-        "ci_lo", "ci_hi", "seed_sd", "n_seeds", "effect_size", "p", "test", "p_holm",
-        "excludes_zero", "significant"]
+        "ci_lo", "ci_hi", "seed_sd", "n_seeds", "effect_size", "p", "test", "ci_lo_mc_se",
+        "ci_hi_mc_se", "p_mc_se", "n_resamples", "p_holm", "excludes_zero", "significant",
+        "borderline", "verdict"]
     assert len(table) == 4 and set(table.metric) == {"mean_r2", "mean_pairwise"}
     same, good = table[table.config == "same"], table[table.config == "better"]
     assert (same.difference == 0).all() and (same.ci_lo == 0).all() and (same.ci_hi == 0).all()
     assert (same.p == 1).all() and not same.excludes_zero.any()
     assert (good.difference > 0).all() and (good.ci_lo > 0).all() and good.excludes_zero.all()
-    assert (good.p <= 1 / 201 + 1e-12).all() and good.significant.all()
+    assert (good.p <= 1 / 1001 + 1e-12).all() and good.significant.all()
     assert np.allclose(table.p_holm, stats.holm(table.p))
+    assert not table.borderline.any() and (table.n_resamples == 1000).all()
     r2 = good[good.metric == "mean_r2"].iloc[0]
     assert r2.estimate_config - r2.estimate_baseline == pytest.approx(r2.difference)
     assert r2.estimate_config == pytest.approx(metrics.evaluate(y, better)["mean_r2"])
-    single = stats.paired_difference(y, p, better, cl, n_boot=200, n_perm=200)
+    single = stats.paired_difference(y, p, better, cl, n_boot=1000)
     assert single["difference"] == pytest.approx(r2.difference)
     assert single["ci_lo"] == pytest.approx(r2.ci_lo)
-    assert stats.paired_permutation_test(y, p, better, cl, n_perm=200) == pytest.approx(r2.p)
+    assert stats.paired_permutation_test(y, p, better, cl, n_perm=1000) == pytest.approx(r2.p)
 
 
 def test_compare_with_folds_and_seeds_from_a_stored_table():
@@ -199,8 +201,8 @@ def test_bad_inputs_say_what_is_wrong():
         stats.compare(y, {"a": p, "b": p}, "a", cl, test="corrected_t")
     with pytest.raises(ValueError, match="seeds"):
         stats.compare(y, {"a": p, "b": np.stack([p, p])}, "a", cl)
-    with pytest.raises(ValueError, match="one music group"):
-        stats.cluster_bootstrap_ci(y, p, cl, "mean_pairwise", groups=np.zeros(len(y)))
+    with pytest.raises(ValueError, match="for every segment"):
+        stats.cluster_bootstrap_ci(y, p, cl[:-1], "mean_r2")
 
 
 def test_summarise_gives_one_interval_per_configuration_and_metric():

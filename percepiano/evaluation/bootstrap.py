@@ -1,0 +1,306 @@
+"""Bootstrap intervals over the units a split generalises over: one-way and two-way (pigeonhole).
+
+* **What is resampled** (``units``): the unknown of each split. The piece split holds out music,
+  so music groups are resampled (Field & Welsh 2007, "Bootstrapping clustered data", JRSS B);
+  the work split holds out works, so works; the performer split holds out performers, but
+  performers and music are *crossed* (every performer plays several excerpts, every excerpt is
+  played by several performers), so performers and music groups are resampled together by the
+  **pigeonhole bootstrap** (Owen 2007, "The pigeonhole bootstrap", Ann. Appl. Stat.): each draw
+  takes performers with replacement and, independently, music groups with replacement, and a
+  segment of performer i and music j counts ``w_i * v_j`` times.
+* **The interval** is the percentile interval (Efron & Tibshirani 1993, ch. 13) of the metric on
+  the pooled out-of-fold predictions of each resample. Its **Monte Carlo error** (how far the
+  ends would move with another resampling seed) is estimated from 20 disjoint batches of the
+  resamples: the standard deviation of the batch ends over sqrt(20).
+* **Fast path**: the metric of a resample is computed from sufficient statistics summed per
+  *cell* (one unit, or one performer x music combination), weighted by the cell's multiplicity.
+  Within-excerpt pairs are formed inside one excerpt and one test fold; a pair whose two
+  performances lie in different cells (two performers of one excerpt, in a two-way design) counts
+  half in each, and an excerpt's Spearman correlation is shared equally among its performances'
+  cells. Where every excerpt lies inside one cell (one-way designs) this is exact (tested
+  against ``metrics.evaluate`` on the replicated rows); across cells it is the linear
+  approximation of the pair's weight ``w_i w_i'`` by ``(w_i + w_i') / 2``.
+
+Seeds: a metric is computed on each seed's pooled out-of-fold predictions and averaged over seeds
+(predictions are never averaged into a seed ensemble). Every seed sees the same resample, so the
+interval is conditional on the trained models; ``seed_sd`` reports the training noise beside it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from percepiano.data import splits
+from percepiano.data.dataset import DIMENSIONS
+from percepiano.evaluation import metrics as M
+
+LEVEL = 0.95  # of every interval the book shows
+N_RESAMPLES = 2000  # default bootstrap resamples and permutations; see ``comparison`` for more
+FAST = ("mean_r2", "mean_r", "mean_mse", "mean_within_rho", "mean_pairwise")
+METRICS = (*FAST, "mean_rho")
+WITHIN = ("mean_within_rho", "mean_pairwise")
+MC_BATCHES = 20  # disjoint batches of resamples that estimate the Monte Carlo error
+_EPS = 1e-12  # a column whose sum of squares is below _EPS * n * max|x|^2 is constant
+
+
+def units(segments: pd.DataFrame, kind: str) -> pd.Series | pd.DataFrame:
+    """What a bootstrap of split ``kind`` resamples, per segment (index = segment name): a Series
+    (one-way: music groups for ``random``, ``piece`` and ``composer``, works for ``work``) or a
+    DataFrame of two crossed factors (``performer``: performers, the deadpan renderings as one,
+    and music groups). ``composer`` has two composers, too few to resample; its intervals are
+    over music groups and do not include the variation between composers.
+    Raises ValueError for an unknown kind."""
+    music = splits.groups(segments, "piece").rename("music")
+    if kind in ("random", "piece", "composer"):
+        return music
+    if kind == "work":
+        return splits.groups(segments, "work").rename("work")
+    if kind == "performer":
+        return pd.concat([splits.groups(segments, "performer").rename("performer"), music], axis=1)
+    raise ValueError(f"unknown split kind {kind!r}; choose from {', '.join(splits.KINDS)}")
+
+
+def units_by_kind(segments: pd.DataFrame) -> dict[str, pd.Series | pd.DataFrame]:
+    """``units`` for every split kind: what a chapter passes for ``clusters``."""
+    return {kind: units(segments, kind) for kind in splits.KINDS}
+
+
+def describe_units(clusters) -> str:
+    """Words for what ``clusters`` resamples, e.g. "music groups" or "performers and music
+    groups (two-way)"."""
+    names = {"music": "music groups", "music_group": "music groups", "work": "works",
+             "piece": "works", "performer": "performers"}
+    cols = list(clusters.columns) if isinstance(clusters, pd.DataFrame) else [clusters.name]
+    words = [names.get(c, f"{c}s" if c else "clusters") for c in cols]
+    return words[0] if len(words) == 1 else " and ".join(words) + " (two-way)"
+
+
+# ---- inputs: labels, predictions per seed, cells of the design, excerpts ----------------------
+
+def _seeds(pred, names, dims) -> tuple[np.ndarray, list, np.ndarray | None]:
+    """(S, n, d) predictions, their seed labels, and (S, n) fold ids when a ``fold`` column
+    exists. A DataFrame may be long, one block of rows per value of its ``seed`` column."""
+    if not isinstance(pred, pd.DataFrame):
+        p = np.asarray(pred, dtype=np.float64)
+        p = p[None] if p.ndim == 2 else p[None, :, None] if p.ndim == 1 else p
+        return p, list(range(len(p))), None
+    blocks = dict(list(pred.groupby("seed", sort=True))) if "seed" in pred else {0: pred}
+    arrays, folds = [], []
+    for s, block in blocks.items():
+        if not block.index.is_unique or set(block.index) != set(names):
+            raise ValueError(f"seed {s}: predictions must cover the same segments, once each "
+                             "(keep one split and one configuration of an OOF table)")
+        arrays.append(block.loc[names, dims].to_numpy(np.float64))
+        folds.append(block.loc[names, "fold"].to_numpy() if "fold" in block else None)
+    has_folds = all(f is not None for f in folds)
+    return np.stack(arrays), list(blocks), np.stack(folds) if has_folds else None
+
+
+def _align(values, index, names):
+    if values is None or index is None:
+        return None if values is None else values
+    if isinstance(values, (pd.Series, pd.DataFrame)):
+        return values.loc[names]
+    return pd.Series(np.asarray(values), index).loc[names]
+
+
+def _design(clusters, n: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Cell of each segment (n,), the level of each factor per cell (C, F), levels per factor."""
+    frame = clusters.to_frame() if isinstance(clusters, pd.Series) else (
+        clusters if isinstance(clusters, pd.DataFrame) else pd.DataFrame({"unit": clusters}))
+    if len(frame) != n or frame.isna().any().any() or frame.shape[1] not in (1, 2):
+        raise ValueError("clusters must give one music group (or one or two crossed units) "
+                         "for every segment")
+    codes = np.stack([pd.factorize(frame[c].to_numpy())[0] for c in frame.columns], axis=1)
+    levels, cell = np.unique(codes, axis=0, return_inverse=True)
+    return cell.ravel(), levels, [int(codes[:, f].max()) + 1 for f in range(codes.shape[1])]
+
+
+def _prepare(y_true, predictions: Mapping, clusters, groups, reference: str) -> dict:
+    """Everything aligned on the reference configuration's segments."""
+    ref, index = predictions[reference], getattr(y_true, "index", None)
+    if isinstance(y_true, pd.DataFrame):
+        names = list(dict.fromkeys(ref.index if isinstance(ref, pd.DataFrame) else index))
+        dims = [d for d in DIMENSIONS if d in y_true.columns] or list(y_true.columns)
+        y = y_true.loc[names, dims].to_numpy(np.float64)
+    elif any(isinstance(p, pd.DataFrame) for p in predictions.values()):
+        raise ValueError("predictions are DataFrames: pass y_true as a DataFrame too")
+    else:
+        names, dims, y = None, None, M._as_2d(y_true)
+    preds, seeds, folds = {}, None, None
+    for name, pred in predictions.items():
+        p, s, f = _seeds(pred, names, dims)
+        if p.shape[1:] != y.shape or not np.isfinite(p).all():
+            raise ValueError(f"{name!r}: predictions of shape {p.shape[1:]} (finite) expected "
+                             f"to match the labels' {y.shape}")
+        if seeds is not None and s != seeds:
+            raise ValueError(f"{name!r} has seeds {s} but {reference!r} has {seeds}: not paired")
+        if folds is not None and f is not None and not np.array_equal(f, folds):
+            raise ValueError(f"{name!r} was scored on other folds than {reference!r}: not paired")
+        preds[name], seeds, folds = p, s, folds if folds is not None else f
+    cell, levels, n_levels = _design(_align(clusters, index, names), len(y))
+    g = _align(groups, index, names)
+    return {"y": y, "preds": preds, "seeds": seeds, "folds": folds, "cell": cell,
+            "levels": levels, "n_levels": n_levels,
+            "groups": None if g is None else pd.factorize(np.asarray(g))[0]}
+
+
+# ---- sufficient statistics per cell, and metrics from their (weighted) sums -------------------
+
+def _within_rows(y, p, groups) -> np.ndarray:
+    """(n, 4, d) each segment's share of the within-excerpt statistics: rho sum, excerpts with a
+    rho, pairs ordered alike (a prediction tie counts one half), pairs with different labels."""
+    out = np.zeros((len(y), 4, y.shape[1]))
+    for e in np.unique(groups):
+        idx = np.flatnonzero(groups == e)
+        if len(idx) < 2:
+            continue
+        if len(idx) >= M.MIN_GROUP:
+            out[idx, 0] += M.spearman(y[idx], p[idx]) / len(idx)
+            out[idx, 1] += 1 / len(idx)
+        i, j = np.triu_indices(len(idx), k=1)
+        dt, dp = np.sign(y[idx][i] - y[idx][j]), np.sign(p[idx][i] - p[idx][j])
+        differ = dt != 0
+        agree = np.where(differ, np.where(dp == 0, 0.5, (dt == dp).astype(float)), 0.0)
+        for k, v in ((2, agree), (3, differ.astype(float))):
+            np.add.at(out[:, k], idx[i], v / 2)
+            np.add.at(out[:, k], idx[j], v / 2)
+    return out
+
+
+def _cell_stats(prep: dict, name: str) -> np.ndarray:
+    """(S, C, 10, d) per seed and cell: n, sums of t, t², p, p², tp (both shifted by the labels'
+    mean), then the within-excerpt shares of ``_within_rows``. With fold ids, within-excerpt
+    pairs are formed inside a test fold only: two performances scored by different folds' models
+    (an excerpt split over folds, as on the performer split) are not one model's ordering."""
+    y, p, cell, groups, folds = (prep["y"], prep["preds"][name], prep["cell"], prep["groups"],
+                                 prep["folds"])
+    t, (S, n, d), n_c = y - y.mean(0), p.shape, len(prep["levels"])
+    onehot = np.zeros((n_c, n))
+    onehot[cell, np.arange(n)] = 1.0
+    out = np.zeros((S, n_c, 10, d))
+    for s in range(S):
+        q = p[s] - y.mean(0)  # one shift for both keeps t - q the residual
+        rows = [np.ones_like(t), t, t * t, q, q * q, t * q]
+        if groups is not None:
+            gs = groups if folds is None else pd.factorize(
+                pd.Series(groups).astype(str) + "|" + pd.Series(folds[s]).astype(str))[0]
+            rows += list(np.moveaxis(_within_rows(y, p[s], gs), 1, 0))
+        out[s, :, :len(rows)] = np.einsum("cn,nkd->ckd", onehot, np.stack(rows, axis=1))
+    return out
+
+
+def _from_totals(tot: np.ndarray, metric: str, scale_t, scale_p) -> np.ndarray:
+    """The metric, averaged over dimensions, from summed statistics (..., 10, d)."""
+    n, st, stt, sp, spp, stp, rs, rc, agree, pairs = np.moveaxis(tot, -2, 0)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ss_t, ss_p = stt - st**2 / n, spp - sp**2 / n
+        ss_res = stt - 2 * stp + spp
+        flat_t, flat_p = ss_t <= _EPS * n * scale_t**2, ss_p <= _EPS * n * scale_p**2
+        if metric == "mean_r2":
+            v = np.where(flat_t, np.where(ss_res <= _EPS * n * scale_t**2, 1.0, 0.0),
+                         1 - ss_res / ss_t)
+        elif metric == "mean_r":
+            r = (stp - st * sp / n) / np.sqrt(ss_t * ss_p)
+            v = np.clip(np.where(flat_t | flat_p, 0.0, r), -1, 1)
+        elif metric == "mean_mse":
+            v = ss_res / n
+        elif metric == "mean_within_rho":
+            v = rs / rc
+        else:
+            v = agree / pairs
+        return np.nanmean(v, axis=-1)
+
+
+def check(metric: str, groups) -> None:
+    """Raise ValueError for an unknown metric, or a within-excerpt one without excerpts."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
+    if metric in WITHIN and groups is None:
+        raise ValueError(f"{metric} needs groups (the excerpt of each segment)")
+
+
+def values(prep: dict, mix: list, metric: str) -> np.ndarray:
+    """(B, S): the metric on each resample and seed. ``mix`` lists (configuration, weights (B, C)):
+    resample b takes cell c ``weights[b, c]`` times from that configuration's predictions (one
+    configuration with multiplicities: the bootstrap; two with 0/1 swaps: a permutation)."""
+    y, cell = prep["y"], prep["cell"]
+    if metric in FAST:
+        cache = prep.setdefault("stats", {})
+        for name, _ in mix:
+            if name not in cache:
+                p = prep["preds"][name]
+                cache[name] = (_cell_stats(prep, name), np.abs(p - y.mean(0)).max(1))
+        tot = sum(np.einsum("bc,sckd->bskd", w, cache[name][0]) for name, w in mix)
+        scale_p = np.max([cache[name][1] for name, _ in mix], axis=0)
+        return _from_totals(tot, metric, np.abs(y - y.mean(0)).max(0), scale_p)
+    members = [np.flatnonzero(cell == c) for c in range(len(prep["levels"]))]
+    dims = [str(i) for i in range(y.shape[1])]
+    out = np.empty((len(mix[0][1]), len(prep["seeds"])))
+    for b, s in np.ndindex(out.shape):
+        rows, preds = [], []
+        for name, w in mix:
+            for c in np.flatnonzero(w[b]):
+                rows.append(np.tile(members[c], int(round(w[b, c]))))
+                preds.append(prep["preds"][name][s, rows[-1]])
+        rows = np.concatenate(rows)
+        out[b, s] = M.evaluate(y[rows], np.concatenate(preds), dimensions=dims)[metric]
+    return out
+
+
+def weights(prep: dict, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, C) multiplicity of each cell: units drawn with replacement, independently per
+    factor, a cell counting the product of its factors' multiplicities (Owen 2007)."""
+    out = np.ones((n_boot, len(prep["levels"])))
+    for f, n_units in enumerate(prep["n_levels"]):
+        draws = np.random.default_rng([seed, f]).integers(0, n_units, (n_boot, n_units))
+        counts = np.stack([np.bincount(d, minlength=n_units) for d in draws]).astype(np.float64)
+        out *= counts[:, prep["levels"][:, f]]
+    return out
+
+
+def interval(samples: np.ndarray, level: float) -> tuple[float, float, float, float]:
+    """Percentile interval of ``samples`` (B,) and the Monte Carlo standard error of each end."""
+    q = [50 * (1 - level), 50 * (1 + level)]
+    lo, hi = np.nanpercentile(samples, q)
+    k = MC_BATCHES if len(samples) >= 10 * MC_BATCHES else max(2, len(samples) // 10)
+    ends = np.array([np.nanpercentile(b, q) for b in np.array_split(samples, k)])
+    se = ends.std(0, ddof=1) / np.sqrt(k) if len(samples) >= 20 else np.full(2, np.nan)
+    return float(lo), float(hi), float(se[0]), float(se[1])
+
+
+def sd(v: np.ndarray) -> float:
+    return float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
+
+
+def cluster_bootstrap_ci(y_true, y_pred, clusters, metric: str | Sequence[str] = "mean_r2",
+                         groups=None, n_boot: int = N_RESAMPLES, level: float = LEVEL,
+                         seed: int = 0):
+    """Seed-averaged metric with a bootstrap percentile interval over ``clusters``.
+
+    ``y_pred``: an array (n, d) or (seeds, n, d) in the rows of ``y_true``, or a DataFrame
+    indexed by segment (long, with a ``seed`` column, for several seeds). ``clusters``: what is
+    resampled (``units``): a Series (one-way) or a two-column DataFrame (crossed, two-way), or an
+    array in the rows of ``y_true``; ``groups``: the excerpt of each segment, for within-excerpt
+    metrics. One metric gives ``(estimate, lo, hi)``; a list gives a DataFrame indexed by metric:
+    estimate, ci_lo, ci_hi, ci_lo_mc_se, ci_hi_mc_se, seed_sd, n_seeds. Raises ValueError on
+    misaligned inputs or an unknown metric.
+    """
+    names = [metric] if isinstance(metric, str) else list(metric)
+    prep = _prepare(y_true, {"pred": y_pred}, clusters, groups, "pred")
+    one, w, rows = np.ones((1, len(prep["levels"]))), weights(prep, n_boot, seed), []
+    for m in names:
+        check(m, groups)
+        per_seed = values(prep, [("pred", one)], m)[0]
+        lo, hi, se_lo, se_hi = interval(values(prep, [("pred", w)], m).mean(1), level)
+        rows.append({"metric": m, "estimate": float(per_seed.mean()), "ci_lo": lo, "ci_hi": hi,
+                     "ci_lo_mc_se": se_lo, "ci_hi_mc_se": se_hi, "seed_sd": sd(per_seed),
+                     "n_seeds": len(per_seed)})
+    if isinstance(metric, str):
+        return rows[0]["estimate"], rows[0]["ci_lo"], rows[0]["ci_hi"]
+    return pd.DataFrame(rows).set_index("metric")

@@ -1,0 +1,244 @@
+"""Paired comparisons (the A/B framework): intervals, permutation tests, Holm, Monte Carlo error.
+
+* **Paired**: configurations A and B are scored on the same segments, folds and seeds, and every
+  bootstrap resample (``bootstrap``: the units each split generalises over) uses the same draw
+  for both, so the interval is for the difference B - A.
+* **Permutation test**: swaps the predictions of A and B for whole units (a sign flip of
+  unit-level differences; p = (1 + #{|null| >= |observed|}) / (1 + n_perm), Phipson & Smyth
+  2010). With two crossed factors (performers x music) no unit is independent of the others, so
+  the test swaps by each factor in turn and reports the larger p-value (conservative). It needs
+  only the stored out-of-fold predictions and works for every metric; it conditions on the
+  trained models. With fold ids, the **corrected resampled t-test** (Nadeau & Bengio 2003;
+  Bouckaert & Frank 2004) over per-fold and per-seed differences also accounts for the variance
+  of training sets (``test="corrected_t"``). Effect size: Cohen's d_z of per-fold differences.
+* **Holm** (1979) step-down adjustment over all rows of one family.
+* **Monte Carlo error**: a p-value from n permutations has standard error sqrt(p(1-p)/n); the
+  interval ends have the batch error of ``bootstrap.interval``. A row whose adjusted p-value or
+  interval end lies within ``Z_MC`` standard errors of its threshold is resampled again with
+  ``ESCALATE`` times as many draws; if it is still that close, it is marked **borderline**: its
+  verdict could change with the resampling seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+from scipy import stats as sps
+
+from percepiano.evaluation import bootstrap as B
+from percepiano.evaluation import metrics as M
+
+Z_MC = 3.0  # Monte Carlo standard errors from a threshold that make a verdict borderline
+ESCALATE = 5  # a borderline row is resampled again with this many times more draws
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm-adjusted p-values (NaN entries are left out of the family and stay NaN)."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    return p.copy() if p.size == 0 else np.asarray(pg.multicomp(p, method="holm")[1])
+
+
+def corrected_ttest(differences, n_train: int, n_test: int) -> tuple[float, float]:
+    """Corrected resampled t-test (Nadeau & Bengio 2003) of J per-fold (and per-seed) score
+    differences: t = mean / sqrt((1/J + n_test/n_train) * var), J - 1 degrees of freedom,
+    two-sided. Returns (t, p). Raises ValueError for fewer than two differences."""
+    d = np.asarray(differences, dtype=np.float64).ravel()
+    if len(d) < 2:
+        raise ValueError(f"need at least two differences for a t-test, got {len(d)}")
+    se = np.sqrt((1 / len(d) + n_test / n_train) * d.var(ddof=1))
+    if se == 0:
+        return (0.0, 1.0) if d.mean() == 0 else (float(np.sign(d.mean()) * np.inf), 0.0)
+    t = d.mean() / se
+    return float(t), float(2 * sps.t.sf(abs(t), len(d) - 1))
+
+
+def flips(prep: dict, factor: int, n_perm: int, seed: int) -> np.ndarray:
+    """(n_perm, C) 0/1 per cell: which cells swap their two predictions, drawn per unit of
+    ``factor`` (all cells of a unit swap together)."""
+    rng = np.random.default_rng([seed, 1, factor])
+    per_unit = rng.integers(0, 2, (n_perm, prep["n_levels"][factor])).astype(np.float64)
+    return per_unit[:, prep["levels"][:, factor]]
+
+
+def _permutation_p(prep: dict, a: str, b: str, metric: str, n_perm: int, seed: int) -> float:
+    one, out = np.ones((1, len(prep["levels"]))), []
+    observed = (B.values(prep, [(b, one)], metric) - B.values(prep, [(a, one)], metric)).mean()
+    for factor in range(len(prep["n_levels"])):
+        swap = flips(prep, factor, n_perm, seed)
+        keep = 1 - swap
+        null = (B.values(prep, [(b, keep), (a, swap)], metric)
+                - B.values(prep, [(a, keep), (b, swap)], metric)).mean(1)
+        extreme = np.sum(np.abs(null) >= abs(observed) - 1e-12)  # ties count against H1
+        out.append((1 + extreme) / (1 + n_perm))
+    return float(max(out))
+
+
+def paired_permutation_test(y_true, pred_a, pred_b, clusters, metric: str = "mean_r2",
+                            groups=None, n_perm: int = B.N_RESAMPLES, seed: int = 0) -> float:
+    """Two-sided p-value for "A and B score alike", swapping their predictions per unit."""
+    B.check(metric, groups)
+    prep = B._prepare(y_true, {"a": pred_a, "b": pred_b}, clusters, groups, "a")
+    return _permutation_p(prep, "a", "b", metric, n_perm, seed)
+
+
+def _fold_scores(prep: dict, name: str, metric: str) -> np.ndarray:
+    """The metric within each (seed, fold) test fold: the unit of the corrected t-test."""
+    cache = prep.setdefault("folds_scored", {})
+    if name not in cache:
+        y, g, folds, p = prep["y"], prep["groups"], prep["folds"], prep["preds"][name]
+        dims = [str(i) for i in range(y.shape[1])]
+        cache[name] = [M.evaluate(y[rows], p[s, rows], dimensions=dims,
+                                  groups=None if g is None else g[rows])
+                       for s in range(len(p)) for f in np.unique(folds[s])
+                       for rows in [np.flatnonzero(folds[s] == f)]]
+    return np.array([scores[metric] for scores in cache[name]])
+
+
+def _row(prep, baseline, name, m, test, n, level, seed) -> dict:
+    one = np.ones((1, len(prep["levels"])))
+    a, b = (B.values(prep, [(k, one)], m)[0] for k in (baseline, name))
+    w = B.weights(prep, n, seed)
+    boot = B.values(prep, [(name, w)], m) - B.values(prep, [(baseline, w)], m)
+    lo, hi, se_lo, se_hi = B.interval(boot.mean(1), level)
+    effect = p = float("nan")
+    folds = prep["folds"]
+    if folds is not None:
+        fa, fb = _fold_scores(prep, baseline, m), _fold_scores(prep, name, m)
+        d, n_test = fb - fa, len(prep["y"]) / len(np.unique(folds[0]))
+        effect = 0.0 if not d.any() else float(
+            pg.compute_effsize(fb, fa, paired=True, eftype="cohen_dz"))
+        p = corrected_ttest(d, len(prep["y"]) - n_test, n_test)[1]
+    p_se = 0.0
+    if test == "permutation":
+        p = _permutation_p(prep, baseline, name, m, n, seed)
+        p_se = float(np.sqrt(p * (1 - p) / n))
+    return {"config": name, "baseline": baseline, "metric": m,
+            "estimate_baseline": float(a.mean()), "estimate_config": float(b.mean()),
+            "difference": float((b - a).mean()), "ci_lo": lo, "ci_hi": hi,
+            "seed_sd": B.sd(b - a), "n_seeds": len(a), "effect_size": effect, "p": p,
+            "test": test, "ci_lo_mc_se": se_lo, "ci_hi_mc_se": se_hi, "p_mc_se": p_se,
+            "n_resamples": n}
+
+
+def mark(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Holm's adjustment over all rows, then ``excludes_zero``, ``significant``, ``borderline``
+    (the verdict lies within ``Z_MC`` Monte Carlo standard errors of a threshold) and
+    ``verdict`` (``above``, ``below``, ``interval only``, ``indistinguishable``)."""
+    t = table.copy()
+    t["p_holm"] = holm(t["p"]) if len(t) else []
+    t["excludes_zero"] = (t["ci_lo"] > 0) | (t["ci_hi"] < 0)
+    t["significant"] = t["p_holm"] < alpha
+    scale = np.where(t["p"] > 0, t["p_holm"] / t["p"].where(t["p"] > 0, 1), 1.0)
+    near_p = (t["p_holm"] - alpha).abs() < Z_MC * t["p_mc_se"] * scale
+    near_ci = ((t["ci_lo"].abs() < Z_MC * t["ci_lo_mc_se"])
+               | (t["ci_hi"].abs() < Z_MC * t["ci_hi_mc_se"]))
+    t["borderline"] = near_ci | (near_p & t["excludes_zero"])
+    sure = t["significant"] & t["excludes_zero"]
+    t["verdict"] = np.where(sure, np.where(t["difference"] > 0, "above", "below"),
+                            np.where(t["excludes_zero"], "interval only", "indistinguishable"))
+    return t
+
+
+def compare(y_true, predictions: Mapping, baseline: str, clusters, groups=None,
+            metrics: Sequence[str] = ("mean_r2", "mean_pairwise"), test: str = "permutation",
+            n_boot: int = B.N_RESAMPLES, n_perm: int | None = None, level: float = B.LEVEL,
+            alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
+    """Every configuration against ``baseline``, on every metric: one tidy row per pair.
+
+    ``predictions``: {name: DataFrame indexed by segment with the dimension columns (and
+    ``seed``, and ``fold`` for the per-fold statistics) or array (n, d) / (seeds, n, d)}; all
+    on the same segments, seeds and folds (``by_config`` splits a stored OOF table).
+    ``clusters``: the units to resample (``bootstrap.units``). ``test``: ``"permutation"``
+    (default) or ``"corrected_t"`` (needs folds). One number of resamples serves the bootstrap
+    and the permutations (``n_perm`` is kept for old calls and must equal it when given); rows
+    near a threshold are redone with ``ESCALATE`` times as many. Columns: config, baseline,
+    metric, estimate_baseline, estimate_config, difference (config - baseline), ci_lo, ci_hi,
+    seed_sd, n_seeds, effect_size, p, test, ci_lo_mc_se, ci_hi_mc_se, p_mc_se, n_resamples,
+    p_holm, excludes_zero, significant, borderline, verdict. Raises ValueError on misaligned,
+    unpaired or unknown inputs.
+    """
+    if baseline not in predictions:
+        raise ValueError(f"baseline {baseline!r} is not among {list(predictions)}")
+    if test not in ("permutation", "corrected_t"):
+        raise ValueError(f"unknown test {test!r}; choose from permutation, corrected_t")
+    n = n_boot if n_perm is None else max(n_boot, n_perm)
+    prep = B._prepare(y_true, predictions, clusters, groups, baseline)
+    if test == "corrected_t" and prep["folds"] is None:
+        raise ValueError("corrected_t needs a 'fold' column in the predictions")
+    for m in metrics:
+        B.check(m, groups)
+    rows = [_row(prep, baseline, name, m, test, n, level, seed)
+            for name in predictions if name != baseline for m in metrics]
+    if not rows:
+        raise ValueError(f"nothing to compare with {baseline!r}: give at least two configurations")
+    first = mark(pd.DataFrame(rows), alpha)
+    for i in np.flatnonzero(first["borderline"]):
+        rows[i] = _row(prep, baseline, rows[i]["config"], rows[i]["metric"], test,
+                       n * ESCALATE, level, seed)
+    return mark(pd.DataFrame(rows), alpha)
+
+
+def paired_difference(y_true, pred_a, pred_b, clusters, metric: str = "mean_r2", groups=None,
+                      **options) -> dict:
+    """B - A on one metric: ``compare``'s row for the pair (``options`` as for ``compare``)."""
+    row = compare(y_true, {"a": pred_a, "b": pred_b}, "a", clusters, groups, (metric,),
+                  **options).iloc[0]
+    return {k: row[k] for k in row.index if k not in ("config", "baseline")}
+
+
+def by_config(oof: pd.DataFrame, by: str, **where) -> dict[str, pd.DataFrame]:
+    """A stored out-of-fold table split into ``compare``'s input: {value of ``by``: rows}, after
+    keeping the rows where each keyword's column equals its value (e.g. ``kind="piece"``)."""
+    for column, value in where.items():
+        oof = oof[oof[column] == value]
+    return {str(k): v.drop(columns=[by, *where]) for k, v in oof.groupby(by, sort=False)}
+
+
+def _units_of(clusters, kind):
+    if not isinstance(clusters, Mapping):
+        return clusters
+    if kind not in clusters:
+        raise ValueError(f"no resampling units for {kind!r}: pass units for one split, or a "
+                         "table with a 'kind' column")
+    return clusters[kind]
+
+
+def summarise(y_true, oof: pd.DataFrame, by: Sequence[str], clusters, groups=None,
+              metrics: Sequence[str] = ("mean_r2", "mean_r", "mean_pairwise"),
+              n_boot: int = B.N_RESAMPLES, level: float = B.LEVEL, seed: int = 0,
+              deadpan: pd.Series | None = None) -> pd.DataFrame:
+    """Every configuration of a stored out-of-fold table (one per combination of the ``by``
+    columns, e.g. ``["kind", "features"]``) with each metric's seed-averaged estimate and
+    bootstrap interval: one row per (configuration, metric), columns ``by`` + metric, estimate,
+    ci_lo, ci_hi, Monte Carlo errors of the ends, seed_sd, n_seeds. ``clusters``: units, or
+    {split kind: units} (``bootstrap.units_by_kind``) read through a ``kind`` column. With
+    ``deadpan`` (a boolean per segment: a rendering of the score without expression), every
+    row is given twice, ``performances`` = ``all`` and ``human`` (the same predictions scored
+    on the human performances only)."""
+    by, rows = list(by), []
+    populations = {"all": oof}
+    if deadpan is not None:
+        populations["human"] = oof[~deadpan.reindex(oof.index).fillna(False).to_numpy(bool)]
+    for population, table in populations.items():
+        for key, part in table.groupby(by, sort=False):
+            key = key if isinstance(key, tuple) else (key,)
+            keys = dict(zip(by, key, strict=True))
+            ci = B.cluster_bootstrap_ci(y_true, part.drop(columns=by), _units_of(
+                clusters, keys.get("kind")), list(metrics), groups, n_boot, level, seed)
+            extra = {"performances": population} if deadpan is not None else {}
+            rows += [{**keys, **extra, "metric": m, **r.to_dict()} for m, r in ci.iterrows()]
+    return pd.DataFrame(rows)
+
+
+def compare_each(y_true, predictions: Mapping[str, Mapping], baseline: str, clusters,
+                 groups=None, alpha: float = 0.05, **options) -> pd.DataFrame:
+    """``compare`` within each block of ``predictions`` ({block, e.g. a split kind: {name:
+    predictions}}; ``baseline`` names the reference in every block), concatenated with a
+    ``block`` column and Holm's adjustment (and the borderline marks) redone over all rows: a
+    chapter's family. ``clusters``: units, or {block: units}."""
+    parts = [compare(y_true, preds, baseline, _units_of(clusters, block), groups, alpha=alpha,
+                     **options).assign(block=block) for block, preds in predictions.items()]
+    return mark(pd.concat(parts, ignore_index=True), alpha)
