@@ -79,6 +79,13 @@ def describe_units(clusters) -> str:
     return words[0] if len(words) == 1 else " and ".join(words) + " (two-way)"
 
 
+def describe_design(by_kind: dict, kinds) -> str:
+    """Words for the units of several splits, e.g. "music groups on the piece split and works
+    on the work split"."""
+    parts = [f"{describe_units(by_kind[k])} on the {k} split" for k in kinds]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 # ---- inputs: labels, predictions per seed, cells of the design, excerpts ----------------------
 
 def _seeds(pred, names, dims) -> tuple[np.ndarray, list, np.ndarray | None]:

@@ -14,6 +14,7 @@ from percepiano.evaluation.bootstrap import (  # noqa: F401
     N_RESAMPLES,
     WITHIN,
     cluster_bootstrap_ci,
+    describe_design,
     describe_units,
     units,
     units_by_kind,
