@@ -184,7 +184,7 @@ if forest is not None:
 combined = pd.concat(rows, ignore_index=True)
 plots.glue_figure("fig_ast_splits", plots.split_bars(
     combined, value="estimate", ci=("ci_lo", "ci_hi"),
-    reference={"noise ceiling (mean R²)": ceiling["mean_r2"]}))
+    reference={"noise ceiling (mean R²)": ceiling["mean_ceiling_r2"]}))
 
 # %% [markdown]
 # ```{glue:figure} fig_ast_splits

@@ -119,14 +119,14 @@ for (kind, baseline), key in [(("random", "excerpt_mean"), "ex_random"),
     glue(f"{key}_ci", f"{stats.LEVEL:.0%} CI {row.ci_lo:.3f} to {row.ci_hi:.3f}", display=False)
 ceiling = experiments.load_or_run("data_ceiling")
 glue("ex_random_of_ceiling",
-     float(est.loc[("random", "excerpt_mean", "mean_r2")].estimate / ceiling["mean_r2"]),
+     float(est.loc[("random", "excerpt_mean", "mean_r2")].estimate / ceiling["mean_ceiling_r2"]),
      display=False)
 bars = ident["bar"]
 shown = id_summary[id_summary.metric == "mean_r2"].assign(
     baseline=lambda t: t.baseline.map(plots.BASELINE_LABELS))
 plots.glue_figure("fig_identity", plots.split_bars(
     shown, value="estimate", ci=("ci_lo", "ci_hi"),
-    reference={"noise ceiling (mean R²)": ceiling["mean_r2"]}))
+    reference={"noise ceiling (mean R²)": ceiling["mean_ceiling_r2"]}))
 
 # %% [markdown]
 # ```{glue:figure} fig_identity

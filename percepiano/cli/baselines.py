@@ -37,7 +37,7 @@ def register(sub) -> None:
 
 def _summary(res: dict) -> dict:
     out = without_oof(res)
-    return {"mean_r2": out.pop("mean_r2"), "mean_r": out.pop("mean_r"),
+    return {"fold_mean_r2": out.pop("fold_mean_r2"), "fold_mean_r": out.pop("fold_mean_r"),
             "per_dimension": out.pop("per_dimension"), **out}
 
 
@@ -48,7 +48,8 @@ def _run(args) -> int:
     if args.model == "identity":
         res = {name: _summary(r) for name, r in
                identity_baselines(ds, args.split, k, args.seed, progress=True).items()}
-        frame = pd.DataFrame({n: {"mean R²": r["mean_r2"], "mean r": r["mean_r"]}
+        frame = pd.DataFrame({n: {"fold-mean R²": r["fold_mean_r2"],
+                                  "fold-mean r": r["fold_mean_r"]}
                               for n, r in res.items()}).T.round(3)
         table = f"identity baselines, {args.split} split, k={k}, seed={args.seed}\n{frame}"
     else:
@@ -60,6 +61,7 @@ def _run(args) -> int:
         kind = ("" if args.model == "hgb" else
                 ", one forest per dimension" if args.per_dimension else ", joint forest")
         table = (f"{args.model}{kind} on {args.features} descriptors, {args.split} split, k={k}: "
-                 f"mean R² {res['mean_r2']:.3f}, mean r {res['mean_r']:.3f}")
+                 f"fold-mean R² {res['fold_mean_r2']:.3f}, fold-mean r "
+                 f"{res['fold_mean_r']:.3f}")
     emit(res, args.json, table)
     return 0

@@ -88,7 +88,7 @@ def _bench(args) -> int:
     lines += [f"cross-validation: AST {cv['preset']}, {cv['split']} split, k={cv['k']}, "
               f"{cv['epochs']} epochs, {cv['n_segments']} segments: {cv['cv_s']:.1f} s wall "
               f"(+ {cv['load_s']:.1f} s loading the spectrograms); peak memory "
-              f"{cv['peak_rss_mb']:.0f} MB; mean R² {cv['mean_r2']:.3f}",
+              f"{cv['peak_rss_mb']:.0f} MB; fold-mean R² {cv['fold_mean_r2']:.3f}",
               f"written: {res.path}"]
     emit(m, args.json, "\n".join(lines))
     return 0
@@ -110,7 +110,7 @@ def _bench_forest(args) -> int:
              f"k={r['k']}",
              f"wall {r['wall_s']:.1f} s per cross-validation; CPU {r['cpu_s']:.1f} s "
              f"({r['n_jobs']} jobs); {r['trees']} trees",
-             f"mean R² {r['mean_r2']:.3f}, mean r {r['mean_r']:.3f}; "
+             f"fold-mean R² {r['fold_mean_r2']:.3f}, fold-mean r {r['fold_mean_r']:.3f}; "
              f"peak memory {r['peak_rss_mb']:.0f} MB",
              f"descriptor extraction not included (prepared beforehand in "
              f"{r['descriptors_s']:.1f} s; the timed run reads them back from the cache)"]

@@ -14,6 +14,12 @@ from percepiano.cli.common import emit
 from percepiano.errors import UserError
 from percepiano.experiments import store
 
+# how the headline numbers are named when printed (a name not listed is printed as it is)
+LABELS = {"pooled_r2": "pooled R²", "pooled_r": "pooled r", "fold_mean_r2": "fold-mean R²",
+          "fold_mean_r": "fold-mean r", "mean_ceiling_r2": "ceiling R²",
+          "mean_ceiling_r": "ceiling r", "retest_ceiling_r2": "test-retest ceiling R²",
+          "retest_ceiling_r": "test-retest ceiling r"}
+
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run named experiments and store their results",
@@ -23,7 +29,8 @@ def register(sub) -> None:
     p.add_argument("--all", action="store_true",
                    help="run every registered experiment but the benchmarks (`percepiano bench`)")
     p.add_argument("--profile", choices=config.PROFILES, help="default: $PERCEPIANO_PROFILE")
-    p.add_argument("--json", action="store_true", help="print the headline numbers as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the headline numbers (named as stored) as JSON")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("verify", help="re-run an experiment and compare with its stored numbers",
@@ -55,14 +62,16 @@ def cmd_run(args) -> int:
         raise UserError("name an experiment (see `percepiano experiments`) or pass --all")
     for name in names:
         experiments.get(name)  # unknown names fail before anything runs
-    out = []
+    out, lines = [], []
     for name in names:
         res = experiments.run(name, args.profile)
-        out.append({"experiment": name, "profile": res.profile, "mean_r2": res["mean_r2"],
-                    "mean_r": res["mean_r"], "wall_time_s": res.provenance["wall_time_s"],
-                    "path": str(res.path)})
-    lines = [f"{o['experiment']:<24} {o['profile']:<6} mean R² {o['mean_r2']:+.4f}  "
-             f"mean r {o['mean_r']:+.4f}  {o['wall_time_s']:8.1f} s  -> {o['path']}" for o in out]
+        keys = res["headline"]["keys"]
+        out.append({"experiment": name, "profile": res.profile, **{k: res[k] for k in keys},
+                    "headline": res["headline"]["metric"],
+                    "wall_time_s": res.provenance["wall_time_s"], "path": str(res.path)})
+        numbers = "  ".join(f"{LABELS.get(k, k)} {res[k]:+.4f}" for k in keys)
+        lines.append(f"{name:<24} {res.profile:<6} {numbers}  "
+                     f"{res.provenance['wall_time_s']:8.1f} s  -> {res.path}")
     emit(out, args.json, "\n".join(lines))
     return 0
 

@@ -63,7 +63,8 @@ def _train(args) -> int:
                "val_mean_r": res.best_val_r, "test_mean_r2": m["mean_r2"],
                "test_mean_r": m["mean_r"], "epochs_run": len(res.history)}
     table = (f"AST {preset}, {args.split} split fold {args.fold}/{args.k}, seed {args.seed}: "
-             f"best epoch {res.best_epoch}, validation mean r {res.best_val_r:.3f}; test mean "
-             f"R² {m['mean_r2']:.3f}, mean r {m['mean_r']:.3f}\ncheckpoint: {out}")
+             f"best epoch {res.best_epoch}, validation mean r {res.best_val_r:.3f}; on the "
+             f"test fold R² {m['mean_r2']:.3f}, r {m['mean_r']:.3f} (means over the 19 "
+             f"dimensions)\ncheckpoint: {out}")
     emit(summary, args.json, table)
     return 0

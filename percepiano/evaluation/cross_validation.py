@@ -4,16 +4,22 @@ For each test fold of a split, the model sees only the training portion, itself 
 train and validation by ``splits.nested_split`` (grouped like the outer split), so any model or
 epoch selection happens inside the training folds. The test fold is used once, for scoring.
 
-Reported numbers:
+Reported numbers, each under its own name:
 
-* headline ``mean_r2``/``mean_r``: metrics computed within each test fold, then averaged over
-  folds (the usual k-fold estimate; each fold's R² is relative to that fold's own mean);
-* ``pooled``: the same metrics on all out-of-fold predictions at once;
-* ``per_fold``: each fold's means, for the spread across folds;
+* ``fold_mean_r2``, ``fold_mean_r``, ... (``fold_mean_*``): each metric computed within each test
+  fold, then averaged over folds (the usual k-fold estimate; each fold's R² is relative to that
+  fold's own mean);
+* ``pooled``: the same metrics on all out-of-fold predictions at once (``evaluate``'s output,
+  ``mean_r2`` and so on: the mean over the 19 dimensions); ``cross_validate_seeds`` reports them
+  per seed as ``pooled_r2``, ``pooled_r``, ...;
+* ``per_fold``: each fold's metrics (``evaluate``'s ``mean_*`` on that fold alone), for the
+  spread across folds;
 * ``oof``: the out-of-fold predictions, with the ``fold`` each segment was tested in.
 
 Every set of metrics includes the within-excerpt ones (``within_rho``, ``pairwise``; see
 ``percepiano.evaluation.metrics``), computed over the performances of each excerpt present.
+``POOLED`` and ``FOLD_MEAN`` say in words what the two headline kinds measure (the ``metric`` of
+an experiment's ``headline`` in the results store).
 """
 
 from __future__ import annotations
@@ -30,6 +36,10 @@ from percepiano.data.splits import make_folds, nested_split
 from percepiano.evaluation.metrics import evaluate
 
 FitPredict = Callable[[list[str], list[str], list[str]], np.ndarray]
+POOLED = ("pooled out-of-fold R² and r: all out-of-fold predictions at once, mean over the 19 "
+          "dimensions, then over seeds")
+FOLD_MEAN = ("fold-mean R² and r: within each test fold, mean over the 19 dimensions, then "
+             "averaged over folds")
 
 
 def cross_validate(ds: PercePiano, kind: str, k: int, seed: int, fit_predict: FitPredict,
@@ -63,7 +73,7 @@ def cross_validate(ds: PercePiano, kind: str, k: int, seed: int, fit_predict: Fi
         per_dim = {d: {m_: float(np.nanmean([fm["per_dimension"][d][m_] for fm in fold_metrics]))
                        for m_ in fold_metrics[0]["per_dimension"][d]} for d in DIMENSIONS}
     return {
-        **{k_: _nanmean([fm[k_] for fm in fold_metrics]) for k_ in mean_keys},
+        **{f"fold_{k_}": _nanmean([fm[k_] for fm in fold_metrics]) for k_ in mean_keys},
         "per_dimension": per_dim,
         "per_fold": per_fold,
         # within-excerpt pairs only inside a test fold: one model's ordering (an excerpt may
@@ -92,8 +102,8 @@ def cross_validate_seeds(ds: PercePiano, kind: str, k: int, seeds, make_fit_pred
     """``cross_validate`` once per seed (the seed sets the fold assignment and is passed to
     ``make_fit_predict(seed)``, which returns that seed's ``fit_predict``), gathered:
 
-    * ``seeds``: one row per seed with the fold-mean metrics (``mean_*``) and the pooled ones
-      (``pooled_*``);
+    * ``seeds``: one row per seed with the fold-mean metrics (``fold_mean_*``) and the pooled
+      ones (``pooled_*``);
     * ``per_fold``: one row per (seed, fold), the pairs a corrected resampled t-test needs;
     * ``per_dimension``: each dimension's fold-mean metrics averaged over seeds;
     * ``oof``: the out-of-fold predictions of every seed, with a ``seed`` column.
@@ -103,7 +113,8 @@ def cross_validate_seeds(ds: PercePiano, kind: str, k: int, seeds, make_fit_pred
                                  ceiling=ceiling, progress=progress) for seed in seeds}
     rows, per_fold = [], []
     for seed, res in runs.items():
-        rows.append({"seed": seed, **{m: v for m, v in res.items() if m.startswith("mean_")},
+        rows.append({"seed": seed, **{m: v for m, v in res.items()
+                                      if m.startswith("fold_mean_")},
                      **{f"pooled_{m[5:]}": v for m, v in res["pooled"].items()
                         if m.startswith("mean_")}})
         per_fold += [{"seed": seed, **row} for row in res["per_fold"]]

@@ -68,8 +68,9 @@ def ast_cv(cfg: dict) -> dict:
         oof.append(res["oof"].assign(kind=split))
     table = pd.DataFrame(rows)
     head = table[table.kind == "piece"]
-    return {"mean_r2": head.pooled_r2.mean(), "mean_r": head.pooled_r.mean(),
-            "headline": {"kind": "piece", "metric": "pooled out-of-fold, mean over seeds"},
+    return {"pooled_r2": head.pooled_r2.mean(), "pooled_r": head.pooled_r.mean(),
+            "headline": {"keys": ["pooled_r2", "pooled_r"], "kind": "piece",
+                         "metric": cross_validation.POOLED},
             "n_segments": len(ds.names),
             "n_params": ast.n_params(ast.ASTModel(model_cfg, rngs=nnx.Rngs(0))),
             "table": table.to_dict(orient="records"), "per_fold": per_fold,

@@ -29,7 +29,7 @@ MAIN_KINDS = ("piece", "performer", "work")  # the splits every model is compare
 def identity_baselines(cfg: dict) -> dict:
     """Identity baselines (who plays, which music) on every split; the strongest is the bar."""
     from percepiano.data import dataset
-    from percepiano.evaluation.cross_validation import cross_validate_seeds
+    from percepiano.evaluation.cross_validation import POOLED, cross_validate_seeds
     from percepiano.models import identity
 
     ds = subset(dataset.load(), cfg["max_segments"])  # development part: the exam stays locked
@@ -49,9 +49,9 @@ def identity_baselines(cfg: dict) -> dict:
         oof += [res["oof"].assign(kind=kind, baseline=name) for name, res in runs.items()]
     table = pd.DataFrame(rows)
     head = table[(table.kind == IDENTITY_HEADLINE[0]) & (table.baseline == IDENTITY_HEADLINE[1])]
-    return {"mean_r2": head.pooled_r2.mean(), "mean_r": head.pooled_r.mean(),
-            "headline": {"kind": IDENTITY_HEADLINE[0], "baseline": IDENTITY_HEADLINE[1],
-                         "metric": "pooled out-of-fold, mean over seeds"},
+    return {"pooled_r2": head.pooled_r2.mean(), "pooled_r": head.pooled_r.mean(),
+            "headline": {"keys": ["pooled_r2", "pooled_r"], "kind": IDENTITY_HEADLINE[0],
+                         "baseline": IDENTITY_HEADLINE[1], "metric": POOLED},
             "bar": bars, "n_segments": len(ds.names), "table": table.to_dict(orient="records"),
             "per_fold": per_fold, "per_dimension": per_dimension,
             "oof": pd.concat(oof).rename_axis("name")}
@@ -91,7 +91,7 @@ if _forest is not None:
         """Random forests on MIDI, audio and combined descriptors, piece, performer and work
         splits."""
         from percepiano.data import dataset
-        from percepiano.evaluation.cross_validation import cross_validate_seeds
+        from percepiano.evaluation.cross_validation import POOLED, cross_validate_seeds
 
         ds = subset(dataset.load(), cfg["max_segments"])  # development part only
         forest_cfg = _forest.ForestConfig(**cfg["forest"])
@@ -115,9 +115,9 @@ if _forest is not None:
         table = pd.DataFrame(rows)
         feats = FOREST_HEADLINE[0] if FOREST_HEADLINE[0] in cfg["features"] else cfg["features"][0]
         head = table[(table.features == feats) & (table.kind == FOREST_HEADLINE[1])]
-        return {"mean_r2": head.pooled_r2.mean(), "mean_r": head.pooled_r.mean(),
-                "headline": {"features": feats, "kind": FOREST_HEADLINE[1],
-                             "metric": "pooled out-of-fold, mean over seeds"},
+        return {"pooled_r2": head.pooled_r2.mean(), "pooled_r": head.pooled_r.mean(),
+                "headline": {"keys": ["pooled_r2", "pooled_r"], "features": feats,
+                             "kind": FOREST_HEADLINE[1], "metric": POOLED},
                 "n_segments": len(ds.names), "table": table.to_dict(orient="records"),
                 "per_fold": per_fold, "per_dimension": per_dimension,
                 "oof": pd.concat(oof).rename_axis("name")}

@@ -2,9 +2,14 @@
 
 An experiment is a function registered under a name with ``@experiment(name, config=...)``.
 ``config(settings)`` turns the profile's ``Settings`` into the JSON-able configuration the
-experiment runs with; the function takes that configuration and returns a results dict whose
-top-level ``mean_r2`` and ``mean_r`` are those of its headline configuration, followed by
-anything else (per fold, seed, dimension). An ``oof`` DataFrame in the dict is stored apart.
+experiment runs with; the function takes that configuration and returns a results dict with its
+headline numbers at the top level, each under a name that says what it is (``pooled_r2`` and
+``pooled_r``: the metric on all out-of-fold predictions at once, mean over the 19 dimensions and
+over seeds; ``fold_mean_r2`` and ``fold_mean_r``: within each test fold, then averaged over
+folds; a ceiling's own names), and a ``headline`` entry saying which: ``keys`` (those names) and
+``metric`` (what they measure, in words), with where they come from (split, configuration).
+Anything else follows (per fold, seed, dimension). A top-level ``mean_r2`` or ``mean_r`` is
+refused: it does not say which of these it is. An ``oof`` DataFrame in the dict is stored apart.
 
 ``run`` writes ``results/<profile>/<experiment>/``:
 
@@ -54,6 +59,7 @@ from percepiano.errors import UserError
 from percepiano.io import atomic_path
 
 OOF_FILE = "oof.csv.gz"
+VAGUE = ("mean_r2", "mean_r")  # pooled, fold-mean or a ceiling? refused as headline names
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "pingouin", "librosa", "jax", "flax",
             "optax", "torch", "percepiano")
 
@@ -162,10 +168,8 @@ def run(name: str, profile: str | None = None, root: Path | None = None,
     oof = out.pop("oof", None)
     if oof is not None and not isinstance(oof, pd.DataFrame):
         raise TypeError(f"experiment {name!r} returned an 'oof' that is not a DataFrame")
-    missing = {"mean_r2", "mean_r"} - set(out)
-    if missing:
-        raise ValueError(f"experiment {name!r} returned no {', '.join(sorted(missing))}")
-    metrics = _jsonable({"mean_r2": out.pop("mean_r2"), "mean_r": out.pop("mean_r"), **out})
+    keys = _headline_keys(name, out)
+    metrics = _jsonable({**{k: out.pop(k) for k in keys}, "headline": out.pop("headline"), **out})
     provenance = _provenance(exp, profile, cfg, digest, code, git, wall, caught)
     if write:
         path.mkdir(parents=True, exist_ok=True)
@@ -331,6 +335,22 @@ def _jsonable(obj):
     if obj is None or isinstance(obj, str):
         return obj
     raise TypeError(f"cannot store {type(obj).__name__} in metrics.json")
+
+
+def _headline_keys(name: str, out: dict) -> list[str]:
+    """The names of the headline numbers of ``out``, checked (see the module docstring)."""
+    head = out.get("headline")
+    if not (isinstance(head, dict) and isinstance(head.get("metric"), str)
+            and isinstance(head.get("keys"), list) and head["keys"]):
+        raise ValueError(f"experiment {name!r} returned no headline {{'keys': [...], 'metric': "
+                         "...} naming its headline numbers and saying what they measure")
+    if vague := [k for k in VAGUE if k in out]:
+        raise ValueError(f"experiment {name!r} returned a top-level {vague[0]!r}; name its "
+                         "headline for what it is (pooled_r2, fold_mean_r2, a ceiling's name)")
+    for k in head["keys"]:
+        if isinstance(out.get(k), bool) or not isinstance(out.get(k), (int, float, np.number)):
+            raise ValueError(f"experiment {name!r} returned no number {k!r} (a headline key)")
+    return list(head["keys"])
 
 
 def _stored_or_fail(name: str, profile: str | None, root: Path | None) -> Results:

@@ -119,10 +119,12 @@ def _gather(parts: list, extra: dict) -> dict:
 
 
 def _headline(table: pd.DataFrame, config: str, kind: str = "piece") -> dict:
+    from percepiano.evaluation.cross_validation import POOLED
+
     head = table[(table.config == config) & (table.kind == kind)]
-    return {"mean_r2": float(head.pooled_r2.mean()), "mean_r": float(head.pooled_r.mean()),
-            "headline": {"config": config, "kind": kind,
-                         "metric": "pooled out-of-fold, mean over seeds"}}
+    return {"pooled_r2": float(head.pooled_r2.mean()), "pooled_r": float(head.pooled_r.mean()),
+            "headline": {"keys": ["pooled_r2", "pooled_r"], "config": config, "kind": kind,
+                         "metric": POOLED}}
 
 
 # ---- architecture -------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def cross_validate_forest(ds: PercePiano, features: str = "midi", split: str = "
                           ceiling: Mapping | None = None, progress: bool = False) -> dict:
     """Cross-validated tree model on a descriptor set; the harness's result plus what was used.
 
-    Keys: mean_r2, mean_r, ... per_dimension, per_fold, pooled, split, oof (as
+    Keys: fold_mean_r2, fold_mean_r, ... per_dimension, per_fold, pooled, split, oof (as
     ``evaluation.cross_validate``), ``features`` / ``model`` describing the inputs, and
     ``selection``: None for fixed settings, else the metric, the candidate names and, per fold,
     the winner and every candidate's validation score (each ``per_fold`` row also gets
@@ -215,7 +215,7 @@ def bench_cross_validation(ds: PercePiano, features: str = "midi", model: str = 
                            seed: int = 0, soundfont: str | None = None,
                            progress: bool = False) -> dict:
     """What one ``cross_validate_forest`` costs here: wall and CPU seconds (this process and
-    its finished children), trees grown (boosting rounds for hgb), the mean R² and r reached,
+    its finished children), trees grown (boosting rounds for hgb), the fold-mean R² and r reached,
     and the peak resident memory of the process. Descriptors are prepared (extracted, or read
     from the cache) before the clock starts, so extraction is not included; the timed run reads
     them back from the cache (``progress``: show the extraction's progress)."""
@@ -245,7 +245,8 @@ def bench_cross_validation(ds: PercePiano, features: str = "midi", model: str = 
             "n_segments": len(ds.names), "model": model, "joint": cfg.joint,
             "n_estimators": cfg.n_estimators, "n_jobs": cfg.n_jobs, "split": split, "k": k,
             "seed": seed, "wall_s": wall, "cpu_s": cpu, "trees": grown,
-            "mean_r2": res["mean_r2"], "mean_r": res["mean_r"], "peak_rss_mb": peak_kb / 1024,
+            "fold_mean_r2": res["fold_mean_r2"], "fold_mean_r": res["fold_mean_r"],
+            "peak_rss_mb": peak_kb / 1024,
             "descriptors_s": descriptors_s, "descriptors_included": False, "selected": winners}
 
 

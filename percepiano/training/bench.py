@@ -272,7 +272,7 @@ def _cv_child(preset, split, k, seed, max_segments, data) -> dict:
     done = time.perf_counter()
     return {"preset": preset, "split": split, "k": k, "seed": seed, "epochs": tc.epochs,
             "n_segments": len(ds.names), "load_s": loaded - start, "cv_s": done - loaded,
-            "mean_r2": res["mean_r2"], "mean_r": res["mean_r"],
+            "fold_mean_r2": res["fold_mean_r2"], "fold_mean_r": res["fold_mean_r"],
             "pooled_r2": res["pooled"]["mean_r2"], "pooled_pairwise": res["pooled"].get(
                 "mean_pairwise", float("nan")),
             "peak_rss_mb": _own_peak_mb()}

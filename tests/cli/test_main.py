@@ -34,7 +34,7 @@ def test_baselines_json(capsys, data_root):
     res = json.loads(out)
     assert code == 0 and set(res) == set(BASELINES)
     assert {"global_mean", "excerpt_mean", "performer_mean"} <= set(res)
-    assert {"mean_r2", "mean_r", "per_dimension"} <= set(res["excerpt_mean"])
+    assert {"fold_mean_r2", "fold_mean_r", "per_dimension", "pooled"} <= set(res["excerpt_mean"])
 
 
 def test_ceiling_json(capsys, data_root):

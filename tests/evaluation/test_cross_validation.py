@@ -23,6 +23,9 @@ def test_cross_validate_output(ds):
     assert list(res["oof"].columns) == [*DIMENSIONS, "fold"]
     assert [set(res["oof"].index[res["oof"].fold == f]) for f in range(4)] == tests
     assert len(res["per_fold"]) == 4 and set(res["per_dimension"]) == set(DIMENSIONS)
+    # the fold-averaged metrics and the pooled ones, each under its own name
+    assert res["fold_mean_r2"] == pytest.approx(np.mean([f["mean_r2"] for f in res["per_fold"]]))
+    assert "mean_r2" not in res and "mean_r2" in res["pooled"]
     with pytest.raises(ValueError, match="expected"):
         cross_validate(ds, "piece", 4, 0, lambda a, b, c: np.zeros((1, 19)), progress=False)
 
@@ -34,7 +37,9 @@ def test_cross_validate_seeds_gathers_every_seed(ds):
 
     res = cross_validate_seeds(ds, "piece", 3, [0, 1], make)
     assert [r["seed"] for r in res["seeds"]] == [0, 1]
-    assert {"mean_r2", "pooled_r2", "mean_pairwise", "pooled_pairwise"} <= set(res["seeds"][0])
+    assert {"fold_mean_r2", "pooled_r2", "fold_mean_pairwise", "pooled_pairwise"} <= set(
+        res["seeds"][0])
+    assert not any(k.startswith("mean_") for k in res["seeds"][0])
     assert len(res["per_fold"]) == 6 and {r["seed"] for r in res["per_fold"]} == {0, 1}
     assert len(res["oof"]) == 2 * len(ds.names) and set(res["oof"].seed) == {0, 1}
     assert res["oof"].index.name == "name"

@@ -15,10 +15,11 @@ def test_identity_baselines_run_in_smoke(ds, results_root):
     assert set(ident["bar"]) == set(table.kind)  # the strongest baseline of every split
     dataset.assert_no_exam(ident.oof.index, "identity_baselines' predictions")
     head = table.query("kind == 'random' and baseline == 'excerpt_mean'")
-    assert ident["mean_r2"] == pytest.approx(head.pooled_r2.mean())  # headline: pooled OOF
+    assert ident["pooled_r2"] == pytest.approx(head.pooled_r2.mean())  # headline: pooled OOF
+    assert ident["headline"]["keys"] == ["pooled_r2", "pooled_r"]
     # the leak: the excerpt mean scores on a random split and not on the piece split
-    piece = table.query("kind == 'piece' and baseline == 'excerpt_mean'").mean_r2.mean()
-    assert ident["mean_r2"] > 0.1 > piece
+    piece = table.query("kind == 'piece' and baseline == 'excerpt_mean'").fold_mean_r2.mean()
+    assert ident["pooled_r2"] > 0.1 > piece
     assert experiments.verify("identity_baselines", "smoke") == []
 
 
@@ -30,5 +31,5 @@ def test_forest_baselines_run_in_smoke(ds, results_root):
     cfg = res.provenance["config"]
     assert set(table.kind) == set(cfg["splits"]) and set(table.features) == set(cfg["features"])
     assert res.oof is not None and len(res.oof) == len(table) * res["n_segments"]
-    assert np.isfinite(res["mean_r2"])
+    assert np.isfinite(res["pooled_r2"])
     dataset.assert_no_exam(res.oof.index, "forest_baselines' predictions")

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import subprocess
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from percepiano.errors import UserError
 from percepiano.experiments import store as results_store
 
 CALLS = {"fake": 0}
+HEADLINE = {"keys": ["pooled_r2", "pooled_r"], "metric": "pooled out-of-fold R² and r"}
 
 
 def _fake(cfg: dict) -> dict:
@@ -27,8 +29,8 @@ def _fake(cfg: dict) -> dict:
                        index=pd.Index([f"s{i}" for i in range(n)], name="name"))
     warnings.warn("a warning the store records", RuntimeWarning, stacklevel=1)
     return {"per_fold": [{"fold": i, "r2": np.float64(i / 10)} for i in range(n)],
-            "mean_r": np.float32(0.5), "extra": {"nested": (1, 2)}, "mean_r2": 0.25 * n,
-            "oof": oof}
+            "pooled_r": np.float32(0.5), "extra": {"nested": (1, 2)}, "pooled_r2": 0.25 * n,
+            "headline": HEADLINE, "oof": oof}
 
 
 @pytest.fixture
@@ -45,8 +47,10 @@ def test_run_writes_metrics_oof_and_provenance(store):
     folder = store / "smoke" / "fake"
     assert res.path == folder
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert list(metrics)[:2] == ["mean_r2", "mean_r"]  # the headline comes first
-    assert metrics["mean_r2"] == 0.5 and metrics["mean_r"] == 0.5  # smoke: 2 folds
+    # the headline comes first, then what it is
+    assert list(metrics)[:3] == ["pooled_r2", "pooled_r", "headline"]
+    assert metrics["pooled_r2"] == 0.5 and metrics["pooled_r"] == 0.5  # smoke: 2 folds
+    assert metrics["headline"] == HEADLINE
     assert metrics["extra"] == {"nested": [1, 2]}
     assert [f["r2"] for f in metrics["per_fold"]] == [0.0, 0.1]
     oof = pd.read_csv(folder / "oof.csv.gz", index_col=0)
@@ -81,8 +85,8 @@ def test_device_is_cpu_without_jax_or_the_jax_platform(store):
 def test_profiles_are_stored_apart(store):
     experiments.run("fake", "smoke")
     experiments.run("fake", "quick")
-    assert experiments.load("fake", "smoke")["mean_r2"] == 0.5
-    assert experiments.load("fake", "quick")["mean_r2"] == 1.0  # quick: 4 folds
+    assert experiments.load("fake", "smoke")["pooled_r2"] == 0.5
+    assert experiments.load("fake", "quick")["pooled_r2"] == 1.0  # quick: 4 folds
     assert experiments.load("fake", "full") is None
 
 
@@ -96,7 +100,7 @@ def test_load_or_run_reads_current_results_and_reruns_stale_ones(store, monkeypa
     monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
         "fake", _fake, lambda s: {"n": 3, "seed": 0}, "changed"))
     assert experiments.load("fake", "smoke") is None
-    assert experiments.load_or_run("fake", "smoke")["mean_r2"] == 0.75
+    assert experiments.load_or_run("fake", "smoke")["pooled_r2"] == 0.75
     assert CALLS["fake"] == 2
     # so does bumping the version
     monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
@@ -142,12 +146,21 @@ def test_compare_walks_nested_values():
 def test_unknown_experiment_and_bad_results_fail_clearly(store, monkeypatch):
     with pytest.raises(UserError, match="unknown experiment 'nope'; choose from"):
         experiments.run("nope", "smoke")
+    for out, match in [
+            ({"pooled_r2": 0.1, "pooled_r": 0.1}, "returned no headline"),
+            ({"pooled_r2": 0.1, "headline": {"keys": ["pooled_r2"]}}, "returned no headline"),
+            ({"pooled_r2": 0.1, "headline": {**HEADLINE}}, "no number 'pooled_r'"),
+            ({"pooled_r2": 0.1, "pooled_r": "high", "headline": HEADLINE}, "no number"),
+            # a vague name is refused, even beside a well-named headline
+            ({"pooled_r2": 0.1, "pooled_r": 0.1, "mean_r2": 0.1, "headline": HEADLINE},
+             "top-level 'mean_r2'; name its headline for what it is")]:
+        monkeypatch.setitem(experiments.REGISTRY, "bad", experiments.Experiment(
+            "bad", lambda cfg, out=out: out, lambda s: {}, "a bad headline"))
+        with pytest.raises(ValueError, match=match):
+            experiments.run("bad", "smoke")
     monkeypatch.setitem(experiments.REGISTRY, "bad", experiments.Experiment(
-        "bad", lambda cfg: {"mean_r": 0.1}, lambda s: {}, "no R²"))
-    with pytest.raises(ValueError, match="returned no mean_r2"):
-        experiments.run("bad", "smoke")
-    monkeypatch.setitem(experiments.REGISTRY, "bad", experiments.Experiment(
-        "bad", lambda cfg: {"mean_r2": 0, "mean_r": 0, "x": object()}, lambda s: {}, ""))
+        "bad", lambda cfg: {"pooled_r2": 0, "pooled_r": 0, "headline": HEADLINE,
+                            "x": object()}, lambda s: {}, ""))
     with pytest.raises(TypeError, match="cannot store object"):
         experiments.run("bad", "smoke")
 
@@ -164,16 +177,20 @@ def test_provenance_table_says_missing_current_or_stale(store, monkeypatch):
 
 def test_cli_run_verify_and_list(store, capsys):
     assert main(["run", "fake", "--profile", "smoke"]) == 0
-    assert "fake" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fake" in out and "pooled R² +0.5000  pooled r +0.5000" in out
+    assert main(["run", "fake", "--profile", "smoke", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["pooled_r2"] == 0.5 and row["headline"] == HEADLINE["metric"]
     assert main(["verify", "fake", "--profile", "smoke"]) == 0
     assert "reproduced" in capsys.readouterr().out
     path = store / "smoke" / "fake" / "metrics.json"
     metrics = json.loads(path.read_text())
-    metrics["mean_r2"] = 0.9
+    metrics["pooled_r2"] = 0.9
     path.write_text(json.dumps(metrics))
     assert main(["verify", "fake", "--profile", "smoke"]) == 1
     out = capsys.readouterr().out
-    assert "1 differences" in out and "mean_r2: stored 0.9, now 0.5" in out
+    assert "1 differences" in out and "pooled_r2: stored 0.9, now 0.5" in out
     assert main(["experiments", "--json"]) == 0
     rows = {r["experiment"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["fake"]["smoke"] == "stored" and rows["fake"]["quick"] == "-"
@@ -206,7 +223,7 @@ def test_results_of_other_code_are_stale_code(store):
     assert results_store.status("fake", "smoke") == "stale (code)"
     assert experiments.provenance_table("smoke").loc["fake", "results"] == "stale (code)"
     assert experiments.load("fake", "smoke") is None
-    assert experiments.load_or_run("fake", "smoke")["mean_r2"] == 0.5
+    assert experiments.load_or_run("fake", "smoke")["pooled_r2"] == 0.5
     assert CALLS["fake"] == 2 and results_store.status("fake", "smoke") == "current"
     _rewrite_provenance(store, code_hash="0" * 16, config_hash="0" * 16)
     assert results_store.status("fake", "smoke") == "stale (config)"  # the config comes first
@@ -227,7 +244,7 @@ CHAPTER = '''"""A stand-in chapter module."""
 
 def chapter(cfg):
     """Its experiment."""
-    return {"mean_r2": 0.1 * cfg["n"], "mean_r": 0.2}
+    return {"pooled_r2": 0.1 * cfg["n"], "headline": {"keys": ["pooled_r2"], "metric": "R²"}}
 '''
 
 
@@ -298,9 +315,9 @@ def test_restamp_refuses_a_dirty_tree_moved_numbers_or_a_new_configuration(store
     assert CALLS["fake"] == 1 and _provenance(store) == before  # refused before running
     git(dirty=False)
     path = store / "smoke" / "fake" / "metrics.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()), "mean_r2": 0.9}))
+    path.write_text(json.dumps({**json.loads(path.read_text()), "pooled_r2": 0.9}))
     diffs = results_store.restamp("fake", "smoke")
-    assert diffs == ["mean_r2: stored 0.9, now 0.5 (diff -0.4)"]
+    assert diffs == ["pooled_r2: stored 0.9, now 0.5 (diff -0.4)"]
     assert _provenance(store) == before
     monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
         "fake", _fake, lambda s: {"n": 3, "seed": 0}, "changed"))
@@ -325,7 +342,7 @@ def test_cli_verify_restamp(store, git, capsys):
     assert "restamped provenance.json with commit cccccccc" in capsys.readouterr().out
     assert results_store.status("fake", "smoke") == "current"
     path = store / "smoke" / "fake" / "metrics.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()), "mean_r2": 0.9}))
+    path.write_text(json.dumps({**json.loads(path.read_text()), "pooled_r2": 0.9}))
     assert main(["verify", "--restamp", "fake", "--profile", "smoke"]) == 1
     assert "not restamped" in capsys.readouterr().out
 
@@ -425,12 +442,29 @@ def test_run_all_leaves_the_benchmarks_out(store, monkeypatch):
         "speed": experiments.Experiment("speed", _fake, lambda s: {"n": 1}, "a benchmark",
                                         benchmark=True)})
     monkeypatch.setattr(experiments, "run", lambda name, profile: ran.append(name) or
-                        experiments.Results(name, "smoke", {"mean_r2": 0.0, "mean_r": 0.0},
+                        experiments.Results(name, "smoke", {"pooled_r2": 0.0, "pooled_r": 0.0,
+                                                            "headline": HEADLINE},
                                             {"wall_time_s": 0.0}))
     cli_run.cmd_run(type("Args", (), {"all": True, "names": [], "profile": "smoke",
                                       "json": True})())
     assert ran == ["fake"]
     assert experiments.get("bench").benchmark
+
+
+def test_stored_results_name_their_headline():
+    """Every committed ``metrics.json`` names its headline numbers for what they are (pooled,
+    fold-mean, a ceiling) and says in ``headline.metric`` what they measure; none carries a
+    top-level ``mean_r2`` or ``mean_r``, which would not say which."""
+    stored = sorted(Path(__file__).resolve().parents[2].glob("results/*/*/metrics.json"))
+    for path in stored:
+        metrics = json.loads(path.read_text())
+        where = path.parent.relative_to(path.parents[2])
+        assert not set(results_store.VAGUE) & set(metrics), f"{where}: a top-level mean_r2/mean_r"
+        head = metrics.get("headline")
+        assert isinstance(head, dict) and isinstance(head.get("metric"), str) and \
+            head["metric"], f"{where}: no headline.metric"
+        assert head.get("keys") and list(metrics)[:len(head["keys"])] == head["keys"], where
+        assert all(isinstance(metrics[k], (int, float)) for k in head["keys"]), where
 
 
 def test_equal_predictions_are_stored_as_equal_bytes(store, git):

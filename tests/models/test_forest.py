@@ -76,13 +76,13 @@ def test_cross_validate_forest_on_midi_descriptors(small, tmp_path, monkeypatch)
     monkeypatch.setenv("PERCEPIANO_CACHE", str(tmp_path))
     res = forest.cross_validate_forest(small, features="midi", split="piece", k=4, seed=0,
                                        model="rf", cfg=SMOKE)
-    assert {"mean_r2", "mean_r", "per_dimension", "per_fold", "oof"} <= set(res)
+    assert {"fold_mean_r2", "fold_mean_r", "per_dimension", "per_fold", "oof"} <= set(res)
     assert set(res["per_dimension"]) == set(DIMENSIONS)
     assert res["features"]["n_features"] == len(MIDI_FEATURES)
     assert res["features"]["columns"][0].startswith("midi:")
     assert res["model"]["name"] == "rf"
     assert res["oof"][list(DIMENSIONS)].shape == (len(small.names), 19)
-    assert np.isfinite(res["mean_r2"]) and -1 < res["mean_r2"] < 1
+    assert np.isfinite(res["fold_mean_r2"]) and -1 < res["fold_mean_r2"] < 1
     assert res["selection"] is None  # fixed settings: nothing chosen
 
 
@@ -202,4 +202,4 @@ def test_cli_bench_forest_json(synthetic, monkeypatch, capsys):
     assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["peak_rss_mb"] > 0
     assert r["trees"] == 4 * forest.PRESETS["quick"].n_estimators and r["joint"]
     assert r["n_segments"] == len(ds.names) and r["n_features"] == X.shape[1]
-    assert 0 < r["mean_r2"] < 1 and r["descriptors_included"] is False
+    assert 0 < r["fold_mean_r2"] < 1 and r["descriptors_included"] is False
