@@ -1,56 +1,51 @@
-"""The locked final exam: frozen, drawn as whole music groups, and read by no experiment.
+"""The locked final exam: frozen, drawn as whole music groups, and kept from being moved.
 
 Style rule 12: the locked final-exam set is read only by the final results chapter. The exam's
 names are frozen in ``percepiano/data/final_exam.txt``; ``dataset.load`` leaves them out unless
-asked for ``part="exam"``, and the static check below allows that only in ``EXAM_READERS``.
+asked for ``part="exam"`` with the capability that ``percepiano.data.exam.grant`` gives the
+final-exam experiment alone, and every read is recorded (``tests/data/test_exam.py``). Redrawing
+the exam needs ``--force``.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 
 import pytest
 
+from percepiano.cli import splits as splits_cmd
 from percepiano.cli.main import main
-from percepiano.data import dataset, splits
+from percepiano.data import dataset, exam, splits
 
 ROOT = Path(__file__).resolve().parents[1]
-SCANNED = ("percepiano", "book")
-# modules (paths from the project root) allowed to load the exam with part="exam": only the
-# final results chapter, which does not exist yet
-EXAM_READERS: frozenset[str] = frozenset()
-REDRAW = "percepiano splits --redraw-exam"
+REDRAW = "percepiano splits --redraw-exam --force"
 
 
-def exam_reads(source: str) -> list[int]:
-    """Line numbers of calls that pass the literal "exam" as ``part=`` or as a positional."""
-    lines = []
-    for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.Call):
-            continue
-        values = [kw.value for kw in node.keywords if kw.arg == "part"] + list(node.args)
-        if any(isinstance(v, ast.Constant) and v.value == "exam" for v in values):
-            lines.append(node.lineno)
-    return lines
+def test_redraw_refuses_without_force(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PERCEPIANO_RESULTS", str(tmp_path))
+    monkeypatch.setenv("PERCEPIANO_PROFILE", "smoke")
+    frozen = (ROOT / "percepiano" / "data" / exam.FINAL_EXAM_FILE).read_bytes()
+    assert main(["splits", "--redraw-exam"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("percepiano splits: error: --redraw-exam would move the locked final "
+                          "exam; add --force")
+    exam.record_read(exam.grant(exam.EXPERIMENT))  # into the temporary results store
+    assert main(["splits", "--redraw-exam"]) == 2
+    assert "which has been read 1 time(s) in this profile" in capsys.readouterr().err
+    assert main(["splits", "--force"]) == 2
+    assert "--force only goes with --redraw-exam" in capsys.readouterr().err
+    assert (ROOT / "percepiano" / "data" / exam.FINAL_EXAM_FILE).read_bytes() == frozen
 
 
-def test_the_exam_detector_finds_what_it_should():
-    assert exam_reads('dataset.load(part="exam")\nload(None, "exam")\n') == [1, 2]
-    assert exam_reads('dataset.load(part="all")\nx = "exam"\nload(part=p)\n') == []
-
-
-def test_no_module_reads_the_exam():
-    offenders = []
-    for top in SCANNED:
-        for path in sorted((ROOT / top).rglob("*.py")):
-            rel = path.relative_to(ROOT).as_posix()
-            for line in exam_reads(path.read_text(encoding="utf-8")):
-                if rel not in EXAM_READERS:
-                    offenders.append(f"{rel}:{line}")
-    assert not offenders, ("only the final results chapter may load the locked final exam "
-                           f"(part='exam'); found in {offenders}")
+def test_redraw_with_force_writes(capsys, ds, monkeypatch):
+    written = []
+    monkeypatch.setattr(splits_cmd.dataset, "load", lambda data=None, part="all": ds)
+    monkeypatch.setattr(splits_cmd.dataset, "write_final_exam",
+                        lambda segments: written.append(len(segments)) or Path("exam.txt"))
+    assert main(["splits", "--redraw-exam", "--force"]) == 0
+    assert written == [len(ds.names)] and "(0 names moved)" in capsys.readouterr().out
 
 
 def test_frozen_exam_equals_the_draw(ds):

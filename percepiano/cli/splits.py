@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from percepiano.cli.common import add_data_option, emit
-from percepiano.data import dataset, splits
+from percepiano.data import dataset, exam, splits
+from percepiano.errors import UserError
 
 
 def register(sub) -> None:
@@ -28,7 +29,9 @@ def register(sub) -> None:
     what.add_argument("--redraw-exam", action="store_true",
                       help="draw the final exam again from the current music groups and "
                            "overwrite percepiano/data/final_exam.txt (only before any result "
-                           "on the exam exists)")
+                           "on the exam exists); refused without --force")
+    p.add_argument("--force", action="store_true",
+                   help="with --redraw-exam: redraw even though it moves the locked exam")
     add_data_option(p)
     p.set_defaults(func=_run)
 
@@ -36,21 +39,28 @@ def register(sub) -> None:
 def exam_counts(ds: dataset.PercePiano) -> dict:
     """How much of ``ds`` (the whole dataset) the locked final exam holds: counts only."""
     seg = ds.segments
-    exam = seg[seg.index.isin(dataset.final_exam_names())]
+    locked = seg[seg.index.isin(dataset.final_exam_names())]
     return {
-        "segments": len(exam),
-        "fraction": round(len(exam) / len(seg), 4),
-        "music_groups": int(exam.music_group.nunique()),
-        "works": int(exam.piece.nunique()),
-        "composers": int(exam.composer.nunique()),
-        "segments_per_composer": {k: int(v) for k, v in exam.groupby("composer").size().items()},
-        "segments_per_work": {k: int(v) for k, v in exam.groupby("piece").size().items()},
+        "segments": len(locked),
+        "fraction": round(len(locked) / len(seg), 4),
+        "music_groups": int(locked.music_group.nunique()),
+        "works": int(locked.piece.nunique()),
+        "composers": int(locked.composer.nunique()),
+        "segments_per_composer": {k: int(v) for k, v in locked.groupby("composer").size().items()},
+        "segments_per_work": {k: int(v) for k, v in locked.groupby("piece").size().items()},
     }
 
 
 def _run(args) -> int:
+    if args.force and not args.redraw_exam:
+        raise UserError("--force only goes with --redraw-exam")
+    if args.redraw_exam and not args.force:
+        read = len(exam.reads())
+        seen = f", which has been read {read} time(s) in this profile" if read else ""
+        raise UserError(f"--redraw-exam would move the locked final exam{seen}; add --force to "
+                        "redraw it anyway")
     if args.exam or args.redraw_exam:
-        ds = dataset.load(args.data, part="all")
+        ds = dataset.load(args.data, part="all")  # segments and music groups only
         if args.redraw_exam:
             before = set(dataset.final_exam_names())
             path = dataset.write_final_exam(ds.segments)

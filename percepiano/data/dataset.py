@@ -7,9 +7,11 @@ from 4-17 distinct raters (some raters rated a segment more than once) on 19 per
 dimensions (1-7 scale).
 
 About 15 % of the segments, whole music groups, are the locked final exam
-(``percepiano/data/final_exam.txt``, drawn by ``splits.draw_final_exam``): ``load`` returns the
-development part without them unless asked for ``part="all"`` (descriptive statistics) or
-``part="exam"`` (the final results chapter only). ``assert_no_exam`` checks a list of names.
+(``percepiano/data/final_exam.txt``, drawn by ``splits.draw_final_exam``; see
+``percepiano.data.exam``): ``load`` returns the development part without them unless asked for
+``part="all"`` (counts, rendering, duplicate finding) or ``part="exam"``, which takes the
+capability ``exam.grant`` gives the final-exam experiment alone and is recorded in the results
+store. ``assert_no_exam`` checks a list of names.
 
 The data folder has the upstream repository's layout. Its quirks are handled here, never by
 editing the files:
@@ -41,7 +43,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from percepiano.data import splits
+from percepiano.data import exam, splits
+from percepiano.data.exam import FINAL_EXAM_FILE, assert_no_exam, final_exam_names  # noqa: F401
 from percepiano.data.music import music_groups  # reads the score and performance MIDI
 from percepiano.errors import DataError
 
@@ -86,7 +89,6 @@ CATEGORIES: dict[str, str] = {
 }
 SCORE_PERFORMERS = ("Score", "Score2")
 PARTS = ("development", "all", "exam")  # what ``load`` returns; see ``load``
-FINAL_EXAM_FILE = "final_exam.txt"  # package data: the frozen names of the final exam
 SCALE_MAX = 7  # ratings are on a 1-7 scale; labels are rating / 7
 
 _NAME = re.compile(r"^(?P<piece>.+)_(?P<bars>\d+)bars_(?P<performer>[^_]+)_(?P<segment>\d+)$")
@@ -267,17 +269,28 @@ class PercePiano:
         return std.reindex(self.labels.index)
 
 
-def load(data: str | os.PathLike | None = None, part: str = "development") -> PercePiano:
+def load(data: str | os.PathLike | None = None, part: str = "development", *,
+         key: exam.ExamKey | None = None, force: bool = False) -> PercePiano:
     """Read the dataset from ``locate(data)``; cached per folder and part.
 
     ``part``: ``"development"`` (the default) leaves out the locked final exam (its segments,
     labels, label std and ratings), so experiments never see it; ``"all"`` is the whole dataset,
-    for descriptive statistics only; ``"exam"`` is the final exam alone, read only by the final
-    results chapter.
+    for counts, rendering and duplicate finding, never for a statistic of the exam's labels or
+    ratings; ``"exam"`` is the final exam alone: it needs ``key=exam.grant(exam.EXPERIMENT)``,
+    each read is recorded in the results store (``exam.record_read``), and a second read in the
+    same profile needs ``force=True``.
+
+    Raises ValueError for an unknown part, DataError when the data is missing or malformed, and
+    DataError for a read of the exam without the key or a second read without ``force``.
     """
     if part not in PARTS:
         raise ValueError(f"unknown part {part!r}; choose from {', '.join(PARTS)}")
-    return _load_part(locate(data).resolve(), part)
+    if part != "exam":
+        return _load_part(locate(data).resolve(), part)
+    exam.check_read(key, force)  # before the data is touched
+    ds = _load_part(locate(data).resolve(), part)
+    exam.record_read(key, force)
+    return ds
 
 
 @functools.lru_cache(maxsize=8)
@@ -285,8 +298,8 @@ def _load_part(root: Path, part: str) -> PercePiano:
     ds = _load(root)
     if part == "all":
         return ds
-    exam = set(final_exam_names())
-    return _restrict(ds, [n for n in ds.names if (n in exam) == (part == "exam")])
+    locked = set(final_exam_names())
+    return _restrict(ds, [n for n in ds.names if (n in locked) == (part == "exam")])
 
 
 def _restrict(ds: PercePiano, names: list[str]) -> PercePiano:
@@ -309,26 +322,6 @@ def subset(ds: PercePiano, max_segments: int | None) -> PercePiano:
     order = ex.sort_values(["in_piece", "piece_rank", "composer"], kind="stable")
     chosen = order.index[order["size"].cumsum() <= max_segments]
     return _restrict(ds, sorted(ds.segments.index[ds.segments.excerpt.isin(chosen)]))
-
-
-@functools.lru_cache(maxsize=1)
-def final_exam_names() -> tuple[str, ...]:
-    """The frozen names of the locked final exam, sorted (from ``FINAL_EXAM_FILE``)."""
-    try:
-        text = resources.files("percepiano.data").joinpath(FINAL_EXAM_FILE).read_text()
-    except FileNotFoundError:
-        raise DataError(f"percepiano/data/{FINAL_EXAM_FILE} is missing; reinstall the package "
-                        "or redraw it with `percepiano splits --redraw-exam`") from None
-    return tuple(sorted(line.strip() for line in text.splitlines()
-                        if line.strip() and not line.startswith("#")))
-
-
-def assert_no_exam(names, what: str = "these segments") -> None:
-    """Raise DataError if any of ``names`` (segment names) belongs to the locked final exam."""
-    leaked = sorted(set(map(str, names)) & set(final_exam_names()))
-    if leaked:
-        raise DataError(f"{what} include {len(leaked)} segments of the locked final exam "
-                        f"(e.g. {leaked[0]!r}); use dataset.load() (the development part)")
 
 
 def final_exam_text(segments: pd.DataFrame, names: list[str]) -> str:

@@ -1,8 +1,10 @@
 """Deterministic, group-aware cross-validation folds, and the locked final exam.
 
-42 % of PercePiano's label variance lies between excerpts, so a random split rewards recognising
-the music rather than judging the playing. The folds here keep every member of a group in one
-fold. What each kind holds out (the test fold) and what stays in training:
+Much of PercePiano's label variance lies between excerpts (about two fifths on average over the
+dimensions: ``percepiano.data.structure.between_share``, measured in the data chapter), so a
+random split rewards recognising the music rather than judging the playing. The folds here keep
+every member of a group in one fold. What each kind holds out (the test fold) and what stays in
+training:
 
 * ``random``    holds out single segments, so every excerpt, work, performer and composer of the
                 test fold is also in training (what most published work reports);
@@ -28,7 +30,7 @@ differ most (14 to 559 segments), so ``work`` folds cannot be balanced.
 ``draw_final_exam`` draws the locked final-exam set: about 15 % of the segments as whole music
 groups, stratified over works and composers. The drawn names are frozen in
 ``percepiano/data/final_exam.txt``, and ``percepiano.data.dataset.load`` leaves them out by
-default.
+default; reading them takes the capability of ``percepiano.data.exam``.
 """
 
 from __future__ import annotations
@@ -154,7 +156,7 @@ def draw_final_exam(segments: pd.DataFrame, fraction: float = EXAM_FRACTION,
     exam closer to ``fraction`` of its segments. A stratum of two or more groups gives at least
     one. The result depends only on the segments' groups, works and composers and on ``seed``;
     it is frozen in ``percepiano/data/final_exam.txt`` (redraw: ``percepiano splits
-    --redraw-exam``).
+    --redraw-exam --force``).
     """
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be between 0 and 1 (got {fraction!r})")

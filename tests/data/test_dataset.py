@@ -10,6 +10,7 @@ import pytest
 
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS, DataError
+from percepiano.data.exam import EXPERIMENT, grant
 
 
 def test_counts_and_columns(ds):
@@ -200,9 +201,10 @@ def test_subset_spreads_over_the_sorted_segments(ds):
 # ------------------------------------------------------------------ the locked final exam
 
 
-def test_parts_partition_the_dataset(data_root, ds):
+def test_parts_partition_the_dataset(data_root, ds, tmp_path, monkeypatch):
+    monkeypatch.setenv("PERCEPIANO_RESULTS", str(tmp_path))  # the read is recorded there
     dev = dataset.load(data_root)
-    exam = dataset.load(data_root, part="exam")
+    exam = dataset.load(data_root, part="exam", key=grant(EXPERIMENT))
     assert dataset.load(data_root, part="all") is ds
     assert sorted(dev.names + exam.names) == ds.names and not set(dev.names) & set(exam.names)
     assert exam.names == list(dataset.final_exam_names())
@@ -212,6 +214,13 @@ def test_parts_partition_the_dataset(data_root, ds):
         assert set(part.ratings.name) == set(part.names)
     assert len(dev.ratings) + len(exam.ratings) == len(ds.ratings)
     assert dataset.load(data_root) is dev  # cached per part
+
+
+def test_the_exam_part_needs_the_key(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("PERCEPIANO_RESULTS", str(tmp_path))
+    with pytest.raises(DataError, match="the final exam is locked: reading it needs key="):
+        dataset.load(data_root, part="exam")
+    assert not any(tmp_path.iterdir())  # nothing recorded
 
 
 def test_unknown_part(data_root):

@@ -1,0 +1,210 @@
+"""The locked final exam: its frozen names, the capability to read it, the ledger of its reads,
+and the record of what saw it before it was drawn.
+
+Style rule 12: the locked final-exam set is read only by the final results chapter. About 15 % of
+the segments, whole music groups, were drawn by ``splits.draw_final_exam`` and frozen in
+``FINAL_EXAM_FILE``; ``dataset.load`` leaves them out by default.
+
+Reading them takes a capability: ``dataset.load(part="exam", key=grant(EXPERIMENT))``. ``grant``
+hands an ``ExamKey`` to the registered final-exam experiment (``EXPERIMENT``) and refuses every
+other name, and nothing else makes one. Every read is recorded in the results store, in a small
+JSON ledger at ``results/<profile>/final_exam/exam_reads.json`` (experiment, profile, time, git
+commit and whether the tree was dirty, whether the read was forced); a second read in the same
+profile refuses unless forced, and a forced read is recorded as such.
+
+The exam was drawn at the commit named in ``EXAM_HISTORY_FILE``, after development had begun on
+the whole dataset. ``history`` returns what saw the exam before then: each choice made or result
+stored, on how many segments and how many of them are now in the exam, the commits, and the
+experiment that has since made it again inside the development folds (none when nothing has), so
+that the final results can print the caveat beside their numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from percepiano import config
+from percepiano.errors import DataError
+from percepiano.io import atomic_path
+
+EXPERIMENT = "final_exam"  # the one experiment granted the exam (the final results chapter's)
+FINAL_EXAM_FILE = "final_exam.txt"  # package data: the frozen names of the final exam
+EXAM_HISTORY_FILE = "exam_history.json"  # package data: what saw the exam before it was drawn
+LEDGER_FILE = "exam_reads.json"  # in results/<profile>/<EXPERIMENT>/: every read of the exam
+_SEAL = object()  # only this module holds it, so only ``grant`` makes an ``ExamKey``
+
+
+class ExamKey:
+    """The capability to read the locked final exam, made only by ``grant``.
+
+    Raises DataError when constructed directly.
+    """
+
+    __slots__ = ("experiment",)
+
+    def __init__(self, experiment: str, *, _seal: object = None):
+        if _seal is not _SEAL:
+            raise DataError(f"an ExamKey is granted, not made: use exam.grant({EXPERIMENT!r})")
+        self.experiment = experiment
+
+    def __repr__(self) -> str:
+        return f"ExamKey({self.experiment!r})"
+
+
+def grant(experiment: str) -> ExamKey:
+    """The capability to read the final exam, for the registered final-exam experiment only.
+
+    Raises DataError for any other ``experiment``.
+    """
+    if experiment != EXPERIMENT:
+        raise DataError(f"only the {EXPERIMENT!r} experiment may read the locked final exam, "
+                        f"not {experiment!r}; develop on dataset.load() (the development part)")
+    return ExamKey(experiment, _seal=_SEAL)
+
+
+@functools.lru_cache(maxsize=1)
+def final_exam_names() -> tuple[str, ...]:
+    """The frozen names of the locked final exam, sorted (from ``FINAL_EXAM_FILE``).
+
+    Raises DataError when the file is missing.
+    """
+    try:
+        text = resources.files("percepiano.data").joinpath(FINAL_EXAM_FILE).read_text()
+    except FileNotFoundError:
+        raise DataError(f"percepiano/data/{FINAL_EXAM_FILE} is missing; reinstall the package "
+                        "or redraw it with `percepiano splits --redraw-exam --force`") from None
+    return tuple(sorted(line.strip() for line in text.splitlines()
+                        if line.strip() and not line.startswith("#")))
+
+
+def assert_no_exam(names, what: str = "these segments") -> None:
+    """Raise DataError if any of ``names`` (segment names) belongs to the locked final exam."""
+    leaked = sorted(set(map(str, names)) & set(final_exam_names()))
+    if leaked:
+        raise DataError(f"{what} include {len(leaked)} segments of the locked final exam "
+                        f"(e.g. {leaked[0]!r}); use dataset.load() (the development part)")
+
+
+# --------------------------------------------------------------------------- the ledger of reads
+
+
+def ledger_path(profile: str | None = None, root: str | Path | None = None) -> Path:
+    """Where the reads of ``profile`` (default: the active one) are recorded, under the results
+    store ``root`` (default ``config.results_dir()``, i.e. ``$PERCEPIANO_RESULTS`` or
+    ``results/``)."""
+    return Path(root or config.results_dir()) / config.profile(profile) / EXPERIMENT / LEDGER_FILE
+
+
+def reads(profile: str | None = None, root: str | Path | None = None) -> list[dict]:
+    """The recorded reads of the final exam in ``profile``, oldest first (empty: never read).
+
+    Raises DataError when the ledger is not a JSON list.
+    """
+    path = ledger_path(profile, root)
+    if not path.is_file():
+        return []
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path} is not valid JSON (line {e.lineno}: {e.msg}); restore it from "
+                        "git, never delete it") from None
+    if not isinstance(entries, list):
+        raise DataError(f"{path} should be a JSON list of reads; restore it from git")
+    return entries
+
+
+def check_read(key, force: bool = False, profile: str | None = None,
+               root: str | Path | None = None) -> None:
+    """Refuse a read of the final exam unless ``key`` is a granted ``ExamKey`` and the exam was
+    not read before in ``profile`` (or ``force``).
+
+    Raises DataError naming what is missing, or the last read.
+    """
+    if not isinstance(key, ExamKey):
+        raise DataError(f"the final exam is locked: reading it needs key=exam.grant"
+                        f"({EXPERIMENT!r}), which only the final results chapter holds; "
+                        "experiments use dataset.load() (the development part)")
+    done = reads(profile, root)
+    if done and not force:
+        last = done[-1]
+        raise DataError(f"the final exam was already read {len(done)} time(s) in profile "
+                        f"{config.profile(profile)!r} (last by {last.get('experiment')!r} at "
+                        f"{last.get('time')}, commit {str(last.get('commit'))[:8]}); a second "
+                        f"read needs force=True and is recorded in {ledger_path(profile, root)}")
+
+
+def record_read(key: ExamKey, force: bool = False, profile: str | None = None,
+                root: str | Path | None = None) -> dict:
+    """Check the read (``check_read``), append it to the ledger (atomically) and return the entry.
+
+    Raises DataError as ``check_read`` does.
+    """
+    check_read(key, force, profile, root)
+    done = reads(profile, root)
+    entry = {"experiment": key.experiment, "profile": config.profile(profile),
+             "time": datetime.now(UTC).isoformat(timespec="seconds"), **_git(),
+             "forced": bool(done)}
+    path = ledger_path(profile, root)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps([*done, entry], indent=1) + "\n", encoding="utf-8")
+    return entry
+
+
+def _git() -> dict:
+    """The commit checked out where this package lives, and whether its tracked files outside
+    ``results/`` have uncommitted changes (None for both outside git)."""
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=30, check=False)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                     ":(exclude)results")
+    except (OSError, subprocess.TimeoutExpired):
+        return {"commit": None, "dirty": None}
+    if head.returncode != 0:
+        return {"commit": None, "dirty": None}
+    return {"commit": head.stdout.strip(),
+            "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
+
+
+# --------------------------------------------------------------------------- what saw the exam
+
+
+@functools.lru_cache(maxsize=1)
+def _record() -> dict:
+    try:
+        text = resources.files("percepiano.data").joinpath(EXAM_HISTORY_FILE).read_text()
+    except FileNotFoundError:
+        raise DataError(f"percepiano/data/{EXAM_HISTORY_FILE} is missing; reinstall the "
+                        "package") from None
+    return json.loads(text)
+
+
+def lock_commit() -> str:
+    """The commit that drew the final exam and froze it in ``FINAL_EXAM_FILE``."""
+    return _record()["locked_at"]
+
+
+def history() -> pd.DataFrame:
+    """What saw the final exam before it was drawn, one row per choice or stored result.
+
+    Indexed by ``id``; columns: ``what`` (the choice or the result), ``short`` (a few words for
+    prose), ``kind`` (``choice``, ``development`` or ``stored results``), ``on`` (how the
+    segments were used), ``segments`` (how many it used), ``exam_segments`` (how many of those
+    are now in the exam), ``commits`` (where it was made or stored, before ``lock_commit()``),
+    ``remade_by`` (the experiment that has since made it again inside the development folds,
+    None when nothing has) and ``remade`` (how).
+    """
+    rows = _record()["entries"]
+    return pd.DataFrame(rows).set_index("id")
