@@ -23,12 +23,24 @@
 # by {glue:text}`scale_max`), and the raw ratings. This chapter looks at what is there and at how
 # much of it any model could hope to predict.
 #
-# Before anything else, {glue:text}`n_exam` segments ({glue:text}`exam_share:.0%`, whole groups of
-# shared music spread over both composers, drawn once with a fixed seed and frozen in
-# `percepiano/data/final_exam.txt`) are locked away as the *final exam*: only the book's last
-# chapter reads them, once per chosen system. Counts in this chapter are of the whole dataset;
-# every statistic of the labels and ratings, and every experiment of the book until the last
-# chapter, uses the {glue:text}`n_development` development segments.
+# The book's last chapter scores the chosen systems on a *final exam*: {glue:text}`n_exam` segments
+# ({glue:text}`exam_share:.0%`, whole groups of shared music spread over both composers, drawn
+# with a fixed seed and frozen in `percepiano/data/final_exam.txt`). Reading them takes a key that
+# only the final-exam experiment is granted; every read is recorded with the results, and a
+# second read is refused unless forced (`percepiano.data.exam`). The exam was not drawn first,
+# though: it was drawn at commit {glue:text}`exam_lock_commit`, after work on the whole dataset
+# had begun. Before then, the AST's default {glue:text}`exam_ast_choices` were chosen on
+# {glue:text}`exam_ast_segments` segments ({glue:text}`exam_ast_share:.0%` of all of them),
+# {glue:text}`exam_ast_seen` of which are now in the exam; the {glue:text}`exam_developed` were
+# developed while forests were cross-validated on every segment; and results holding out-of-fold
+# predictions for all {glue:text}`n_exam` exam segments were stored. Those results have since
+# been recomputed on the development segments, and {glue:text}`exam_remade_by` has chosen the
+# {glue:text}`exam_remade` again inside the development folds. The {glue:text}`exam_standing`
+# stand as they were made then, on data that included the exam; the record of all this
+# (`percepiano.data.exam.history`) is there for the final chapter to print beside its numbers.
+# Counts in this chapter are of the whole dataset; every statistic of the labels and ratings,
+# and every experiment of the book until the last chapter, uses the
+# {glue:text}`n_development` development segments.
 
 # %% tags=["hide-input"]
 import warnings
@@ -56,6 +68,34 @@ for key in ("segments", "dimensions", "categories", "pieces", "composers", "exce
     glue(f"n_{key}", int(info[key]), display=False)
 glue("profile", config.profile(), display=False)
 glue("scale_max", int(SCALE_MAX), display=False)
+
+from percepiano.data import exam  # what saw the final exam before it was drawn
+
+
+def said(words) -> str:
+    """``a, b and c``."""
+    words = list(words)
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+
+
+seen = exam.history()
+ast_choices = seen[(seen.kind == "choice") & seen.index.str.startswith("ast_")]
+before = seen[seen.kind != "stored results"]
+remade = before[before.remade_by.notna()]
+assert ast_choices.segments.nunique() == 1 and ast_choices.exam_segments.nunique() == 1
+assert set(seen.kind) == {"choice", "development", "stored results"}
+assert set(seen[seen.kind == "development"].segments) == {len(full.names)}
+assert seen[seen.kind == "stored results"].remade_by.notna().all()  # all recomputed since
+assert remade.remade_by.nunique() == 1  # the prose names one experiment
+glue("exam_lock_commit", exam.lock_commit()[:7], display=False)
+glue("exam_ast_choices", said(ast_choices.short), display=False)
+glue("exam_ast_segments", int(ast_choices.segments.iloc[0]), display=False)
+glue("exam_ast_share", ast_choices.segments.iloc[0] / len(full.names), display=False)
+glue("exam_ast_seen", int(ast_choices.exam_segments.iloc[0]), display=False)
+glue("exam_developed", said(seen[seen.kind == "development"].short), display=False)
+glue("exam_remade_by", remade.remade_by.iloc[0], display=False)
+glue("exam_remade", said(remade.short), display=False)
+glue("exam_standing", said(before[before.remade_by.isna()].short), display=False)
 
 
 # %% [markdown]
