@@ -304,8 +304,11 @@ def scaling(table: pd.DataFrame, xs: Mapping[str, str], hue: str = "layout",
 
 def profile(prof: Mapping, reference: np.ndarray, scale: float = 7.0) -> Figure:
     """One performance's profile (``analysis.scoring.score``): each dimension's score and
-    interval over the distribution of the PercePiano performances' mean ratings (``reference``:
-    labels on the 0-1 scale, one column per dimension), poles at either end of each row."""
+    interval over the distribution its percentile ranks against (``reference``: (n, 19) on the
+    0-1 label scale, the development performances' out-of-fold predictions, described by the
+    profile's ``percentile_of``), poles at either end of each row."""
+    import textwrap
+
     dims = [d["dimension"] for d in prof["dimensions"]]
     ref = pd.DataFrame(np.asarray(reference) * scale, columns=list(DIMENSIONS))[dims]
     long = ref.melt(var_name="dimension", value_name="rating")
@@ -332,11 +335,13 @@ def profile(prof: Mapping, reference: np.ndarray, scale: float = 7.0) -> Figure:
         axis.tick_params(axis="y", length=0, labelsize=8.5)
     _colour_ticks(ax, dims)
     ax.set_ylabel("")
-    ax.set_xlabel("rating (1-7)")
+    ax.set_xlabel("score on the raters' 1-7 scale")
     ax.grid(axis="x", color="0.92", lw=0.6)
     level = prof.get("level")
+    grey = prof.get("percentile_of") or f"{len(ref)} reference performances"
     what = (f"dot: score; bar: {level:.0%} interval; " if level else "dot: score; ") + (
-        f"grey: the mean ratings of {len(ref)} PercePiano performances")
+        f"grey: {grey}, among which the percentile ranks the dot")
+    what = "\n".join(textwrap.wrap(what, 95))
     ax.set_title(f"{Path(prof['file']).name}\n{what}", fontsize=9.5)
     fig.tight_layout()
     return fig

@@ -13,9 +13,16 @@ split (a test checks the choice against the stored results):
 ``build`` trains a model on all development data (never the locked final exam): first a
 ``K``-fold piece-split cross-validation of the same recipe, whose out-of-fold predictions give
 the accuracy (cluster-bootstrap CIs over music groups), the calibration residuals of the
-split-conformal intervals and their measured coverage on unseen music; then the fit on every
-development segment. ``FinalModel.save`` writes plain arrays (``model.npz``, read with
-``allow_pickle=False``) and ``meta.json``; nothing is pickled.
+split-conformal intervals, their measured coverage on unseen music, and the reference that a
+take's percentiles rank against; then the fit on every development segment.
+
+Percentiles rank a prediction among *predictions*, the out-of-fold ones for the development
+performances, not among their labels: a model's predictions shrink toward the mean, so against
+the labels a segment rated in the top tenth would rank near the 70th percentile on average
+(``tests/analysis/test_final.py`` measures both rankings).
+
+``FinalModel.save`` writes plain arrays (``model.npz``, read with ``allow_pickle=False``) and
+``meta.json``; nothing is pickled.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ KINDS = ("midi", "audio")
 SPLIT, K, SEED = "piece", 4, 0  # the cross-validation behind intervals and accuracy
 LEVELS = (0.8, 0.9)  # coverage levels whose out-of-fold coverage `model info` reports
 METRICS = ("mean_r2", "mean_r", "mean_within_rho", "mean_pairwise")
-FORMAT = 1  # bump when the stored layout changes
+FORMAT = 2  # bump when the stored layout changes
 
 DESCRIPTIONS = {
     "midi": "random forest on the performance's MIDI descriptors (timing, dynamics, "
@@ -66,16 +73,16 @@ def descriptor_columns(kind: str) -> list[str]:
 class FinalModel:
     """A built final model: the forest, its inputs, and what calibrates and describes it.
 
-    ``oof_true``/``oof_pred``: labels and out-of-fold predictions of the cross-validation
-    (calibration residuals); ``reference``: the development labels that percentiles rank
-    against; ``meta``: what ``percepiano model info`` prints (JSON-able)."""
+    ``oof_true``/``oof_pred``: (n, 19) labels and out-of-fold predictions of the
+    cross-validation on the label scale, one row per development segment (the calibration
+    residuals; ``oof_pred`` is also what percentiles rank against); ``meta``: what
+    ``percepiano model info`` prints (JSON-able)."""
 
     kind: str
     columns: list[str]
     forest: ArrayForest
     oof_true: np.ndarray
     oof_pred: np.ndarray
-    reference: np.ndarray
     meta: dict = field(default_factory=dict)
 
     def predict(self, rows) -> np.ndarray:
@@ -91,10 +98,17 @@ class FinalModel:
                              pd.DataFrame(self.oof_pred, columns=dims), level)
 
     def percentile(self, pred) -> np.ndarray:
-        """Percentile of predictions among the development segments' labels, per dimension."""
+        """Percentile (0-100, mid-rank) of predictions (19,) or (n, 19), label scale, among the
+        development performances' out-of-fold predictions, per dimension; same shape."""
         import pandas as pd
 
-        return percentile(pred, pd.DataFrame(self.reference, columns=list(DIMENSIONS)))
+        return percentile(pred, pd.DataFrame(self.oof_pred, columns=list(DIMENSIONS)))
+
+    @property
+    def percentile_of(self) -> str:
+        """What ``percentile`` ranks against, in words for the output."""
+        return (f"the out-of-fold predictions for the {len(self.oof_pred)} development "
+                f"performances ({K}-fold {SPLIT}-split cross-validation)")
 
     def save(self, folder: str | os.PathLike) -> Path:
         folder = Path(folder)
@@ -102,7 +116,7 @@ class FinalModel:
         with atomic_path(folder / "model.npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, oof_true=self.oof_true, oof_pred=self.oof_pred,
-                         reference=self.reference, **self.forest.arrays("forest_"))
+                         **self.forest.arrays("forest_"))
         meta = {**self.meta, "format": FORMAT, "kind": self.kind, "columns": self.columns}
         with atomic_path(folder / "meta.json") as tmp:  # written last: marks a finished model
             tmp.write_text(json.dumps(meta, indent=1, default=float))
@@ -117,7 +131,7 @@ class FinalModel:
         with np.load(folder / "model.npz", allow_pickle=False) as z:
             return cls(kind=meta["kind"], columns=list(meta["columns"]),
                        forest=ArrayForest.from_arrays(z, "forest_"), oof_true=z["oof_true"],
-                       oof_pred=z["oof_pred"], reference=z["reference"], meta=meta)
+                       oof_pred=z["oof_pred"], meta=meta)
 
 
 def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> FinalModel:
@@ -172,8 +186,7 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
         "host": platform.node(),
     }
     return FinalModel(kind, columns, ArrayForest.from_pipeline(pipeline),
-                      y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64),
-                      ds.labels[dims].to_numpy(np.float64), meta)
+                      y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64), meta)
 
 
 def windows(duration: float, long_s: float, window_s: float) -> list[tuple[float, float]]:

@@ -1,6 +1,7 @@
 """Scoring one performance file with a final model: read and check it, describe it, predict,
 and put each dimension on the raters' 1-7 scale with its poles, a split-conformal interval and
-its percentile among the PercePiano performances.
+its percentile among the development performances' out-of-fold predictions (a prediction is
+ranked among predictions, which shrink toward the mean alike; see ``analysis.final``).
 
 A MIDI file is described by its own notes and pedalling (the MIDI model); an audio file by its
 sound (the audio model). Performances longer than ``LONG_S`` are scored in consecutive windows
@@ -102,7 +103,9 @@ def _read_audio(path: Path, columns: list[str]) -> Take:
 
 def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
     """The profile of a take (JSON-able): per dimension its score on the 1-7 scale, the
-    ``level`` split-conformal interval and the percentile among PercePiano performances."""
+    ``level`` split-conformal interval and its percentile (0-100) among the development
+    performances' out-of-fold predictions (named in words by ``percentile_of``). Raises
+    ``ValueError`` when the take's descriptors do not match the model's columns."""
     if take.rows.shape[1] != len(model.columns):
         raise ValueError(f"{take.path}: {take.rows.shape[1]} descriptors for a model reading "
                          f"{len(model.columns)}")
@@ -131,7 +134,8 @@ def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
     out = {"file": str(take.path), "input": take.kind, "seconds": round(take.seconds, 2),
            "model": {"kind": model.kind, "description": model.meta.get("description", ""),
                      "id": model.meta.get("id", "")},
-           "level": level, "windows": len(take.spans), "notes": notes, "dimensions": dims}
+           "level": level, "percentile_of": model.percentile_of, "windows": len(take.spans),
+           "notes": notes, "dimensions": dims}
     if len(take.spans) > 1:
         out["window_scores"] = [{"start": s, "end": e, "scores": to_scale(p).round(3).tolist()}
                                 for (s, e), p in zip(take.spans, per_window, strict=True)]

@@ -17,7 +17,8 @@ def register(sub) -> None:
         "predict", help="the 19-dimension profile of MIDI or audio performances",
         description="Score performances on the 19 perceptual dimensions of PercePiano, each on "
                     "the raters' 1-7 scale between its two poles, with a split-conformal "
-                    "prediction interval and the percentile among the PercePiano performances. "
+                    "prediction interval and its percentile among what the model predicts, out "
+                    "of fold, for the PercePiano development performances. "
                     "A MIDI file is scored from its notes and pedalling, an audio file "
                     "(WAV, FLAC, OGG, MP3) from its sound. Performances over 2 minutes are "
                     "scored in windows of about 30 s and summarised. The final models are "
@@ -29,9 +30,11 @@ def register(sub) -> None:
                    help=f"nominal coverage of the intervals (default {DEFAULT_LEVEL})")
     p.add_argument("--csv", type=Path, metavar="OUT.csv",
                    help="also write one row per file: score, interval and percentile per "
-                        "dimension")
+                        "dimension (column percentile_of says what the percentiles rank "
+                        "against)")
     p.add_argument("--plot", type=Path, metavar="OUT.png",
-                   help="draw the profile over the dataset's distribution (several files: "
+                   help="draw the profile over the development performances' out-of-fold "
+                        "predictions, which percentiles rank against (several files: "
                         "OUT-<file>.png each)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="RUN_DIR",
@@ -118,7 +121,7 @@ def _predict(args) -> int:
         from percepiano import plots
 
         for path, prof in zip(plot_paths(args.plot, files), profiles, strict=True):
-            plots.save_profile(prof, models[prof["input"]].reference, path)
+            plots.save_profile(prof, models[prof["input"]].oof_pred, path)
     text = "\n\n".join(_text(p, models[p["input"]]) for p in profiles)
     emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
     return 0
@@ -135,21 +138,23 @@ def _text(profile: dict, model) -> str:
             f"  on music it never saw: R² {r2['estimate']:.2f} [{r2['ci_lo']:.2f}, "
             f"{r2['ci_hi']:.2f}], ranks two performances of one excerpt right "
             f"{pw['estimate']:.0%} of the time (95% CIs; `percepiano model info`)",
-            f"{profile['level']:.0%} split-conformal intervals; percentile among "
-            f"{len(model.reference)} PercePiano performances", ""]
+            f"{profile['level']:.0%} split-conformal intervals; percentile: where the score "
+            f"ranks among {profile['percentile_of']}", ""]
     notes = [f"note: {n}" for n in profile["notes"]]
     return "\n".join([*head, scoring.table(profile), *notes])
 
 
 def csv_rows(profiles: list[dict]):
-    """One row per file: its name, input, length, windows, then score/low/high/percentile of
-    every dimension (columns ``<dimension>``, ``<dimension>_low`` ...)."""
+    """One row per file: its name, input, length, windows, level, model, what the percentiles
+    rank against (``percentile_of``), then score/low/high/percentile of every dimension
+    (columns ``<dimension>``, ``<dimension>_low`` ...)."""
     import pandas as pd
 
     rows = []
     for p in profiles:
         row = {"file": p["file"], "input": p["input"], "seconds": p["seconds"],
-               "windows": p["windows"], "level": p["level"], "model": p["model"]["id"]}
+               "windows": p["windows"], "level": p["level"], "model": p["model"]["id"],
+               "percentile_of": p.get("percentile_of")}
         for d in p["dimensions"]:
             name = d["dimension"]
             row[name] = round(d["score"], 3)
@@ -201,7 +206,8 @@ def _predict_checkpoint(args, files: list[Path]) -> int:
                  "high": None, "percentile": None} for d, v in zip(DIMENSIONS, pred, strict=True)]
         profiles.append({"file": str(f), "input": kind, "seconds": round(len(y) / scoring.SR, 2),
                          "model": {"kind": "ast", "id": str(args.checkpoint)},
-                         "level": None, "windows": 1, "notes": [], "dimensions": dims})
+                         "level": None, "percentile_of": None, "windows": 1, "notes": [],
+                         "dimensions": dims})
     if args.csv:
         write_csv(args.csv, profiles)
     width = max(len(scoring.label(d)) for d in DIMENSIONS)

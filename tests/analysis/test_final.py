@@ -5,9 +5,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from percepiano.analysis import final
+from percepiano.analysis.conformal import percentile
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.errors import DataError
@@ -31,11 +33,12 @@ def test_midi_model_is_trained_on_development_data_without_score_descriptors(dev
     from percepiano.features.midi import SCORE_FEATURES
 
     meta = midi_model.meta
-    assert meta["trained_on"]["segments"] == len(dev.names) == len(midi_model.reference)
+    assert meta["trained_on"]["segments"] == len(dev.names) == len(midi_model.oof_pred)
     assert not set(dataset.final_exam_names()) & set(dev.names)
     assert midi_model.columns and all(c.startswith("midi:") for c in midi_model.columns)
     assert not {c[5:] for c in midi_model.columns} & set(SCORE_FEATURES)
-    np.testing.assert_allclose(midi_model.reference, dev.labels[list(DIMENSIONS)].to_numpy())
+    labels = dev.labels[list(DIMENSIONS)]
+    np.testing.assert_allclose(np.sort(midi_model.oof_true, axis=0), np.sort(labels, axis=0))
     with pytest.raises(DataError, match="final model's training data"):
         final.build(dataset.load(dev.root, part="all"), "midi", cfg=SMOKE, progress=False)
 
@@ -61,6 +64,30 @@ def test_out_of_fold_residuals_give_the_conformal_quantile(midi_model):
         midi_model.conformal(1.0)
 
 
+def _decile_means(pct: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean percentile of the segments in the top and in the bottom label decile of each
+    dimension, averaged over the dimensions."""
+    top = labels >= np.quantile(labels, 0.9, axis=0)
+    bottom = labels <= np.quantile(labels, 0.1, axis=0)
+    return (float(np.mean([pct[top[:, j], j].mean() for j in range(labels.shape[1])])),
+            float(np.mean([pct[bottom[:, j], j].mean() for j in range(labels.shape[1])])))
+
+
+def test_percentiles_rank_predictions_among_out_of_fold_predictions(midi_model):
+    """Predictions shrink toward the mean: ranked among the labels, a segment rated in the top
+    tenth lands near the 70th percentile on average; ranked among predictions, near the 80th
+    (symmetrically at the bottom)."""
+    y, p = midi_model.oof_true, midi_model.oof_pred
+    new = midi_model.percentile(p)
+    assert new.shape == p.shape and 0 <= new.min() and new.max() <= 100
+    np.testing.assert_allclose(new.mean(axis=0), 50.0)  # mid-rank among themselves
+    old = percentile(p, pd.DataFrame(y, columns=list(DIMENSIONS)))  # among the labels
+    (top, bottom), (old_top, old_bottom) = _decile_means(new, y), _decile_means(old, y)
+    assert top >= 75 and bottom <= 25
+    assert top > old_top and bottom < old_bottom
+    assert str(len(p)) in midi_model.percentile_of and "out-of-fold" in midi_model.percentile_of
+
+
 def test_save_and_load_round_trip_as_plain_arrays(tmp_path, midi_model):
     folder = midi_model.save(tmp_path / "m")
     assert sorted(p.name for p in folder.iterdir()) == ["meta.json", "model.npz"]
@@ -69,6 +96,8 @@ def test_save_and_load_round_trip_as_plain_arrays(tmp_path, midi_model):
     back = final.FinalModel.load(folder)
     rows = np.random.default_rng(0).normal(size=(3, len(midi_model.columns)))
     np.testing.assert_array_equal(back.predict(rows), midi_model.predict(rows))
+    np.testing.assert_array_equal(back.percentile(rows[:, :19]),
+                                  midi_model.percentile(rows[:, :19]))
     assert back.columns == midi_model.columns and back.meta["kind"] == "midi"
     meta = json.loads((folder / "meta.json").read_text())
     (folder / "meta.json").write_text(json.dumps({**meta, "format": 0}))

@@ -60,9 +60,10 @@ def test_a_midi_take_is_scored_on_the_rating_scale(tmp_path, model):
     prof = scoring.score(take, model, 0.9)
     json.dumps(prof)  # JSON-able as it is
     assert prof["windows"] == 1 and prof["level"] == 0.9 and len(prof["dimensions"]) == 19
-    pred = model.predict(take.rows)[0] * 7
-    for d, p in zip(prof["dimensions"], pred, strict=True):
-        assert d["score"] == pytest.approx(p)
+    pred = model.predict(take.rows)[0]
+    assert prof["percentile_of"] == model.percentile_of
+    for d, p, pct in zip(prof["dimensions"], pred * 7, model.percentile(pred), strict=True):
+        assert d["score"] == pytest.approx(p) and d["percentile"] == pct
         assert 1 <= d["low"] <= d["score"] <= d["high"] <= 7
         assert 0 <= d["percentile"] <= 100
     wide = scoring.score(take, model, 0.95)["dimensions"]

@@ -71,6 +71,7 @@ def test_a_fresh_cache_builds_the_midi_model_and_predicts(tmp_path, fresh_cache,
     assert [d["dimension"] for d in prof["dimensions"]] == list(DIMENSIONS)
     assert prof["input"] == "midi" and prof["level"] == 0.8 and prof["windows"] == 1
     assert all(1 <= d["low"] <= d["score"] <= d["high"] <= 7 for d in prof["dimensions"])
+    assert prof["percentile_of"].startswith("the out-of-fold predictions for the ")
     assert (tmp_path / "profile.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # a folder: one CSV row per file, the cached model reused
@@ -79,11 +80,13 @@ def test_a_fresh_cache_builds_the_midi_model_and_predicts(tmp_path, fresh_cache,
     assert code == 0 and "building" not in err
     table = pd.read_csv(tmp_path / "out.csv")
     assert list(table["file"]) == [str(takes / f"take{i}.mid") for i in range(3)]
-    assert (table["level"] == 0.9).all() and len(table.columns) == 6 + 4 * 19
+    assert (table["level"] == 0.9).all() and len(table.columns) == 7 + 4 * 19
+    assert (table["percentile_of"] == prof["percentile_of"]).all()
     first = table.iloc[0]
     pedal = "Pedal_Sparse/dry_Saturated/wet"
     assert first[f"{pedal}_low"] <= first[pedal] <= first[f"{pedal}_high"]
     assert out.count("Pedal: sparse, dry (1) - saturated, wet (7)") == 3
+    assert out.count(f"percentile: where the score ranks among {prof['percentile_of']}") == 3
 
     code, out, _ = run(capsys, "model", "info", "--kind", "midi")
     assert code == 0 and "piece-split cross-validation" in out and "nominal 80%" in out
