@@ -84,17 +84,26 @@ def paired_permutation_test(y_true, pred_a, pred_b, clusters, metric: str = "mea
     return _permutation_p(prep, "a", "b", metric, n_perm, seed)
 
 
+def _metric(y, p, groups, metric: str) -> float:
+    """One metric of ``metrics.evaluate`` (mean over dimensions), computing only that one."""
+    if metric in ("mean_within_rho", "mean_pairwise"):
+        v = M.within_excerpt(y, p, groups)[metric[5:]]
+    else:
+        v = {"mean_r2": M.r2, "mean_r": M.pearson, "mean_rho": M.spearman,
+             "mean_mse": M.mse}[metric](y, p)
+    return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+
+
 def _fold_scores(prep: dict, name: str, metric: str) -> np.ndarray:
     """The metric within each (seed, fold) test fold: the unit of the corrected t-test."""
     cache = prep.setdefault("folds_scored", {})
-    if name not in cache:
+    if (name, metric) not in cache:
         y, g, folds, p = prep["y"], prep["groups"], prep["folds"], prep["preds"][name]
-        dims = [str(i) for i in range(y.shape[1])]
-        cache[name] = [M.evaluate(y[rows], p[s, rows], dimensions=dims,
-                                  groups=None if g is None else g[rows])
-                       for s in range(len(p)) for f in np.unique(folds[s])
-                       for rows in [np.flatnonzero(folds[s] == f)]]
-    return np.array([scores[metric] for scores in cache[name]])
+        cache[name, metric] = np.array([
+            _metric(y[rows], p[s, rows], None if g is None else g[rows], metric)
+            for s in range(len(p)) for f in np.unique(folds[s])
+            for rows in [np.flatnonzero(folds[s] == f)]])
+    return cache[name, metric]
 
 
 def _row(prep, baseline, name, m, test, n, level, seed) -> dict:
@@ -145,7 +154,7 @@ def mark(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 def compare(y_true, predictions: Mapping, baseline: str, clusters, groups=None,
             metrics: Sequence[str] = ("mean_r2", "mean_pairwise"), test: str = "permutation",
             n_boot: int = B.N_RESAMPLES, n_perm: int | None = None, level: float = B.LEVEL,
-            alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
+            alpha: float = 0.05, seed: int | Sequence[int] = 0) -> pd.DataFrame:
     """Every configuration against ``baseline``, on every metric: one tidy row per pair.
 
     ``predictions``: {name: DataFrame indexed by segment with the dimension columns (and
@@ -157,8 +166,10 @@ def compare(y_true, predictions: Mapping, baseline: str, clusters, groups=None,
     near a threshold are redone with ``ESCALATE`` times as many. Columns: config, baseline,
     metric, estimate_baseline, estimate_config, difference (config - baseline), ci_lo, ci_hi,
     seed_sd, n_seeds, effect_size, p, test, ci_lo_mc_se, ci_hi_mc_se, p_mc_se, n_resamples,
-    p_holm, excludes_zero, significant, borderline, verdict. Raises ValueError on misaligned,
-    unpaired or unknown inputs.
+    p_holm, excludes_zero, significant, borderline, verdict. Several resampling ``seed`` values
+    give one table per seed (the models' statistics computed once), stacked with a
+    ``resampling_seed`` column: how far the verdicts depend on the draws. Raises ValueError on
+    misaligned, unpaired or unknown inputs.
     """
     if baseline not in predictions:
         raise ValueError(f"baseline {baseline!r} is not among {list(predictions)}")
@@ -170,15 +181,20 @@ def compare(y_true, predictions: Mapping, baseline: str, clusters, groups=None,
         raise ValueError("corrected_t needs a 'fold' column in the predictions")
     for m in metrics:
         B.check(m, groups)
-    rows = [_row(prep, baseline, name, m, test, n, level, seed)
-            for name in predictions if name != baseline for m in metrics]
-    if not rows:
+    names = [name for name in predictions if name != baseline]
+    if not names:
         raise ValueError(f"nothing to compare with {baseline!r}: give at least two configurations")
-    first = mark(pd.DataFrame(rows), alpha)
-    for i in np.flatnonzero(first["borderline"]):
-        rows[i] = _row(prep, baseline, rows[i]["config"], rows[i]["metric"], test,
-                       n * ESCALATE, level, seed)
-    return mark(pd.DataFrame(rows), alpha)
+    seeds = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
+    tables = []
+    for s in seeds:
+        rows = [_row(prep, baseline, name, m, test, n, level, s) for name in names for m in metrics]
+        first = mark(pd.DataFrame(rows), alpha)
+        for i in np.flatnonzero(first["borderline"]):
+            rows[i] = _row(prep, baseline, rows[i]["config"], rows[i]["metric"], test,
+                           n * ESCALATE, level, s)
+        table = mark(pd.DataFrame(rows), alpha)
+        tables.append(table if len(seeds) == 1 else table.assign(resampling_seed=s))
+    return pd.concat(tables, ignore_index=True)
 
 
 def paired_difference(y_true, pred_a, pred_b, clusters, metric: str = "mean_r2", groups=None,
@@ -241,4 +257,8 @@ def compare_each(y_true, predictions: Mapping[str, Mapping], baseline: str, clus
     chapter's family. ``clusters``: units, or {block: units}."""
     parts = [compare(y_true, preds, baseline, _units_of(clusters, block), groups, alpha=alpha,
                      **options).assign(block=block) for block, preds in predictions.items()]
-    return mark(pd.concat(parts, ignore_index=True), alpha)
+    table = pd.concat(parts, ignore_index=True)
+    if "resampling_seed" not in table:
+        return mark(table, alpha)
+    return pd.concat([mark(t, alpha) for _, t in table.groupby("resampling_seed", sort=True)],
+                     ignore_index=True)
