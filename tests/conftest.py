@@ -1,6 +1,7 @@
-"""Shared fixtures: the real dataset (via PERCEPIANO_DATA), strict JAX, PRNG keys; and the
-Hypothesis profile: derandomized under ``CI`` (the same examples every run, so a run cannot fail
-by the luck of a draw), randomly exploring elsewhere (``HYPOTHESIS_PROFILE=ci`` to reproduce CI).
+"""Shared fixtures: the real dataset (via PERCEPIANO_DATA; ``ds`` its development part, ``full``
+every segment's metadata), strict JAX, PRNG keys; and the Hypothesis profile: derandomized under
+``CI`` (the same examples every run, so a run cannot fail by the luck of a draw), randomly
+exploring elsewhere (``HYPOTHESIS_PROFILE=ci`` to reproduce CI).
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ def data_root() -> Path:
 
 @pytest.fixture(scope="session")
 def ds(data_root):
+    """The development part: what experiments see, labels and ratings included."""
+    from percepiano.data import dataset
+
+    return dataset.load(data_root)
+
+
+@pytest.fixture(scope="session")
+def full(data_root):
+    """Every segment's metadata (``load(part="all")`` without the key): the development
+    segments' labels and ratings only, the final exam's stay locked."""
     from percepiano.data import dataset
 
     return dataset.load(data_root, part="all")

@@ -1,10 +1,10 @@
 """The locked final exam: frozen, drawn as whole music groups, and kept from being moved.
 
 Style rule 12: the locked final-exam set is read only by the final results chapter. The exam's
-names are frozen in ``percepiano/data/final_exam.txt``; ``dataset.load`` leaves them out unless
-asked for ``part="exam"`` with the capability that ``percepiano.data.exam.grant`` gives the
-final-exam experiment alone, and every read is recorded (``tests/data/test_exam.py``). Redrawing
-the exam needs ``--force``.
+names are frozen in ``percepiano/data/final_exam.txt``; ``dataset.load`` leaves them out, and
+``part="all"`` holds their metadata but not their labels, unless asked with the capability that
+``percepiano.data.exam.grant`` gives the final-exam experiment alone; every read is recorded
+(``tests/data/test_exam.py``). Redrawing the exam needs ``--force``.
 """
 
 from __future__ import annotations
@@ -39,18 +39,18 @@ def test_redraw_refuses_without_force(capsys, tmp_path, monkeypatch):
     assert (ROOT / "percepiano" / "data" / exam.FINAL_EXAM_FILE).read_bytes() == frozen
 
 
-def test_redraw_with_force_writes(capsys, ds, monkeypatch):
+def test_redraw_with_force_writes(capsys, full, monkeypatch):
     written = []
-    monkeypatch.setattr(splits_cmd.dataset, "load", lambda data=None, part="all": ds)
+    monkeypatch.setattr(splits_cmd.dataset, "load", lambda data=None, part="all": full)
     monkeypatch.setattr(splits_cmd.dataset, "write_final_exam",
                         lambda segments: written.append(len(segments)) or Path("exam.txt"))
     assert main(["splits", "--redraw-exam", "--force"]) == 0
-    assert written == [len(ds.names)] and "(0 names moved)" in capsys.readouterr().out
+    assert written == [len(full.names)] and "(0 names moved)" in capsys.readouterr().out
 
 
-def test_frozen_exam_equals_the_draw(ds):
+def test_frozen_exam_equals_the_draw(full):
     frozen = list(dataset.final_exam_names())
-    drawn = splits.draw_final_exam(ds.segments)
+    drawn = splits.draw_final_exam(full.segments)
     moved = sorted(set(frozen) ^ set(drawn))
     assert not moved, (
         f"the frozen final exam (percepiano/data/final_exam.txt) differs from "
@@ -58,20 +58,21 @@ def test_frozen_exam_equals_the_draw(ds):
         f" the grouping changed. If no result on the exam exists yet, redraw it with `{REDRAW}` "
         f"and commit the file; otherwise restore the grouping")
     text = (ROOT / "percepiano" / "data" / dataset.FINAL_EXAM_FILE).read_text()
-    assert text == dataset.final_exam_text(ds.segments, drawn), f"header changed: run `{REDRAW}`"
+    assert text == dataset.final_exam_text(full.segments, drawn), \
+        f"header changed: run `{REDRAW}`"
 
 
-def test_no_music_group_straddles_exam_and_development(ds):
-    group = splits.groups(ds.segments, "piece")
-    in_exam = ds.segments.index.isin(dataset.final_exam_names())
+def test_no_music_group_straddles_exam_and_development(full):
+    group = splits.groups(full.segments, "piece")
+    in_exam = full.segments.index.isin(dataset.final_exam_names())
     assert not set(group[in_exam]) & set(group[~in_exam])
 
 
-def test_exam_size_and_spread(ds):
-    exam = ds.segments.loc[list(dataset.final_exam_names())]
-    assert 0.12 <= len(exam) / len(ds.names) <= 0.18
-    assert set(exam.composer) == set(ds.segments.composer)  # every composer present
-    strata = splits.groups(ds.segments, "piece").map(splits.exam_strata(ds.segments))
+def test_exam_size_and_spread(full):
+    exam = full.segments.loc[list(dataset.final_exam_names())]
+    assert 0.12 <= len(exam) / len(full.names) <= 0.18
+    assert set(exam.composer) == set(full.segments.composer)  # every composer present
+    strata = splits.groups(full.segments, "piece").map(splits.exam_strata(full.segments))
     share = (strata[exam.index].value_counts() / strata.value_counts()).fillna(0.0)
     assert share.between(0.08, 0.25).all(), share  # every stratum (each Schubert work) present
 

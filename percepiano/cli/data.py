@@ -11,7 +11,11 @@ def register(sub) -> None:
                        description="Describe, fetch or verify the PercePiano data.")
     dsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    info = dsub.add_parser("info", help="counts of segments, pieces, performers, ratings")
+    info = dsub.add_parser(
+        "info", help="counts of segments, pieces, performers, ratings",
+        description="Counts of the whole dataset (segments, pieces, performers, raters, "
+                    "ratings), and the labels of the development part checked against the raw "
+                    "ratings; the final exam's labels stay locked.")
     add_data_option(info)
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(func=_info)
@@ -32,7 +36,7 @@ def register(sub) -> None:
 
 
 def _info(args) -> int:
-    ds = dataset.load(args.data, part="all")
+    ds = dataset.load(args.data, part="all")  # no key: the development part's labels only
     s = dataset.summary(ds)
     rows = "\n".join(f"  {k:<30} {v}" for k, v in s.items() if not isinstance(v, dict))
     per = s["ratings_per_segment"]

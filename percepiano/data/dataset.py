@@ -9,9 +9,10 @@ dimensions (1-7 scale).
 About 15 % of the segments, whole music groups, are the locked final exam
 (``percepiano/data/final_exam.txt``, drawn by ``splits.draw_final_exam``; see
 ``percepiano.data.exam``): ``load`` returns the development part without them unless asked for
-``part="all"`` (counts, rendering, duplicate finding) or ``part="exam"``, which takes the
-capability ``exam.grant`` gives the final-exam experiment alone and is recorded in the results
-store. ``assert_no_exam`` checks a list of names.
+``part="all"`` (every segment's metadata, for counts, rendering and duplicate finding, but the
+development segments' labels and ratings only) or ``part="exam"``; the exam's labels take the
+capability ``exam.grant`` gives the final-exam experiment alone, and each read of them is
+recorded in the results store. ``assert_no_exam`` checks a list of names.
 
 The data folder has the upstream repository's layout. Its quirks are handled here, never by
 editing the files:
@@ -238,6 +239,12 @@ class PercePiano:
     label_std: per-segment standard deviation of the ratings / 7, as upstream ships it (it
         counts not-rated cells as 0; see ``recomputed_std``).
     ratings: the raw ratings table from ``read_ratings``.
+    rated: who rated which segment, one row per valid rating (columns ``rater``, ``name``),
+        without the ratings themselves: what the counts of raters and ratings come from.
+
+    In ``load(part="all")`` without the key, ``labels``, ``label_std`` and ``ratings`` hold the
+    development segments alone (so ``labels.index`` is not ``segments.index``), and ``.loc`` of
+    an exam segment's label raises ``exam.ExamLocked`` (``exam.without_exam_labels``).
     """
 
     root: Path
@@ -245,6 +252,7 @@ class PercePiano:
     labels: pd.DataFrame
     label_std: pd.DataFrame
     ratings: pd.DataFrame
+    rated: pd.DataFrame
 
     @property
     def names(self) -> list[str]:
@@ -274,21 +282,26 @@ def load(data: str | os.PathLike | None = None, part: str = "development", *,
     """Read the dataset from ``locate(data)``; cached per folder and part.
 
     ``part``: ``"development"`` (the default) leaves out the locked final exam (its segments,
-    labels, label std and ratings), so experiments never see it; ``"all"`` is the whole dataset,
-    for counts, rendering and duplicate finding, never for a statistic of the exam's labels or
-    ratings; ``"exam"`` is the final exam alone: it needs ``key=exam.grant(exam.EXPERIMENT)``,
-    each read is recorded in the results store (``exam.record_read``), and a second read in the
-    same profile needs ``force=True``.
+    labels, label std and ratings), so experiments never see it. ``"all"`` holds every
+    segment's metadata (``segments``, ``rated``), for counts, rendering, duplicate finding and
+    drawing folds, but the labels, label std and ratings of the development segments only
+    (``exam.without_exam_labels``); with ``key`` it is the whole dataset, labels included.
+    ``"exam"`` is the final exam alone and needs ``key``. ``key`` must be
+    ``exam.grant(exam.EXPERIMENT)``; each read of the exam's labels (``"exam"``, or ``"all"``
+    with ``key``) is recorded in the results store (``exam.record_read``), and a second one in
+    the same profile needs ``force=True``.
 
     Raises ValueError for an unknown part, DataError when the data is missing or malformed, and
-    DataError for a read of the exam without the key or a second read without ``force``.
+    DataError for ``"exam"`` without the key, a ``key`` that ``exam.grant`` did not give, or a
+    second read of the exam's labels without ``force``.
     """
     if part not in PARTS:
         raise ValueError(f"unknown part {part!r}; choose from {', '.join(PARTS)}")
-    if part != "exam":
+    if part == "development" or (part == "all" and key is None):
         return _load_part(locate(data).resolve(), part)
     exam.check_read(key, force)  # before the data is touched
-    ds = _load_part(locate(data).resolve(), part)
+    root = locate(data).resolve()
+    ds = _load(root) if part == "all" else _load_part(root, part)
     exam.record_read(key, force)
     return ds
 
@@ -297,7 +310,7 @@ def load(data: str | os.PathLike | None = None, part: str = "development", *,
 def _load_part(root: Path, part: str) -> PercePiano:
     ds = _load(root)
     if part == "all":
-        return ds
+        return exam.without_exam_labels(ds)
     locked = set(final_exam_names())
     return _restrict(ds, [n for n in ds.names if (n in locked) == (part == "exam")])
 
@@ -305,7 +318,8 @@ def _load_part(root: Path, part: str) -> PercePiano:
 def _restrict(ds: PercePiano, names: list[str]) -> PercePiano:
     return replace(ds, segments=ds.segments.loc[names], labels=ds.labels.loc[names],
                    label_std=ds.label_std.loc[names],
-                   ratings=ds.ratings[ds.ratings["name"].isin(names)])
+                   ratings=ds.ratings[ds.ratings["name"].isin(names)],
+                   rated=ds.rated[ds.rated["name"].isin(names)])
 
 
 def subset(ds: PercePiano, max_segments: int | None) -> PercePiano:
@@ -406,7 +420,7 @@ def _load(root: Path) -> PercePiano:
 
     segments["music_group"] = segments["excerpt"].map(music_groups(segments))
     return PercePiano(root, segments, labels.loc[segments.index],
-                      label_std.loc[segments.index], ratings)
+                      label_std.loc[segments.index], ratings, ratings[["rater", "name"]])
 
 
 # --------------------------------------------------------------------------- fetch and verify
@@ -496,11 +510,15 @@ def _download(url: str, out: Path, progress: bool) -> None:
 
 
 def summary(ds: PercePiano) -> dict:
-    """Counts that describe the dataset (what `percepiano data info` prints)."""
+    """Counts that describe ``ds`` (what `percepiano data info` prints). Segments, raters and
+    ratings count every segment ``ds`` holds (``segments``, ``rated``: the whole dataset for
+    ``load(part="all")``); ``labelled_segments`` and ``labels_recomputed_match_1e-6`` (labels
+    equal to the mean of their raw ratings / 7) count the labels it holds: the development
+    segments' alone in ``load(part="all")`` without the key."""
     seg = ds.segments
     recomputed = ds.recomputed_labels()
     match = (np.abs(recomputed.to_numpy() - ds.labels.to_numpy()) < 1e-6).all(axis=1)
-    per_rater = ds.ratings.groupby("name").rater.nunique()  # distinct raters per segment
+    per_rater = ds.rated.groupby("name").rater.nunique()  # distinct raters per segment
     return {
         "segments": len(seg),
         "dimensions": len(DIMENSIONS),
@@ -511,13 +529,14 @@ def summary(ds: PercePiano) -> dict:
         "music_groups": int(seg.music_group.nunique()),
         "performers": int(seg.performer.nunique()),
         "score_renderings": int(seg.is_score.sum()),
-        "raters": int(ds.ratings.rater.nunique()),
-        "ratings": len(ds.ratings),
+        "raters": int(ds.rated.rater.nunique()),
+        "ratings": len(ds.rated),
         "invalid_rating_rows_dropped": int(ds.ratings.attrs.get("dropped_invalid", 0)),
         "ratings_per_segment": {"min": int(seg.n_ratings.min()), "max": int(seg.n_ratings.max()),
                                 "mean": float(seg.n_ratings.mean())},
         "raters_per_segment": {"min": int(per_rater.min()), "max": int(per_rater.max())},
         "locked_final_exam_segments": int(seg.index.isin(final_exam_names()).sum()),
+        "labelled_segments": len(ds.labels),
         "labels_recomputed_match_1e-6": int(match.sum()),
         "root": str(ds.root),
     }

@@ -12,6 +12,11 @@ JSON ledger at ``results/<profile>/final_exam/exam_reads.json`` (experiment, pro
 commit and whether the tree was dirty, whether the read was forced); a second read in the same
 profile refuses unless forced, and a forced read is recorded as such.
 
+The whole dataset, ``dataset.load(part="all")``, holds every segment's metadata but, without the
+key, the labels and ratings of the development segments only (``without_exam_labels``): its
+``labels`` and ``label_std`` are ``DevelopmentLabels``, whose ``.loc`` raises ``ExamLocked`` for
+an exam segment. With the key it is whole, and the read is recorded as a read of the exam.
+
 The exam was drawn at the commit named in ``EXAM_HISTORY_FILE``, after development had begun on
 the whole dataset. ``history`` returns what saw the exam before then: each choice made or result
 stored, on how many segments and how many of them are now in the exam, the commits, and the
@@ -21,6 +26,7 @@ that the final results can print the caveat beside their numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import subprocess
@@ -90,6 +96,76 @@ def assert_no_exam(names, what: str = "these segments") -> None:
     if leaked:
         raise DataError(f"{what} include {len(leaked)} segments of the locked final exam "
                         f"(e.g. {leaked[0]!r}); use dataset.load() (the development part)")
+
+
+# --------------------------------------------------------------------------- the whole dataset
+
+
+class ExamLocked(DataError, KeyError):
+    """A label of the locked final exam was looked up in ``DevelopmentLabels``. A DataError, so
+    the command line prints one line, and a KeyError, as pandas raises for a missing label."""
+
+    __str__ = DataError.__str__  # the message as written, not quoted as a KeyError's
+
+
+class DevelopmentLabels(pd.DataFrame):
+    """Labels (or label std) of the development segments alone, indexed by segment name, as
+    ``dataset.load(part="all")`` holds them without the key.
+
+    A DataFrame whose ``.loc`` raises ``ExamLocked``, naming the final exam, where a plain one
+    raises a bare KeyError for a segment it does not hold; frames derived from it are plain.
+    ``reindex`` to the exam's names gives NaN rows, as for any missing label.
+    """
+
+    @property
+    def loc(self):
+        return _ExamGuard(super().loc)
+
+
+class _ExamGuard:
+    """``DataFrame.loc``, but a lookup that fails on segments of the final exam says so."""
+
+    __slots__ = ("_loc",)
+
+    def __init__(self, loc):
+        self._loc = loc
+
+    def __getitem__(self, key):
+        try:
+            return self._loc[key]
+        except KeyError:
+            rows = key[0] if isinstance(key, tuple) else key
+            if isinstance(rows, str) or not pd.api.types.is_list_like(rows):
+                rows = [rows]
+            locked = sorted(set(map(str, rows)) & set(final_exam_names()))
+            if locked:
+                raise ExamLocked(
+                    f"{len(locked)} of the segments looked up belong to the locked final exam "
+                    f"(e.g. {locked[0]!r}), whose labels dataset.load(part=\"all\") holds only "
+                    f"with key=exam.grant({EXPERIMENT!r}); look up development segments only "
+                    "(dataset.load(), or the names in labels.index)") from None
+            raise
+
+    def __setitem__(self, key, value):
+        self._loc[key] = value
+
+    def __call__(self, axis=None):
+        return _ExamGuard(self._loc(axis))
+
+    def __getattr__(self, name):
+        return getattr(self._loc, name)
+
+
+def without_exam_labels(ds):
+    """``ds``, a whole ``dataset.PercePiano``, with every segment's metadata (``segments``,
+    ``rated``) but the labels, label std and ratings of the development segments only: what
+    ``dataset.load(part="all")`` returns without the key. ``labels`` and ``label_std`` become
+    ``DevelopmentLabels``; ``ratings`` keeps the development segments' rows."""
+    locked = set(final_exam_names())
+    dev = [n for n in ds.labels.index if n not in locked]
+    return dataclasses.replace(ds, labels=DevelopmentLabels(ds.labels.loc[dev]),
+                               label_std=DevelopmentLabels(ds.label_std.loc[dev]),
+                               ratings=ds.ratings[~ds.ratings["name"].isin(locked)])
 
 
 # --------------------------------------------------------------------------- the ledger of reads

@@ -13,9 +13,9 @@ from percepiano.data.dataset import DIMENSIONS, DataError
 from percepiano.data.exam import EXPERIMENT, grant
 
 
-def test_counts_and_columns(ds):
-    seg = ds.segments
-    assert len(seg) == 1202 and ds.labels.shape == (1202, 19)
+def test_counts_and_columns(full, ds):
+    seg = full.segments
+    assert len(seg) == 1202 and ds.labels.shape == (len(ds.names), 19)
     assert list(ds.labels.columns) == list(DIMENSIONS)
     assert seg.index.is_monotonic_increasing and seg.index.is_unique
     assert seg.performer.nunique() == 22 and seg.excerpt.nunique() == 99
@@ -25,16 +25,16 @@ def test_counts_and_columns(ds):
     assert ((ds.labels > 0) & (ds.labels <= 1)).all().all()
 
 
-def test_leading_space_file_is_found(ds):
-    path = Path(ds.segments.loc["Schubert_D935_no.3_4bars_2_1", "midi_path"])
+def test_leading_space_file_is_found(full):
+    path = Path(full.segments.loc["Schubert_D935_no.3_4bars_2_1", "midi_path"])
     assert path.name == " Schubert_D935_no.3_4bars_2_1.mid" and path.is_file()
-    assert all(Path(p).is_file() for p in ds.segments.midi_path)
+    assert all(Path(p).is_file() for p in full.segments.midi_path)
 
 
-def test_every_segment_has_its_score_midi(ds):
-    assert ds.segments.score_midi_path.notna().all()
+def test_every_segment_has_its_score_midi(full):
+    assert full.segments.score_midi_path.notna().all()
     # zero-padded segment numbers in score file names map to the same excerpt
-    p = ds.segments.loc["Schubert_D960_mv2_8bars_0_01", "score_midi_path"]
+    p = full.segments.loc["Schubert_D960_mv2_8bars_0_01", "score_midi_path"]
     assert Path(p).name == "Schubert_D960_mv2_8bars_Score_01.mid"
 
 
@@ -54,14 +54,14 @@ def test_labels_recomputed_from_raw_ratings(ds):
     """Every mean label equals the mean of its valid raw ratings / 7 (to 1e-6)."""
     diff = (ds.recomputed_labels() - ds.labels).abs().to_numpy()
     assert np.isfinite(diff).all()
-    assert (diff.max(axis=1) < 1e-6).sum() == 1202
+    assert (diff.max(axis=1) < 1e-6).sum() == len(ds.names)
 
 
 def test_label_std_counts_unrated_cells_as_zero(ds):
     """The upstream std file is reproduced only when not-rated cells count as 0."""
     file_std = ds.label_std.to_numpy()
     as_zero = ds.recomputed_std(unrated_as_zero=True).to_numpy()
-    assert (np.abs(as_zero - file_std).max(axis=1) < 1e-6).sum() == 1202
+    assert (np.abs(as_zero - file_std).max(axis=1) < 1e-6).sum() == len(ds.names)
     proper = ds.recomputed_std().to_numpy()
     differs = np.abs(proper - file_std).max(axis=1) > 1e-6
     assert 100 < differs.sum() < 300  # the segments with some unrated cell
@@ -130,11 +130,16 @@ def test_truncated_json(tmp_path, data_root):
         dataset.load(root)
 
 
-def test_summary(ds):
-    s = dataset.summary(ds)
+def test_summary(full, ds):
+    s = dataset.summary(full)
     assert s["segments"] == 1202 and s["dimensions"] == 19 and s["performers"] == 22
-    assert s["labels_recomputed_match_1e-6"] == 1202
+    # counts of the whole dataset, labels checked on the development part alone
+    assert s["raters"] == 63 and s["ratings"] == len(full.rated) == full.segments.n_ratings.sum()
+    assert s["labelled_segments"] == s["labels_recomputed_match_1e-6"] == len(ds.names)
     json.dumps(s)
+    dev = dataset.summary(ds)
+    assert dev["segments"] == dev["labelled_segments"] == len(ds.names)
+    assert dev["ratings"] == len(ds.ratings) < s["ratings"]
 
 
 # ------------------------------------------------------------------ fetch and verify
@@ -201,18 +206,18 @@ def test_subset_spreads_over_the_sorted_segments(ds):
 # ------------------------------------------------------------------ the locked final exam
 
 
-def test_parts_partition_the_dataset(data_root, ds, tmp_path, monkeypatch):
+def test_parts_partition_the_dataset(data_root, full, tmp_path, monkeypatch):
     monkeypatch.setenv("PERCEPIANO_RESULTS", str(tmp_path))  # the read is recorded there
     dev = dataset.load(data_root)
     exam = dataset.load(data_root, part="exam", key=grant(EXPERIMENT))
-    assert dataset.load(data_root, part="all") is ds
-    assert sorted(dev.names + exam.names) == ds.names and not set(dev.names) & set(exam.names)
+    assert dataset.load(data_root, part="all") is full
+    assert sorted(dev.names + exam.names) == full.names and not set(dev.names) & set(exam.names)
     assert exam.names == list(dataset.final_exam_names())
     for part in (dev, exam):
         assert list(part.labels.index) == part.names
         assert list(part.label_std.index) == part.names
-        assert set(part.ratings.name) == set(part.names)
-    assert len(dev.ratings) + len(exam.ratings) == len(ds.ratings)
+        assert set(part.ratings.name) == set(part.rated.name) == set(part.names)
+    assert len(dev.ratings) + len(exam.ratings) == len(full.rated)
     assert dataset.load(data_root) is dev  # cached per part
 
 
@@ -228,10 +233,10 @@ def test_unknown_part(data_root):
         dataset.load(data_root, part="test")
 
 
-def test_assert_no_exam(data_root, ds):
+def test_assert_no_exam(data_root, full):
     dataset.assert_no_exam(dataset.load(data_root).names)
     with pytest.raises(DataError, match=r"include \d+ segments of the locked final exam"):
-        dataset.assert_no_exam(ds.names, "the training set")
+        dataset.assert_no_exam(full.names, "the training set")
     with pytest.raises(DataError, match="the training set include 1 segments"):
         dataset.assert_no_exam([dataset.final_exam_names()[0]], "the training set")
 
@@ -242,27 +247,27 @@ def test_subset_of_the_development_part_stays_out_of_the_exam(data_root):
     dataset.assert_no_exam(sub.ratings.name)
 
 
-def test_ratings_and_raters_per_segment(ds):
+def test_ratings_and_raters_per_segment(full):
     """4-19 valid ratings from 4-17 distinct raters: some raters rated a segment twice."""
-    s = dataset.summary(ds)
+    s = dataset.summary(full)
     assert s["ratings_per_segment"]["min"] == 4 and s["ratings_per_segment"]["max"] == 19
     assert s["raters_per_segment"] == {"min": 4, "max": 17}
-    assert ds.ratings.duplicated(["rater", "name"]).any()
+    assert full.rated.duplicated(["rater", "name"]).any()
 
 
-def test_performers_are_twenty_humans_and_two_renderings(ds):
-    performers = set(ds.segments.performer)
+def test_performers_are_twenty_humans_and_two_renderings(full):
+    performers = set(full.segments.performer)
     assert len(performers - set(dataset.SCORE_PERFORMERS)) == 20
     assert set(dataset.SCORE_PERFORMERS) <= performers
 
 
-def test_summary_counts_the_locked_exam(data_root, ds):
-    assert dataset.summary(ds)["locked_final_exam_segments"] == len(dataset.final_exam_names())
+def test_summary_counts_the_locked_exam(data_root, full):
+    assert dataset.summary(full)["locked_final_exam_segments"] == len(dataset.final_exam_names())
     assert dataset.summary(dataset.load(data_root))["locked_final_exam_segments"] == 0
 
 
-def test_write_final_exam_is_atomic_and_reads_back(tmp_path, ds):
-    path = dataset.write_final_exam(ds.segments, tmp_path / "final_exam.txt")
+def test_write_final_exam_is_atomic_and_reads_back(tmp_path, full):
+    path = dataset.write_final_exam(full.segments, tmp_path / "final_exam.txt")
     lines = path.read_text().splitlines()
     assert lines[0].startswith("# ") and "percepiano splits --redraw-exam" in path.read_text()
     assert [n for n in lines if not n.startswith("#")] == list(dataset.final_exam_names())

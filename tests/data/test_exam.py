@@ -1,5 +1,5 @@
-"""The lock on the final exam (``percepiano.data.exam``): the capability, the ledger of reads, and
-the record of what saw the exam before it was drawn.
+"""The lock on the final exam (``percepiano.data.exam``): the capability, the ledger of reads, the
+whole dataset without the exam's labels, and the record of what saw the exam before it was drawn.
 
 Tests that record reads point ``PERCEPIANO_RESULTS`` at a temporary folder, never at the
 repository's ``results/``.
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from percepiano.cli.main import main
 from percepiano.data import dataset, exam
+from percepiano.data.dataset import DIMENSIONS
 from percepiano.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +89,61 @@ def test_the_ledger_on_its_own(tmp_path):
     exam.ledger_path("full", tmp_path).write_text("{}")
     with pytest.raises(DataError, match="should be a JSON list"):
         exam.reads("full", tmp_path)
+
+
+# --------------------------------------------------------------------------- the whole dataset
+
+
+def test_the_whole_dataset_holds_no_exam_label_without_the_key(data_root, full, ds, results):
+    locked = set(exam.final_exam_names())
+    assert locked <= set(full.names) and locked <= set(full.rated.name)  # every segment's metadata
+    assert list(full.labels.index) == list(full.label_std.index) == ds.names
+    assert not locked & set(full.ratings.name)
+    pd.testing.assert_frame_equal(pd.DataFrame(full.labels), ds.labels)
+    pd.testing.assert_frame_equal(pd.DataFrame(full.label_std), ds.label_std)
+    pd.testing.assert_frame_equal(full.ratings, ds.ratings)
+    name = exam.final_exam_names()[0]
+    one = "^1 of the segments looked up belong to the locked final exam " + re.escape(
+        f"(e.g. {name!r})")
+    for lookup in (lambda: full.labels.loc[name], lambda: full.label_std.loc[[name]],
+                   lambda: full.labels.loc[[ds.names[0], name], list(DIMENSIONS)]):
+        with pytest.raises(exam.ExamLocked, match=one):
+            lookup()
+    with pytest.raises(DataError, match=f"^{len(locked)} of the segments looked up"):
+        full.labels.loc[full.names]
+    with pytest.raises(KeyError) as missing:  # a name that is nowhere: pandas' own error
+        full.labels.loc["nowhere"]
+    assert not isinstance(missing.value, DataError)
+    assert full.labels.loc[ds.names[:3], list(DIMENSIONS)].equals(ds.labels.iloc[:3])
+    assert exam.reads() == [] and not results.exists()  # nothing read, nothing recorded
+
+
+def test_data_info_checks_the_development_labels_only(capsys, data_root, ds, results):
+    assert main(["data", "info", "--json", "--data", str(data_root)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["segments"] == 1202 and info["ratings"] == 14726 and info["raters"] == 63
+    assert info["labelled_segments"] == info["labels_recomputed_match_1e-6"] == len(ds.names)
+    assert exam.reads() == [] and not results.exists()
+
+
+def test_the_whole_dataset_with_the_key_is_a_recorded_read(data_root, full, results):
+    key = exam.grant(exam.EXPERIMENT)
+    for bad in ("final_exam", object()):
+        with pytest.raises(DataError, match="the final exam is locked"):
+            dataset.load(data_root, part="all", key=bad)
+    assert exam.reads() == []
+    whole = dataset.load(data_root, part="all", key=key)
+    assert list(whole.labels.index) == whole.names == full.names
+    assert type(whole.labels) is pd.DataFrame and set(whole.ratings.name) == set(full.names)
+    (entry,) = exam.reads()
+    assert entry["experiment"] == exam.EXPERIMENT and entry["forced"] is False
+    for part in ("all", "exam"):  # one ledger, whichever way the labels were read
+        with pytest.raises(DataError, match=r"already read 1 time\(s\) in profile 'smoke'"):
+            dataset.load(data_root, part=part, key=key)
+    assert dataset.load(data_root, part="all", key=key, force=True).names == full.names
+    assert [e["forced"] for e in exam.reads()] == [False, True]
+    again = dataset.load(data_root, part="all")  # without the key it stays locked
+    assert list(again.labels.index) == list(full.labels.index) and len(exam.reads()) == 2
 
 
 def test_the_committed_results_store_lists_no_exam_read():

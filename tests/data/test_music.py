@@ -37,8 +37,8 @@ def test_groups_merge_contained_and_repeated_music(tmp_path):
     assert g["Q_8bars_1"] == "Q_8bars_1"          # never merged across pieces
 
 
-def test_percepiano_music_groups(ds):
-    seg = ds.segments
+def test_percepiano_music_groups(full):
+    seg = full.segments
     g = seg.drop_duplicates("excerpt").set_index("excerpt")["music_group"]
     assert g["Schubert_D960_mv2_8bars_1"] == g["Schubert_D960_mv2_8bars_2"] == \
         g["Schubert_D960_mv2_16bars_1"]
@@ -100,19 +100,19 @@ def test_score_match_forgives_edits_within_budget_only(seed, n_edits):
     assert music.score_match(unrelated, outer) < music.MIN_MATCH
 
 
-def test_percepiano_nested_excerpts_with_extra_notes(ds):
-    g = ds.segments.drop_duplicates("excerpt").set_index("excerpt")["music_group"]
+def test_percepiano_nested_excerpts_with_extra_notes(full):
+    g = full.segments.drop_duplicates("excerpt").set_index("excerpt")["music_group"]
     mv3 = "Schubert_D960_mv3_"
     nested = {"16bars_1": ["8bars_1", "8bars_27", "8bars_2", "8bars_28"],
               "16bars_7": ["8bars_3", "8bars_12", "8bars_29", "8bars_4", "8bars_13", "8bars_30"],
               "16bars_19": ["8bars_11", "8bars_20", "8bars_37"]}
     for outer, inner in nested.items():
         assert {g[mv3 + e] for e in inner} == {g[mv3 + outer]}, outer
-    assert ds.segments.music_group.nunique() == 47
+    assert full.segments.music_group.nunique() == 47
 
 
-def test_percepiano_identical_recordings_share_a_group(ds):
-    seg = ds.segments
+def test_percepiano_identical_recordings_share_a_group(full):
+    seg = full.segments
     assert seg.music_group["Schubert_D960_mv3_16bars_0_19"] == \
         seg.music_group["Schubert_D960_mv3_8bars_0_37"]
     files = duplicates.identical_files(seg)
@@ -120,10 +120,10 @@ def test_percepiano_identical_recordings_share_a_group(ds):
             .apply(lambda names: seg.music_group[names].nunique()) == 1).all()
 
 
-def test_percepiano_no_recording_crosses_piece_folds(ds):
-    folds = splits.make_folds(ds.segments, "piece", 4, 0)
+def test_percepiano_no_recording_crosses_piece_folds(full):
+    folds = splits.make_folds(full.segments, "piece", 4, 0)
     for by in ("match", "contained"):  # the same recording, or a cut of it
-        pairs = duplicates.near_identical_pairs(ds.segments, 0.95, by=by)
+        pairs = duplicates.near_identical_pairs(full.segments, 0.95, by=by)
         assert len(pairs) >= 48
         crossing = pairs[folds[pairs.a].to_numpy() != folds[pairs.b].to_numpy()]
         assert crossing.empty, crossing.head().to_string()

@@ -21,11 +21,11 @@ def _toy(n_groups: int, seed: int) -> pd.DataFrame:
 
 @pytest.mark.parametrize("kind,k", [("random", 5), ("piece", 4), ("performer", 4),
                                     ("composer", 2), ("work", 4)])
-def test_split_laws_on_real_data(ds, kind, k):
-    folds = splits.make_folds(ds.segments, kind, k, seed=0)
-    assert folds.index.equals(ds.segments.index)  # every segment in exactly one test fold
+def test_split_laws_on_real_data(full, kind, k):
+    folds = splits.make_folds(full.segments, kind, k, seed=0)
+    assert folds.index.equals(full.segments.index)  # every segment in exactly one test fold
     assert set(folds) == set(range(k))
-    g = splits.groups(ds.segments, kind)
+    g = splits.groups(full.segments, kind)
     assert folds.groupby(g).nunique().max() == 1  # no group in two folds
     sizes = folds.value_counts()
     if kind not in ("composer", "work"):  # groups of 14 to 559 segments cannot balance
@@ -33,18 +33,18 @@ def test_split_laws_on_real_data(ds, kind, k):
         assert sizes.min() >= 0.8 * len(folds) / k
 
 
-def test_score_renderings_form_one_performer_group(ds):
-    g = splits.groups(ds.segments, "performer")
-    assert set(g[ds.segments.is_score]) == {splits.SCORE_GROUP}
+def test_score_renderings_form_one_performer_group(full):
+    g = splits.groups(full.segments, "performer")
+    assert set(g[full.segments.is_score]) == {splits.SCORE_GROUP}
     assert g.nunique() == 21
 
 
-def test_same_folds_whatever_the_order(ds):
-    a = splits.make_folds(ds.segments, "piece", 4, seed=3)
-    shuffled = ds.segments.sample(frac=1.0, random_state=1)
+def test_same_folds_whatever_the_order(full):
+    a = splits.make_folds(full.segments, "piece", 4, seed=3)
+    shuffled = full.segments.sample(frac=1.0, random_state=1)
     b = splits.make_folds(shuffled, "piece", 4, seed=3)
     pd.testing.assert_series_equal(a, b)
-    c = splits.make_folds(ds.segments, "piece", 4, seed=4)
+    c = splits.make_folds(full.segments, "piece", 4, seed=4)
     assert not a.equals(c)  # the seed matters
 
 
@@ -69,59 +69,59 @@ def test_split_laws_property(n_groups, seed, k, kind):
 
 
 @pytest.mark.parametrize("kind", ["piece", "performer", "composer", "random", "work"])
-def test_nested_split_is_grouped_and_inside_training(ds, kind):
+def test_nested_split_is_grouped_and_inside_training(full, kind):
     k = 2 if kind == "composer" else 4
-    folds = splits.make_folds(ds.segments, kind, k, 0)
+    folds = splits.make_folds(full.segments, kind, k, 0)
     train_all = folds.index[folds != 0]
-    train, val = splits.nested_split(ds.segments, train_all, kind, seed=0)
+    train, val = splits.nested_split(full.segments, train_all, kind, seed=0)
     assert set(train) | set(val) == set(train_all) and not set(train) & set(val)
     inner = "piece" if kind == "composer" else kind
-    g = splits.groups(ds.segments, inner)
+    g = splits.groups(full.segments, inner)
     assert not set(g[train]) & set(g[val])
     assert 0.1 < len(val) / len(train_all) < 0.35
 
 
-def test_bad_arguments(ds):
+def test_bad_arguments(full):
     with pytest.raises(ValueError, match="unknown split kind 'pieces'"):
-        splits.make_folds(ds.segments, "pieces", 4)
+        splits.make_folds(full.segments, "pieces", 4)
     with pytest.raises(ValueError, match="k must be an integer >= 2"):
-        splits.make_folds(ds.segments, "piece", 1)
+        splits.make_folds(full.segments, "piece", 1)
     with pytest.raises(ValueError, match="k=3 is larger than the number of composer groups"):
-        splits.make_folds(ds.segments, "composer", 3)
+        splits.make_folds(full.segments, "composer", 3)
 
 
-def test_work_split_holds_out_whole_works(ds):
-    folds = splits.make_folds(ds.segments, "work", 4, seed=0)
-    assert folds.groupby(ds.segments.piece).nunique().max() == 1
-    by_work = folds.groupby(ds.segments.piece).first()
+def test_work_split_holds_out_whole_works(full):
+    folds = splits.make_folds(full.segments, "work", 4, seed=0)
+    assert folds.groupby(full.segments.piece).nunique().max() == 1
+    by_work = folds.groupby(full.segments.piece).first()
     assert by_work["Schubert_D960_mv3"] != by_work["Schubert_D960_mv2"]  # the two largest works
-    other = splits.make_folds(ds.segments, "work", 4, seed=1)
+    other = splits.make_folds(full.segments, "work", 4, seed=1)
     assert not folds.equals(other)  # the seed matters
     # appending the kind left the folds of the older kinds as they were
     assert splits.KINDS[:4] == ("random", "piece", "performer", "composer")
 
 
 @pytest.mark.parametrize("kind", ["piece", "performer", "composer", "random"])
-def test_nested_split_validates_on_inner_fold_zero_for_balanced_kinds(ds, kind):
+def test_nested_split_validates_on_inner_fold_zero_for_balanced_kinds(full, kind):
     """The largest-fold rule only changes the validation fold where one group dominates."""
     k = 2 if kind == "composer" else 4
     for seed in (0, 1):
-        folds = splits.make_folds(ds.segments, kind, k, seed)
+        folds = splits.make_folds(full.segments, kind, k, seed)
         for f in range(k):
             names = folds.index[folds != f]
-            _, val = splits.nested_split(ds.segments, names, kind, seed=seed)
-            sub = ds.segments.loc[sorted(names)]
+            _, val = splits.nested_split(full.segments, names, kind, seed=seed)
+            sub = full.segments.loc[sorted(names)]
             inner_kind = "piece" if splits.groups(sub, kind).nunique() < 2 else kind
             n_groups = splits.groups(sub, inner_kind).nunique()
             inner = splits.make_folds(sub, inner_kind, min(5, n_groups), seed=seed + 1000)
             assert list(val) == list(inner.index[inner == 0])
 
 
-def test_nested_split_work_validation_is_not_the_largest_work(ds):
-    folds = splits.make_folds(ds.segments, "work", 4, 0)
+def test_nested_split_work_validation_is_not_the_largest_work(full):
+    folds = splits.make_folds(full.segments, "work", 4, 0)
     train_all = folds.index[folds == 1].union(folds.index[folds >= 2])  # all but mv3
-    train, val = splits.nested_split(ds.segments, train_all, "work", seed=0)
-    assert "Schubert_D960_mv2" not in set(ds.segments.piece[val])
+    train, val = splits.nested_split(full.segments, train_all, "work", seed=0)
+    assert "Schubert_D960_mv2" not in set(full.segments.piece[val])
     assert 0.1 < len(val) / len(train_all) < 0.35
 
 
