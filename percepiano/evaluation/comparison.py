@@ -171,28 +171,44 @@ def compare(y_true, predictions: Mapping, baseline: str, clusters, groups=None,
     ``resampling_seed`` column: how far the verdicts depend on the draws. Raises ValueError on
     misaligned, unpaired or unknown inputs.
     """
+    n = n_boot if n_perm is None else max(n_boot, n_perm)
+    prep = _prepared(y_true, predictions, baseline, clusters, groups, metrics, test)
+    names = [name for name in predictions if name != baseline]
+    return _family([(None, prep, names)], baseline, metrics, test, n, level, alpha, seed)
+
+
+def _prepared(y_true, predictions, baseline, clusters, groups, metrics, test) -> dict:
     if baseline not in predictions:
         raise ValueError(f"baseline {baseline!r} is not among {list(predictions)}")
     if test not in ("permutation", "corrected_t"):
         raise ValueError(f"unknown test {test!r}; choose from permutation, corrected_t")
-    n = n_boot if n_perm is None else max(n_boot, n_perm)
     prep = B._prepare(y_true, predictions, clusters, groups, baseline)
     if test == "corrected_t" and prep["folds"] is None:
         raise ValueError("corrected_t needs a 'fold' column in the predictions")
     for m in metrics:
         B.check(m, groups)
-    names = [name for name in predictions if name != baseline]
-    if not names:
+    if len(predictions) < 2:
         raise ValueError(f"nothing to compare with {baseline!r}: give at least two configurations")
+    return prep
+
+
+def _family(blocks: list, baseline: str, metrics, test: str, n: int, level: float,
+            alpha: float, seed) -> pd.DataFrame:
+    """Rows of every (block, configuration, metric) of ``blocks`` ([(block, prep, names)]),
+    Holm's adjustment over all of them; rows then within Monte Carlo error of a threshold are
+    redone with ``ESCALATE`` times the resamples, and the family marked again."""
+    jobs = [(block, prep, name, m) for block, prep, names in blocks for name in names
+            for m in metrics]
     seeds = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
     tables = []
     for s in seeds:
-        rows = [_row(prep, baseline, name, m, test, n, level, s) for name in names for m in metrics]
-        first = mark(pd.DataFrame(rows), alpha)
-        for i in np.flatnonzero(first["borderline"]):
-            rows[i] = _row(prep, baseline, rows[i]["config"], rows[i]["metric"], test,
-                           n * ESCALATE, level, s)
+        rows = [_row(prep, baseline, name, m, test, n, level, s) for _, prep, name, m in jobs]
+        for i in np.flatnonzero(mark(pd.DataFrame(rows), alpha)["borderline"]):
+            _, prep, name, m = jobs[i]
+            rows[i] = _row(prep, baseline, name, m, test, n * ESCALATE, level, s)
         table = mark(pd.DataFrame(rows), alpha)
+        if blocks[0][0] is not None:
+            table["block"] = [block for block, *_ in jobs]
         tables.append(table if len(seeds) == 1 else table.assign(resampling_seed=s))
     return pd.concat(tables, ignore_index=True)
 
@@ -255,10 +271,15 @@ def compare_each(y_true, predictions: Mapping[str, Mapping], baseline: str, clus
     predictions}}; ``baseline`` names the reference in every block), concatenated with a
     ``block`` column and Holm's adjustment (and the borderline marks) redone over all rows: a
     chapter's family. ``clusters``: units, or {block: units}."""
-    parts = [compare(y_true, preds, baseline, _units_of(clusters, block), groups, alpha=alpha,
-                     **options).assign(block=block) for block, preds in predictions.items()]
-    table = pd.concat(parts, ignore_index=True)
-    if "resampling_seed" not in table:
-        return mark(table, alpha)
-    return pd.concat([mark(t, alpha) for _, t in table.groupby("resampling_seed", sort=True)],
-                     ignore_index=True)
+    options = dict(options)
+    n_boot, n_perm = options.pop("n_boot", B.N_RESAMPLES), options.pop("n_perm", None)
+    metrics = options.pop("metrics", ("mean_r2", "mean_pairwise"))
+    test, level = options.pop("test", "permutation"), options.pop("level", B.LEVEL)
+    seed = options.pop("seed", 0)
+    if options:
+        raise TypeError(f"unknown options {sorted(options)}")
+    blocks = [(block, _prepared(y_true, preds, baseline, _units_of(clusters, block), groups,
+                                metrics, test), [k for k in preds if k != baseline])
+              for block, preds in predictions.items()]
+    n = n_boot if n_perm is None else max(n_boot, n_perm)
+    return _family(blocks, baseline, metrics, test, n, level, alpha, seed)
