@@ -32,18 +32,21 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from percepiano import config, experiments, plots
+from percepiano.analysis import headline
 from percepiano.data import dataset, published, splits
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import stats
 
 plots.style()
 ds = dataset.load()  # the development part; the final exam stays locked
-y, clusters, excerpts = ds.labels[list(DIMENSIONS)], ds.segments.music_group, ds.segments.excerpt
+y, excerpts = ds.labels[list(DIMENSIONS)], ds.segments.excerpt
+units = stats.units_by_kind(ds.segments)  # what each split's bootstrap resamples
 n_boot = config.settings().n_boot
 METRICS = {"mean_r2": "R²", "mean_r": "r", "mean_pairwise": "pairwise accuracy"}
 glue("profile", config.profile(), display=False)
 glue("n_boot", n_boot, display=False)
 glue("level", stats.LEVEL, display=False)
+glue("units", stats.describe_design(units, ["piece", "performer", "work"]), display=False)
 
 
 # %% [markdown]
@@ -59,7 +62,8 @@ glue("level", stats.LEVEL, display=False)
 #   segments; in training: the other performances of every test excerpt.
 # * **piece**: grouped by the music. Held out: every excerpt that shares notes with a test
 #   excerpt (a long excerpt and the shorter ones inside it, literal repeats, and identical
-#   recordings filed under two excerpts); in training: other stretches of the same works.
+#   recordings filed under two excerpts); in training: other stretches of the same work, where
+#   the work has any.
 # * **performer**: grouped by performer (the deadpan score renderings form one group). Held out:
 #   the player; in training: the same excerpts played by others.
 # * **work**: grouped by work (one Beethoven variation, one Schubert movement or impromptu).
@@ -94,20 +98,21 @@ plots.table(pd.DataFrame({"groups": groups, "test folds": folds}).rename_axis("s
 #
 # The strongest of them on a split is the **bar** every listening model must clear there: it
 # knows who plays and which music, and nothing about how it was played. Every figure below is
-# the pooled out-of-fold score averaged over the seeds, with a {glue:text}`level:.0%` cluster-bootstrap interval
-# over music groups ({glue:text}`n_boot` resamples, `percepiano.evaluation.stats`).
+# the pooled out-of-fold score averaged over the seeds, with a {glue:text}`level:.0%` bootstrap interval
+# over what the split holds out ({glue:text}`units`; music groups on the random and composer
+# splits; {glue:text}`n_boot` resamples, `percepiano.evaluation.stats`).
 #
 # On the random split the excerpt mean reaches a mean R² of {glue:text}`ex_random_r2:.3f`
 # ({glue:text}`ex_random_ci`), {glue:text}`ex_random_of_ceiling:.0%` of the noise ceiling of
 # {ref}`sec-data-ceiling`, without any information about the performance
-# ({numref}`fig-baselines-identity`). That is the leak a random split invites: a model that
-# learns to recognise the excerpt inherits this score. On the piece split the excerpt is never in
-# training and the excerpt mean falls back to the global mean (R² {glue:text}`ex_piece_r2:.3f`);
-# on the performer split, where the test excerpts were played by others in training, it still
-# reaches {glue:text}`ex_performer_r2:.3f`.
+# ({numref}`fig-baselines-identity`). {glue:text}`ex_random_reading`. On the piece split the
+# excerpt is never in training and the excerpt mean falls back to the global mean (R²
+# {glue:text}`ex_piece_r2:.3f`); on the performer split, where the test excerpts were played by
+# others in training, it reaches {glue:text}`ex_performer_r2:.3f`
+# ({glue:text}`ex_performer_ci`).
 
 # %% tags=["hide-input"]
-id_summary = stats.summarise(y, ident.oof, ["kind", "baseline"], clusters, excerpts,
+id_summary = stats.summarise(y, ident.oof, ["kind", "baseline"], units, excerpts,
                              metrics=list(METRICS), n_boot=n_boot)
 est = id_summary.set_index(["kind", "baseline", "metric"])
 for (kind, baseline), key in [(("random", "excerpt_mean"), "ex_random"),
@@ -118,10 +123,21 @@ for (kind, baseline), key in [(("random", "excerpt_mean"), "ex_random"),
     glue(f"{key}_r2", float(row.estimate), display=False)
     glue(f"{key}_ci", f"{stats.LEVEL:.0%} CI {row.ci_lo:.3f} to {row.ci_hi:.3f}", display=False)
 ceiling = experiments.load_or_run("data_ceiling")
-glue("ex_random_of_ceiling",
-     float(est.loc[("random", "excerpt_mean", "mean_r2")].estimate / ceiling["mean_ceiling_r2"]),
-     display=False)
+ex_random = est.loc[("random", "excerpt_mean", "mean_r2")]
+of_ceiling = float(ex_random.estimate / ceiling["mean_ceiling_r2"])
+glue("ex_random_of_ceiling", of_ceiling, display=False)
+glue("ex_random_reading", "That is the leak a random split invites: a model that learns to "
+     "recognise the excerpt can inherit this score" if ex_random.ci_lo > 0 else
+     "Its interval includes zero: on this profile the excerpt gives away nothing measurable "
+     "on the random split", display=False)
+glue("random_lesson", "results on a random split include what a model earns by recognising "
+     f"music it has already heard (the excerpt mean alone reaches {of_ceiling:.0%} of the noise "
+     "ceiling there)" if ex_random.ci_lo > 0 else "recognising music already heard earns "
+     "nothing measurable on this profile's random split, but a split that holds the music out "
+     "removes the possibility", display=False)
 bars = ident["bar"]
+glue("bar_names", stats.join_items([f"the {plots.BASELINE_LABELS[b]} on the {k} split"
+                                    for k, b in bars.items()]), display=False)
 shown = id_summary[id_summary.metric == "mean_r2"].assign(
     baseline=lambda t: t.baseline.map(plots.BASELINE_LABELS))
 plots.glue_figure("fig_identity", plots.split_bars(
@@ -133,10 +149,10 @@ plots.glue_figure("fig_identity", plots.split_bars(
 # :name: fig-baselines-identity
 #
 # Mean R² over the dimensions of the five identity baselines on each split (pooled out-of-fold,
-# averaged over seeds; black bars: {glue:text}`level:.0%` cluster-bootstrap intervals; profile
-# {glue:text}`profile`), with the noise ceiling as a dashed line. The excerpt mean scores wherever
-# the test music was heard in training (random and performer splits) and nowhere else; knowing
-# the performer *and* the work is worth most where both are in training.
+# averaged over seeds; black bars: {glue:text}`level:.0%` bootstrap intervals; profile
+# {glue:text}`profile`), with the noise ceiling as a dashed line. The excerpt mean knows the test
+# music only where it was heard in training (the random and performer splits) and is the global
+# mean elsewhere. The strongest baseline of each split by R²: {glue:text}`bar_names`.
 # ```
 
 # %% tags=["hide-input"]
@@ -149,22 +165,35 @@ for kind in ("piece", "performer", "work"):
                  f"{pw.estimate:.3f} [{pw.ci_lo:.3f}, {pw.ci_hi:.3f}]")
 perf_vs_bar = est.loc[("piece", bars["piece"], "mean_r2")].estimate - est.loc[
     ("piece", "performer_mean", "mean_r2")].estimate
+pw_bar = est.xs("mean_pairwise", level="metric").loc["piece"]
+pw_best = pw_bar.estimate.idxmax()
+pw = pw_bar.loc[pw_best]
+side = ("above" if pw.ci_lo > 0.5 else "below" if pw.ci_hi < 0.5
+        else "not distinguishable from")
+who = ("knowing who plays orders the performances of one excerpt, because performers differ "
+       "consistently (the deadpan renderings of the score count as one performer, "
+       "{ref}`sec-data-deadpan`). " if side == "above" and "performer" in pw_best else "")
 display(Markdown(
     "The bar of each split on which the book compares models:\n\n" + "\n".join(lines)
-    + f"\n\nOn the piece split the bar is {perf_vs_bar:+.3f} R² "
-    f"{'above' if perf_vs_bar > 0 else 'below'} the performer mean alone, the bar earlier "
-    "versions of this book used. Its within-excerpt pairwise accuracy is above the 0.5 of "
-    "chance although it never hears a note: performers play consistently, so knowing who plays "
-    "orders the performances of one excerpt. A listening model's within-excerpt score means "
-    "something only beside this one."))
+    + "\n\nOn the piece split the bar is "
+    + ("the performer mean itself" if bars["piece"] == "performer_mean" else
+       f"{perf_vs_bar:+.3f} R² {'above' if perf_vs_bar > 0 else 'below'} the performer mean "
+       "alone") + ", the bar earlier versions of this book used. Within excerpts, the "
+    f"{plots.BASELINE_LABELS[pw_best]} orders "
+    f"{pw.estimate:.1%} of the pairs of performances correctly ({stats.LEVEL:.0%} interval "
+    f"{pw.ci_lo:.3f} to {pw.ci_hi:.3f}), {side} the 0.5 of chance, although it never hears a "
+    "note" + (": " + who if who else ". ") +
+    "Within-excerpt metrics remove what the music gives away, not what the performer's "
+    "identity does, so a listening model's within-excerpt score means something only beside "
+    "this identity bar, which every headline table of the book shows."))
 
 # %% tags=["hide-input"]
 plots.table(plots.with_intervals(id_summary.assign(baseline=id_summary.baseline.map(
     plots.BASELINE_LABELS)), ["kind", "baseline"], METRICS).rename_axis(["split", "baseline"]),
             f"Identity baselines: mean R², mean Pearson r and within-excerpt pairwise accuracy "
             f"over the {len(DIMENSIONS)} dimensions, pooled out-of-fold, mean over seeds "
-            f"{cfg['seeds']}, with {stats.LEVEL:.0%} cluster-bootstrap intervals ({config.profile()} "
-            "profile).")
+            f"{cfg['seeds']}, with {stats.LEVEL:.0%} bootstrap intervals over what each split "
+            f"holds out ({config.profile()} profile).")
 
 # %% tags=["hide-input"]
 # The random forests need descriptors of every segment; their section appears when their results
@@ -173,16 +202,18 @@ forest = (experiments.load("forest_baselines") if "forest_baselines" in experime
           else None)
 if forest is not None:
     fcfg = forest.provenance["config"]
-    f_summary = stats.summarise(y, forest.oof, ["kind", "features"], clusters, excerpts,
-                                metrics=list(METRICS), n_boot=n_boot)
-    fest = f_summary.set_index(["kind", "features", "metric"])
+    f_summary = stats.summarise(y, forest.oof, ["kind", "features"], units, excerpts,
+                                metrics=list(METRICS), n_boot=n_boot,
+                                deadpan=headline.deadpan(ds.segments))
+    f_human = f_summary[f_summary.performances == "human"]
+    f_summary = f_summary[f_summary.performances == "all"].drop(columns="performances")
     blocks = {}
     for kind in fcfg["splits"]:
         bar_oof = stats.by_config(ident.oof, "baseline", kind=kind)[bars[kind]]
         blocks[kind] = {"bar": bar_oof, **{f"forest, {f} descriptors": p for f, p in
                                            stats.by_config(forest.oof, "features",
                                                            kind=kind).items()}}
-    f_vs_bar = stats.compare_each(y, blocks, "bar", clusters, excerpts,
+    f_vs_bar = stats.compare_each(y, blocks, "bar", units, excerpts,
                                   metrics=("mean_r2", "mean_pairwise"), n_boot=n_boot)
 
 # %% tags=["hide-input"]
@@ -197,18 +228,22 @@ if forest is not None:
     display(Markdown(f"""
 **Random forests on descriptors.** A model that does listen, in the simplest way: a random
 forest {{cite}}`breiman2001random` on hand-made descriptors of each performance
-(`percepiano.models.forest`), {"one multi-output forest for the 19 dimensions" if
+(`percepiano.models.forest`), {f"one multi-output forest for the {len(DIMENSIONS)} dimensions" if
 fcfg['forest']['joint'] else "one forest per dimension"} with fixed settings
 ({fcfg['forest']['n_estimators']} trees, at least {fcfg['forest']['min_samples_leaf']}
-segments per leaf, nothing chosen on test folds), fitted on the whole training portion of each
-fold, on the descriptor sets {", ".join(fcfg['features'])}. On the piece split the best set
+segments per leaf), fitted on the whole training portion of each fold, on the descriptor sets
+{", ".join(fcfg['features'])}. These settings and the descriptors themselves were compared on
+piece-split scores of these same folds while they were developed, and on segments now in the
+final exam ({{ref}}`chapter-data`): they were not chosen inside the training folds, so the
+forest's numbers may be optimistic, by an amount this book does not measure. On the piece split
+the best set
 ({best.config.split(', ')[1]}) reaches a mean R² of {best.estimate_config:.3f}
 ({{numref}}`fig-baselines-forest`). Against the bar of each split, with paired intervals over
-music groups and Holm's correction over the {len(f_vs_bar)} comparisons of this section:
-{"; ".join(sentences)}.
+what each split holds out and Holm's correction over the {len(f_vs_bar)} comparisons of this
+section: {"; ".join(sentences)}.
 """))
 
-# %% tags=["hide-input"] mystnb={"figure": {"name": "fig-baselines-forest", "caption": "Random forests on performance descriptors minus the bar of each split (the strongest identity baseline), in mean R\u00b2 and within-excerpt pairwise accuracy: paired differences over the same folds and seeds, with cluster-bootstrap intervals; filled points are significant after Holm's correction."}}
+# %% tags=["hide-input"] mystnb={"figure": {"name": "fig-baselines-forest", "caption": "Random forests on performance descriptors minus the bar of each split (the strongest identity baseline), in mean R\u00b2 and within-excerpt pairwise accuracy: paired differences over the same folds and seeds, with bootstrap intervals over what each split holds out; filled points are significant after Holm's correction."}}
 if forest is not None:
     fig = plots.differences(f_vs_bar.assign(config=f_vs_bar.block + ": " + f_vs_bar.config))
     display(fig)
@@ -216,12 +251,18 @@ if forest is not None:
 
 # %% tags=["hide-input"]
 if forest is not None:
+    shown = pd.concat([f_summary.assign(performances="all"), f_human], ignore_index=True)
+    shown = shown[shown.metric.isin(headline.METRICS)].assign(
+        model="forest, " + shown.features + " descriptors").drop(columns="features")
+    bar = headline.identity_bar(y, ident.oof, ds.segments, fcfg["splits"], n_boot=n_boot)
     display(plots.table(
-        plots.with_intervals(f_summary, ["kind", "features"], METRICS)
-        .rename_axis(["split", "descriptors"]),
-        f"Random forests: pooled out-of-fold metrics, mean over seeds {fcfg['seeds']}, with {stats.LEVEL:.0%} "
-        f"cluster-bootstrap intervals ({config.profile()} profile, {forest['n_segments']} "
-        "segments)."))
+        headline.wide(pd.concat([shown, bar], ignore_index=True)),
+        "Random forests beside the identity bar (the best identity baseline of each split and "
+        f"metric): pooled out-of-fold R² and within-excerpt pairwise accuracy on all "
+        f"development performances and on the human ones only, mean over seeds "
+        f"{fcfg['seeds']}, with {stats.LEVEL:.0%} bootstrap intervals over "
+        f"{stats.describe_design(units, fcfg['splits'])} ({config.profile()} profile, "
+        f"{forest['n_segments']} segments)."))
 
 # %% [markdown]
 # (sec-baselines-published)=
@@ -235,9 +276,8 @@ if forest is not None:
 # {glue:text}`pub_performer:.3f` on its performer split. Frozen MuQ {cite}`zhu2025muq`
 # embeddings of audio rendered from the MIDI reach R² {glue:text}`pub_muq:.3f` (r
 # {glue:text}`pub_muq_r:.3f`) on an excerpt-level random split {cite}`dhiman2026audio`, a split
-# on which the excerpt mean alone reaches {glue:text}`ex_random_r2:.3f` here: about
-# {glue:text}`muq_leak_share:.0%` of that score is within reach of a model that only recognises
-# the music.
+# on which the excerpt mean alone reaches {glue:text}`ex_random_r2:.3f` here:
+# {glue:text}`muq_reading`.
 
 # %% tags=["hide-input"]
 pub = published.published_table()
@@ -246,8 +286,10 @@ glue("pub_performer", float(pub.query("split == 'performer'").r2.iloc[0]), displ
 muq = pub[pub.model.str.contains("MuQ")].iloc[0]
 glue("pub_muq", float(muq.r2), display=False)
 glue("pub_muq_r", float(muq.r), display=False)
-glue("muq_leak_share", float(est.loc[("random", "excerpt_mean", "mean_r2")].estimate / muq.r2),
-     display=False)
+leak = float(est.loc[("random", "excerpt_mean", "mean_r2")].estimate / muq.r2)
+glue("muq_reading", f"about {leak:.0%} of that score is within reach of a model that only "
+     "recognises the music" if leak < 1 else "a model that only recognises the music reaches "
+     "that score", display=False)
 
 # %% tags=["hide-input"]
 rows = [{"model": r.model, "input": r.input, "split": r.split, "R²": r.r2, "r": r.r,
@@ -277,8 +319,8 @@ plots.table(pd.DataFrame(rows).set_index("model"),
             "dimensions; published folds differ from ours.")
 
 # %% [markdown]
-# The lesson for the rest of the book: results on a random split measure, to a large extent, how
-# well a model recognises music it has already heard. We report the piece split as the main
-# measure of hearing the playing, the performer and work splits as measures of generalising to
-# new players and new music, always beside the bar of the same split, the noise ceiling, and the
-# within-excerpt metrics that only the playing can move.
+# The lesson for the rest of the book: {glue:text}`random_lesson`. We report the piece split as
+# the main measure of hearing the playing, the performer and work splits as measures of
+# generalising to new players and new music, always beside the bar of the same split, the noise
+# ceiling, the within-excerpt metrics (which the music cannot move, though the performer's
+# identity can), and the human performances alone beside all of them.

@@ -24,9 +24,10 @@
 #
 # The question is harder than a leaderboard makes it look. The dataset is small
 # ({glue:text}`n_excerpts` distinct excerpts played by {glue:text}`n_human` human performers), the
-# labels are means of a handful of noisy ratings, and the same excerpt appears many times, played
-# by different people. A model that recognises the excerpt can score well without listening to
-# the playing at all. The first chapters therefore set the bar before any model is trained:
+# labels are means of {glue:text}`ratings_min` to {glue:text}`ratings_max` noisy ratings, and the
+# same excerpt appears many times, played by different people. A model that recognises the
+# excerpt can score well without listening to the playing at all. The first chapters therefore
+# set the bar before any model is trained:
 #
 # * {ref}`chapter-data` describes the segments, the ratings and how much of the label variance
 #   lies between excerpts, and measures the *noise ceiling*: how well any model could do, given
@@ -38,7 +39,7 @@
 #
 # * {ref}`chapter-ast` trains a small Audio Spectrogram Transformer from scratch on a CPU and
 #   measures it against that bar;
-# * {ref}`chapter-week1` sizes it for a thousand segments, augments its training data with
+# * {ref}`chapter-week1` sizes it for this dataset, augments its training data with
 #   exact re-renderings of each performance, and fuses it with the descriptors, asking whether
 #   any listening model beats a random forest on MIDI descriptors;
 # * {ref}`chapter-listener` teaches it what the MIDI knows: an auxiliary head that predicts the
@@ -74,6 +75,8 @@ glue("n_dimensions", info["dimensions"], display=False)
 glue("n_excerpts", info["excerpts"], display=False)
 glue("n_human", int(ds.segments.performer.nunique()
                     - ds.segments[ds.segments.is_score].performer.nunique()), display=False)
+glue("ratings_min", int(info["ratings_per_segment"]["min"]), display=False)
+glue("ratings_max", int(info["ratings_per_segment"]["max"]), display=False)
 glue("profile", config.profile(), display=False)
 
 # %% tags=["remove-input"]
