@@ -31,11 +31,8 @@ writes the same bytes). Results already migrated are left alone.
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import subprocess
 import sys
-import tarfile
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -48,6 +45,9 @@ from percepiano.evaluation.cross_validation import FOLD_MEAN, POOLED  # noqa: E4
 from percepiano.experiments import data as data_experiments  # noqa: E402
 from percepiano.experiments import store  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from carry_provenance import extract, git  # noqa: E402
+
 SCRIPT = "scripts/migrate_headline_names.py"
 # experiment -> (new names of the old top-level mean_r2 and mean_r, what they measure)
 HEADLINES = {
@@ -59,19 +59,9 @@ HEADLINES = {
 DEFAULT = (("pooled_r2", "pooled_r"), POOLED)  # every cross-validated experiment
 
 
-def git(*args: str) -> bytes:
-    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, check=True).stdout
-
-
 def code_of(commit: str, tmp: Path) -> dict[str, Path]:
     """The package's modules at ``commit`` (extracted from git under ``tmp``), by name."""
-    with tarfile.open(fileobj=io.BytesIO(git("archive", commit, "percepiano"))) as tar:
-        tar.extractall(tmp, filter="data")
-    out = {}
-    for path in sorted((tmp / "percepiano").rglob("*.py")):
-        parts = ["percepiano", *path.relative_to(tmp / "percepiano").with_suffix("").parts]
-        out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return out
+    return extract(commit, tmp)
 
 
 def code_hash(name: str, modules: dict[str, Path]) -> tuple[str, dict[str, str]]:
