@@ -29,6 +29,7 @@ import hashlib
 import inspect
 import io
 import json
+import subprocess
 import tokenize
 from collections.abc import Callable
 from functools import lru_cache
@@ -200,3 +201,26 @@ def _text(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> str
     if r1 == r2:
         return lines[r1 - 1][c1:c2]
     return lines[r1 - 1][c1:] + "".join(lines[r1:r2 - 1]) + lines[r2 - 1][:c2]
+
+
+def checkout_state(root: Path | None = None) -> dict:
+    """``{"commit", "dirty"}``: the commit checked out in ``root`` (default: the checkout holding
+    this package) and whether its tracked files outside ``results/`` have uncommitted changes
+    (stored results are not code: writing one experiment's must not make the next dirty); both
+    None outside git or when git cannot be run."""
+    root = root or Path(__file__).resolve().parents[1]
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
+                              timeout=30, check=False)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                     ":(exclude)results")
+    except (OSError, subprocess.TimeoutExpired):
+        return {"commit": None, "dirty": None}
+    if head.returncode != 0:
+        return {"commit": None, "dirty": None}
+    return {"commit": head.stdout.strip(),
+            "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}

@@ -29,14 +29,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import subprocess
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from percepiano import config
+from percepiano import codehash, config
 from percepiano.errors import DataError
 from percepiano.io import atomic_path
 
@@ -225,33 +224,12 @@ def record_read(key: ExamKey, force: bool = False, profile: str | None = None,
     check_read(key, force, profile, root)
     done = reads(profile, root)
     entry = {"experiment": key.experiment, "profile": config.profile(profile),
-             "time": datetime.now(UTC).isoformat(timespec="seconds"), **_git(),
+             "time": datetime.now(UTC).isoformat(timespec="seconds"), **codehash.checkout_state(),
              "forced": bool(done)}
     path = ledger_path(profile, root)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps([*done, entry], indent=1) + "\n", encoding="utf-8")
     return entry
-
-
-def _git() -> dict:
-    """The commit checked out where this package lives, and whether its tracked files outside
-    ``results/`` have uncommitted changes (None for both outside git)."""
-    root = Path(__file__).resolve().parents[2]
-
-    def git(*args):
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              timeout=30, check=False)
-
-    try:
-        head = git("rev-parse", "HEAD")
-        status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
-                     ":(exclude)results")
-    except (OSError, subprocess.TimeoutExpired):
-        return {"commit": None, "dirty": None}
-    if head.returncode != 0:
-        return {"commit": None, "dirty": None}
-    return {"commit": head.stdout.strip(),
-            "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
 
 
 # --------------------------------------------------------------------------- what saw the exam

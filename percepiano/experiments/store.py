@@ -41,7 +41,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -374,24 +373,8 @@ def _atomic(path: Path, text: str) -> None:
 
 
 def _git(root: Path | None = None) -> dict:
-    """The commit checked out in ``root`` (default: the checkout holding this package) and
-    whether its tracked files outside ``results/`` have uncommitted changes."""
-    root = root or Path(__file__).resolve().parents[2]
-
-    def git(*args):
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                              timeout=30, check=False)
-
-    try:
-        head = git("rev-parse", "HEAD")
-        # stored results are not code: writing one experiment's must not make the next dirty
-        status = git("status", "--porcelain", "--untracked-files=no", "--", ".",
-                     ":(exclude)results")
-    except (OSError, subprocess.TimeoutExpired):
-        return {"commit": None, "dirty": None}
-    commit = head.stdout.strip() if head.returncode == 0 else None
-    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
-    return {"commit": commit, "dirty": dirty}
+    """The checkout's commit and dirty flag (``codehash.checkout_state``)."""
+    return codehash.checkout_state(root)
 
 
 def _device() -> str:
