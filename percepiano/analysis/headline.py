@@ -75,5 +75,9 @@ def wide(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
                                                   else p))
     out = cells.pivot_table(index="model", columns=["kind", "metric", "performances"],
                             values="cell", aggfunc="first", sort=False)
-    order = list(dict.fromkeys(table.model))
-    return out.reindex(order).rename_axis(index=None, columns=["split", "metric", ""])
+    first = {level: list(dict.fromkeys(cells[level])) for level in
+             ("kind", "metric", "performances")}
+    columns = sorted(out.columns, key=lambda c: tuple(
+        first[level].index(v) for level, v in zip(first, c, strict=True)))
+    return (out.reindex(index=list(dict.fromkeys(table.model)), columns=columns)
+            .rename_axis(index="model", columns=["split", "metric", ""]))
