@@ -1,13 +1,13 @@
 """Bootstrap intervals over the units a split generalises over: one-way and two-way (pigeonhole).
 
-* **What is resampled** (``units``): the unknown of each split. The piece split holds out music,
-  so music groups are resampled (Field & Welsh 2007, "Bootstrapping clustered data", JRSS B);
-  the work split holds out works, so works; the performer split holds out performers, but
-  performers and music are *crossed* (every performer plays several excerpts, every excerpt is
-  played by several performers), so performers and music groups are resampled together by the
-  **pigeonhole bootstrap** (Owen 2007, "The pigeonhole bootstrap", Ann. Appl. Stat.): each draw
-  takes performers with replacement and, independently, music groups with replacement, and a
-  segment of performer i and music j counts ``w_i * v_j`` times.
+* **What is resampled** (``percepiano.evaluation.units``): the unknown of each split. The piece
+  split holds out music, so music groups are resampled (Field & Welsh 2007, "Bootstrapping
+  clustered data", JRSS B); the work split holds out works, so works; the performer split holds
+  out performers, but performers and music are *crossed* (every performer plays several
+  excerpts, every excerpt is played by several performers), so performers and music groups are
+  resampled together by the **pigeonhole bootstrap** (Owen 2007, "The pigeonhole bootstrap",
+  Ann. Appl. Stat.): each draw takes performers with replacement and, independently, music
+  groups with replacement, and a segment of performer i and music j counts ``w_i * v_j`` times.
 * **The interval** is the percentile interval (Efron & Tibshirani 1993, ch. 13) of the metric on
   the pooled out-of-fold predictions of each resample. Its **Monte Carlo error** (how far the
   ends would move with another resampling seed) is estimated from 20 disjoint batches of the
@@ -34,7 +34,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from percepiano.data import splits
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import metrics as M
 
@@ -45,45 +44,6 @@ METRICS = (*FAST, "mean_rho")
 WITHIN = ("mean_within_rho", "mean_pairwise")
 MC_BATCHES = 20  # disjoint batches of resamples that estimate the Monte Carlo error
 _EPS = 1e-12  # a column whose sum of squares is below _EPS * n * max|x|^2 is constant
-
-
-def units(segments: pd.DataFrame, kind: str) -> pd.Series | pd.DataFrame:
-    """What a bootstrap of split ``kind`` resamples, per segment (index = segment name): a Series
-    (one-way: music groups for ``random``, ``piece`` and ``composer``, works for ``work``) or a
-    DataFrame of two crossed factors (``performer``: performers, the deadpan renderings as one,
-    and music groups). ``composer`` has two composers, too few to resample; its intervals are
-    over music groups and do not include the variation between composers.
-    Raises ValueError for an unknown kind."""
-    music = splits.groups(segments, "piece").rename("music")
-    if kind in ("random", "piece", "composer"):
-        return music
-    if kind == "work":
-        return splits.groups(segments, "work").rename("work")
-    if kind == "performer":
-        return pd.concat([splits.groups(segments, "performer").rename("performer"), music], axis=1)
-    raise ValueError(f"unknown split kind {kind!r}; choose from {', '.join(splits.KINDS)}")
-
-
-def units_by_kind(segments: pd.DataFrame) -> dict[str, pd.Series | pd.DataFrame]:
-    """``units`` for every split kind: what a chapter passes for ``clusters``."""
-    return {kind: units(segments, kind) for kind in splits.KINDS}
-
-
-def describe_units(clusters) -> str:
-    """Words for what ``clusters`` resamples, e.g. "music groups" or "performers and music
-    groups (two-way)"."""
-    names = {"music": "music groups", "music_group": "music groups", "work": "works",
-             "piece": "works", "performer": "performers"}
-    cols = list(clusters.columns) if isinstance(clusters, pd.DataFrame) else [clusters.name]
-    words = [names.get(c, f"{c}s" if c else "clusters") for c in cols]
-    return words[0] if len(words) == 1 else " and ".join(words) + " (two-way)"
-
-
-def describe_design(by_kind: dict, kinds) -> str:
-    """Words for the units of several splits, e.g. "music groups on the piece split and works
-    on the work split"."""
-    parts = [f"{describe_units(by_kind[k])} on the {k} split" for k in kinds]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 # ---- inputs: labels, predictions per seed, cells of the design, excerpts ----------------------

@@ -160,7 +160,7 @@ def compare(y_true, predictions: Mapping, baseline: str, clusters, groups=None,
     ``predictions``: {name: DataFrame indexed by segment with the dimension columns (and
     ``seed``, and ``fold`` for the per-fold statistics) or array (n, d) / (seeds, n, d)}; all
     on the same segments, seeds and folds (``by_config`` splits a stored OOF table).
-    ``clusters``: the units to resample (``bootstrap.units``). ``test``: ``"permutation"``
+    ``clusters``: the units to resample (``units.units``). ``test``: ``"permutation"``
     (default) or ``"corrected_t"`` (needs folds). One number of resamples serves the bootstrap
     and the permutations (``n_perm`` is kept for old calls and must equal it when given); rows
     near a threshold are redone with ``ESCALATE`` times as many. Columns: config, baseline,
@@ -246,7 +246,7 @@ def summarise(y_true, oof: pd.DataFrame, by: Sequence[str], clusters, groups=Non
     columns, e.g. ``["kind", "features"]``) with each metric's seed-averaged estimate and
     bootstrap interval: one row per (configuration, metric), columns ``by`` + metric, estimate,
     ci_lo, ci_hi, Monte Carlo errors of the ends, seed_sd, n_seeds. ``clusters``: units, or
-    {split kind: units} (``bootstrap.units_by_kind``) read through a ``kind`` column. With
+    {split kind: units} (``units.units_by_kind``) read through a ``kind`` column. With
     ``deadpan`` (a boolean per segment: a rendering of the score without expression), every
     row is given twice, ``performances`` = ``all`` and ``human`` (the same predictions scored
     on the human performances only)."""
@@ -266,18 +266,15 @@ def summarise(y_true, oof: pd.DataFrame, by: Sequence[str], clusters, groups=Non
 
 
 def compare_each(y_true, predictions: Mapping[str, Mapping], baseline: str, clusters,
-                 groups=None, alpha: float = 0.05, **options) -> pd.DataFrame:
+                 groups=None, metrics: Sequence[str] = ("mean_r2", "mean_pairwise"),
+                 test: str = "permutation", n_boot: int = B.N_RESAMPLES,
+                 n_perm: int | None = None, level: float = B.LEVEL, alpha: float = 0.05,
+                 seed: int | Sequence[int] = 0) -> pd.DataFrame:
     """``compare`` within each block of ``predictions`` ({block, e.g. a split kind: {name:
-    predictions}}; ``baseline`` names the reference in every block), concatenated with a
-    ``block`` column and Holm's adjustment (and the borderline marks) redone over all rows: a
-    chapter's family. ``clusters``: units, or {block: units}."""
-    options = dict(options)
-    n_boot, n_perm = options.pop("n_boot", B.N_RESAMPLES), options.pop("n_perm", None)
-    metrics = options.pop("metrics", ("mean_r2", "mean_pairwise"))
-    test, level = options.pop("test", "permutation"), options.pop("level", B.LEVEL)
-    seed = options.pop("seed", 0)
-    if options:
-        raise TypeError(f"unknown options {sorted(options)}")
+    predictions}}; ``baseline`` names the reference in every block), with a ``block`` column,
+    Holm's adjustment, the borderline marks and the extra resamples of borderline rows done
+    over all rows: a chapter's family. ``clusters``: units, or {block: units}; the other
+    arguments as for ``compare``."""
     blocks = [(block, _prepared(y_true, preds, baseline, _units_of(clusters, block), groups,
                                 metrics, test), [k for k in preds if k != baseline])
               for block, preds in predictions.items()]

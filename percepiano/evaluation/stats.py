@@ -1,7 +1,8 @@
 """Statistics for honest comparisons, in one namespace for the chapters.
 
-* ``bootstrap``: what each split generalises over (``units``), one-way and two-way
-  (pigeonhole, Owen 2007) bootstrap intervals with their Monte Carlo error;
+* ``units``: what each split generalises over, and so what its bootstrap resamples;
+* ``bootstrap``: one-way and two-way (pigeonhole, Owen 2007) bootstrap intervals with their
+  Monte Carlo error;
 * ``comparison``: paired differences, permutation and corrected t-tests, Holm's correction,
   borderline verdicts (the A/B framework);
 * ``verdicts``: sentences generated from the numbers.
@@ -14,10 +15,6 @@ from percepiano.evaluation.bootstrap import (  # noqa: F401
     N_RESAMPLES,
     WITHIN,
     cluster_bootstrap_ci,
-    describe_design,
-    describe_units,
-    units,
-    units_by_kind,
 )
 from percepiano.evaluation.comparison import (  # noqa: F401
     ESCALATE,
@@ -31,5 +28,11 @@ from percepiano.evaluation.comparison import (  # noqa: F401
     paired_difference,
     paired_permutation_test,
     summarise,
+)
+from percepiano.evaluation.units import (  # noqa: F401
+    describe_design,
+    describe_units,
+    units,
+    units_by_kind,
 )
 from percepiano.evaluation.verdicts import BORDERLINE, join_items, tally, verdict  # noqa: F401
