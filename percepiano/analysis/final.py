@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from percepiano.analysis.conformal import Conformal, percentile
 from percepiano.data.dataset import DIMENSIONS, SCALE_MAX
@@ -51,8 +52,9 @@ DESCRIPTIONS = {
     "midi": "random forest on the performance's MIDI descriptors (timing, dynamics, "
             "articulation, pedal, texture; no score-relative ones, as a take comes without "
             "its score)",
-    "audio": "random forest on audio descriptors of the sound (spectrum, loudness, onsets, "
-             "harmony)",
+    "audio": "random forest on audio descriptors of the conditioned sound (spectrum, loudness "
+             "contour, onsets, harmony; trimmed to the music, loudness-normalised), trained on "
+             "two sampled pianos and on recordings in simulated rooms",
 }
 
 
@@ -63,9 +65,9 @@ def descriptor_columns(kind: str) -> list[str]:
 
         return [f"midi:{n}" for n in MIDI_FEATURES if n not in SCORE_FEATURES]
     if kind == "audio":
-        from percepiano.features.audio import AUDIO_FEATURES
+        from percepiano.features.takes import TAKE_FEATURES
 
-        return [f"audio:{n}" for n in AUDIO_FEATURES]
+        return [f"audio:{n}" for n in TAKE_FEATURES]
     raise ValueError(f"unknown input kind {kind!r}; choose from {', '.join(KINDS)}")
 
 
@@ -91,8 +93,6 @@ class FinalModel:
 
     def conformal(self, level: float) -> Conformal:
         """Split-conformal half-widths at ``level`` from the out-of-fold residuals."""
-        import pandas as pd
-
         dims = list(DIMENSIONS)
         return Conformal.fit(pd.DataFrame(self.oof_true, columns=dims),
                              pd.DataFrame(self.oof_pred, columns=dims), level)
@@ -100,8 +100,6 @@ class FinalModel:
     def percentile(self, pred) -> np.ndarray:
         """Percentile (0-100, mid-rank) of predictions (19,) or (n, 19), label scale, among the
         development performances' out-of-fold predictions, per dimension; same shape."""
-        import pandas as pd
-
         return percentile(pred, pd.DataFrame(self.oof_pred, columns=list(DIMENSIONS)))
 
     @property
@@ -146,15 +144,17 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
     start = time.perf_counter()
     assert_no_exam(ds.names, "the final model's training data")
     cfg = cfg or forest.preset()
-    table = forest.feature_table(ds, kind, progress=progress)
     columns = descriptor_columns(kind)
-    X = table[columns]
+    X, extra = _training_rows(ds, kind, columns, progress)
     missing = sorted(set(ds.names) - set(X.index))
     if missing:
         raise ValueError(f"no {kind} descriptors for {len(missing)} segments, e.g. {missing[0]}")
     dims = list(DIMENSIONS)
     Y = ds.labels.loc[X.index, dims]
-    cv = cross_validate(ds, SPLIT, K, seed, forest.forest_predictor(ds, X, "rf", cfg, seed),
+    other: dict[str, np.ndarray] = {}
+    fit_predict = (_predictor(X, extra, Y, cfg, seed, other) if extra
+                   else forest.forest_predictor(ds, X, "rf", cfg, seed))
+    cv = cross_validate(ds, SPLIT, K, seed, fit_predict,
                         desc=f"cross-validating the {kind} model", progress=progress)
     oof = cv["oof"]
     y_oof = Y.loc[oof.index]
@@ -168,7 +168,18 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
         cov = fold_coverage(y_oof, oof[dims], oof["fold"], level)
         coverage[f"{level:g}"] = {"mean": float(cov.mean()), "min": float(cov.min()),
                                   "max": float(cov.max())}
-    pipeline = forest.make_model("rf", cfg, seed).fit(X.to_numpy(), Y.to_numpy())
+    for version in extra:  # the held-out segments as another piano or room sounds them
+        pred = pd.DataFrame(other[version], columns=dims).set_index(
+            pd.Index(other[f"{version}:names"])).loc[oof.index]
+        r = cluster_bootstrap_ci(y_oof.loc[pred.index], pred, seg["music_group"], ["mean_r2"],
+                                 groups=seg["excerpt"].astype(str) + "|" + oof["fold"].astype(str))
+        accuracy[f"mean_r2_on_{version}"] = {"estimate": float(r.estimate.iloc[0]),
+                                             "ci_lo": float(r.ci_lo.iloc[0]),
+                                             "ci_hi": float(r.ci_hi.iloc[0])}
+    rows = [X] + list(extra.values())
+    pipeline = forest.make_model("rf", cfg, seed).fit(
+        np.vstack([t.to_numpy() for t in rows]),
+        np.vstack([ds.labels.loc[t.index, dims].to_numpy() for t in rows]))
     wall = time.perf_counter() - start
     meta = {
         "description": DESCRIPTIONS[kind],
@@ -177,6 +188,7 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
                        "music_groups": int(ds.segments["music_group"].nunique()),
                        "part": "the development part; the locked final exam left out"},
         "n_descriptors": len(columns),
+        "augmented_with": sorted(extra),
         "forest": {k: v for k, v in cfg.__dict__.items() if k != "candidates"},
         "seed": seed,
         "cross_validation": {"split": SPLIT, "k": K, "seed": seed, "clusters": "music_group",
@@ -187,6 +199,46 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
     }
     return FinalModel(kind, columns, ArrayForest.from_pipeline(pipeline),
                       y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64), meta)
+
+
+def _training_rows(ds, kind: str, columns: list[str], progress: bool):
+    """The descriptor rows a model of ``kind`` is cross-validated on (one per segment) and the
+    extra versions of the same segments it also learns from (``{version: rows}``; for audio,
+    ``features.takes``: the other soundfont and the simulated rooms)."""
+    if kind == "midi":
+        from percepiano.models import forest
+
+        return forest.feature_table(ds, kind, progress=progress)[columns], {}
+    from percepiano.features import takes
+
+    def table(version):
+        t = takes.take_table(ds, version, progress=progress)
+        return t.set_axis([f"audio:{c}" for c in t.columns], axis=1)[columns]
+
+    return table("fluidr3"), {v: table(v) for v in takes.VERSIONS if v != "fluidr3"}
+
+
+def _predictor(X, extra: dict, Y, cfg, seed: int, other: dict):
+    """``fit_predict`` for ``cross_validate``: a forest fitted on the training segments' rows
+    in every version predicts the test segments' main rows; its predictions for the test
+    segments' other versions are gathered in ``other`` (``{version: rows}``, with
+    ``"<version>:names"``)."""
+    from percepiano.models import forest
+
+    def fit_predict(train, val, test):
+        fit = list(train) + list(val)
+        rows = [X.loc[fit]] + [t.loc[t.index.intersection(fit)] for t in extra.values()]
+        model = forest.make_model("rf", forest.variant(cfg, {}), seed).fit(
+            np.vstack([r.to_numpy() for r in rows]),
+            np.vstack([Y.loc[r.index].to_numpy() for r in rows]))
+        for version, t in extra.items():
+            names = list(t.index.intersection(test))
+            other[version] = np.vstack([other.get(version, np.empty((0, Y.shape[1]))),
+                                        model.predict(t.loc[names].to_numpy())])
+            other[f"{version}:names"] = list(other.get(f"{version}:names", [])) + names
+        return model.predict(X.loc[list(test)].to_numpy())
+
+    return fit_predict
 
 
 def windows(duration: float, long_s: float, window_s: float) -> list[tuple[float, float]]:

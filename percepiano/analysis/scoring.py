@@ -4,9 +4,12 @@ its percentile among the development performances' out-of-fold predictions (a pr
 ranked among predictions, which shrink toward the mean alike; see ``analysis.final``).
 
 A MIDI file is described by its own notes and pedalling (the MIDI model); an audio file by its
-sound (the audio model). Performances longer than ``LONG_S`` are scored in consecutive windows
-of about ``WINDOW_S`` seconds (the length of the rated excerpts, which last 5-47 s in 90 % of
-the cases) and summarised by the mean of the windows, with a note saying so.
+sound (the audio model). A take is read so that the same performance reads alike however it was
+recorded or encoded (``audio.midi_take`` for MIDI; ``audio.condition`` for audio: DC, silence
+and noise trimmed, loudness normalised). Its passages (stretches of music more than 5 s apart)
+are scored apart, and a passage longer than ``LONG_S`` in consecutive windows of about
+``WINDOW_S`` seconds (the length of the rated excerpts, which last 5-47 s in 90 % of the
+cases); the spans are summarised by the mean of their predictions, with a note saying so.
 """
 
 from __future__ import annotations
@@ -59,46 +62,62 @@ def read_take(path: str | os.PathLike, columns: list[str]) -> Take:
 
 
 def _read_midi(path: Path, columns: list[str]) -> Take:
-    from percepiano.audio.input import load_midi, midi_window
+    from percepiano.audio.input import MIN_SECONDS
+    from percepiano.audio.midi_take import read_take, window
     from percepiano.features.midi import performance_features
 
-    pm = load_midi(path)
-    seconds = float(pm.get_end_time())
-    spans = windows(seconds, LONG_S, WINDOW_S)
-    rows = []
-    for start, end in spans:
-        part = pm if len(spans) == 1 else midi_window(pm, start, end)
-        f = performance_features(part, None)
+    take = read_take(path)
+    spans, rows, notes = [], [], list(take.notes)
+    for start, end in passage_spans(take.passages):
+        if end - start < MIN_SECONDS:
+            notes.append(f"{end - start:.1f} s of notes at {start:.0f} s left out (under "
+                         f"{MIN_SECONDS:.0f} s)")
+            continue
+        whole = len(take.passages) == 1 and (start, end) == take.passages[0]
+        f = performance_features(take.pm if whole else window(take.pm, start, end), None)
+        spans.append((start, end))
         rows.append([f.get(c.split(":", 1)[1], np.nan) for c in columns])
-    return Take(path, "midi", seconds, spans, np.asarray(rows, np.float64))
+    return Take(path, "midi", take.seconds, spans, np.asarray(rows, np.float64), notes)
 
 
 def _read_audio(path: Path, columns: list[str]) -> Take:
-    from percepiano.audio.input import MIN_SECONDS, check_performance, load_file
-    from percepiano.features.audio import AUDIO_FEATURES, audio_features
+    from percepiano.audio import condition
+    from percepiano.audio.input import MIN_SECONDS, check_performance, read_audio
+    from percepiano.features.takes import TAKE_FEATURES, describe
 
-    y = load_file(path, SR)
-    check_performance(y, SR, str(path))
-    seconds = len(y) / SR
-    order = {name: i for i, name in enumerate(AUDIO_FEATURES)}
-    pick = [order[c.split(":", 1)[1]] for c in columns]
-    every = windows(seconds, LONG_S, WINDOW_S)
-    spans, rows, notes = [], [], []
-    for start, end in every:
-        part = y[int(start * SR):int(end * SR)]
-        if len(every) > 1:  # the whole take passed; a window of it may still be silent
-            try:
-                check_performance(part, SR, "window")
-            except UserError:
-                continue
+    audio = read_audio(path, SR)
+    check_performance(audio.y, SR, str(path))
+    try:
+        c = condition.condition(audio.y, SR)
+    except ValueError:
+        raise UserError(f"{path}: no note onsets rise above the noise; this does not sound "
+                        "like a performance") from None
+    order = {name: i for i, name in enumerate(TAKE_FEATURES)}
+    pick = [order[col.split(":", 1)[1]] for col in columns]
+    notes = list(audio.notes)
+    notes.append(f"loudness {c.input_lufs:.1f} LUFS as recorded, brought to "
+                 f"{condition.TARGET_LUFS:.0f} LUFS; {c.trimmed_s:.1f} s of silence or noise "
+                 "around the music left out")
+    notes += condition.warnings(c.y, SR, audio.native_sr, audio.subtype, audio.kbps,
+                                clipped=audio.clipped)
+    spans, rows = [], []
+    for start, end in passage_spans(c.passages):
+        if end - start < MIN_SECONDS:
+            notes.append(f"{end - start:.1f} s of music at {start:.0f} s left out (under "
+                         f"{MIN_SECONDS:.0f} s)")
+            continue
         spans.append((start, end))
-        rows.append(audio_features(part, SR)[pick])
-    skipped = len(every) - len(spans)
-    if skipped:
-        notes.append(f"{skipped} silent or note-less window(s) of about {WINDOW_S:.0f} s left out")
-    if not rows:  # pragma: no cover - the whole take passed the same check
-        raise UserError(f"{path}: no window of at least {MIN_SECONDS:.0f} s holds music")
+        rows.append(describe(c.y[int(start * SR):int(end * SR)], SR)[pick])
+    if not rows:
+        raise UserError(f"{path}: no passage of at least {MIN_SECONDS:.0f} s holds music")
+    seconds = c.passages[-1][1] - c.passages[0][0]
     return Take(path, "audio", seconds, spans, np.asarray(rows, np.float64), notes)
+
+
+def passage_spans(passages: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The spans a take is scored in: each passage (``midi_take``/``condition``) whole up to
+    ``LONG_S`` seconds, a longer one in consecutive windows of about ``WINDOW_S`` s."""
+    return [(a + s, a + e) for a, b in passages for s, e in windows(b - a, LONG_S, WINDOW_S)]
 
 
 def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
@@ -115,14 +134,15 @@ def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
     pct = model.percentile(pred)
     notes = list(take.notes)
     if len(take.spans) > 1:
-        notes.insert(0, f"{take.seconds:.0f} s is longer than the rated excerpts: scored in "
-                        f"{len(take.spans)} windows of about "
-                        f"{take.spans[0][1] - take.spans[0][0]:.0f} s, summarised by their mean; "
-                        "the intervals are calibrated for one excerpt")
+        notes.insert(0, f"{take.seconds:.0f} s of music scored in {len(take.spans)} spans "
+                        f"(passages apart, windows of about {WINDOW_S:.0f} s in a passage over "
+                        f"{LONG_S:.0f} s), summarised by their mean; the intervals are "
+                        "calibrated for one excerpt")
     if take.kind == "audio":
-        notes.append("the audio model learned from FluidSynth renderings of MIDI; a recording "
-                     "of an acoustic piano in a room sounds different, so read its scores with "
-                     "more caution than the interval suggests")
+        notes.append("the audio model learned from two sampled pianos (FluidSynth renderings "
+                     "of MIDI), dry and in simulated rooms; an acoustic piano in a real room "
+                     "sounds different, so read its scores with more caution than the interval "
+                     "suggests")
     dims = []
     for i, d in enumerate(DIMENSIONS):
         lo_pole, hi_pole = POLES[d]

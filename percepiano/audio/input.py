@@ -1,20 +1,21 @@
 """A performance read for scoring (audio or MIDI), and the checks that refuse what is not one.
 
-``load_file`` reads WAV, FLAC, OGG and MP3 (libsndfile through ``soundfile``), mixes every
-channel down to mono and resamples to the models' rate. ``check_performance`` refuses, each with
-one line naming the file: audio shorter than ``MIN_SECONDS``, silence or near-silence (the
-loudest 50-ms frame below ``SILENCE_DBFS``), and audio with fewer than ``MIN_ONSETS`` detectable
-note onsets (a steady tone, a hum: not a performance). ``load_midi`` reads a MIDI file and
-refuses one that is not MIDI, is truncated, holds no notes, holds a note that never ends (a
-note-on without its note-off: an incomplete file), or lasts under ``MIN_SECONDS``;
-``midi_window`` cuts a span out of a long one. Every refusal is a ``UserError``, so the command
-line prints it without a traceback.
+``read_audio`` reads WAV, FLAC, OGG and MP3 (libsndfile through ``soundfile``), mixes the
+channels down to mono (checking that they do not cancel) and resamples to the models' rate.
+``check_performance`` refuses, each with one line naming the file: audio shorter than
+``MIN_SECONDS``, silence or near-silence (the loudest 50-ms frame below ``SILENCE_DBFS``), and
+audio with fewer than ``MIN_ONSETS`` detectable note onsets (a steady tone, a hum: not a
+performance). ``load_midi`` reads a MIDI file through ``midi_take`` (which reads every encoding
+of a take alike) and refuses one that is not MIDI, is truncated, holds no notes, holds a note
+that never ends (a note-on without its note-off: an incomplete file), or lasts under
+``MIN_SECONDS``. Every refusal is a ``UserError``, so the command line prints it without a
+traceback.
 """
 
 from __future__ import annotations
 
-import io
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +30,30 @@ MIN_ONSETS = 2       # a steady tone has one onset (its start); any phrase has s
 FRAME_S = 0.05       # loudness frame for the silence check
 
 
-def load_file(path: str | os.PathLike, sr: int = 16000) -> np.ndarray:
-    """Mono float32 audio at ``sr`` Hz from a WAV/FLAC/OGG/MP3 file; ``UserError`` (one line)
-    when it cannot be read."""
+@dataclass
+class AudioFile:
+    """An audio file read for scoring: ``y`` mono float32 at ``sr`` Hz (see ``mix_down``);
+    ``native_sr``, ``channels``, ``subtype`` (``soundfile``'s, e.g. ``PCM_16``), ``kbps`` (bit
+    rate of a compressed file, else None), ``clipped`` (runs of full-scale samples, as stored)
+    and ``notes`` (how it was mixed)."""
+
+    y: np.ndarray
+    sr: int
+    native_sr: int
+    channels: int
+    subtype: str
+    kbps: float | None
+    clipped: int
+    notes: list[str] = field(default_factory=list)
+
+
+def read_audio(path: str | os.PathLike, sr: int = 16000) -> AudioFile:
+    """Read a WAV/FLAC/OGG/MP3 file (``soundfile``), mix it to mono (``mix_down``) and
+    resample it to ``sr`` Hz (``librosa.resample``); ``UserError`` (one line) when it cannot
+    be read."""
     import soundfile
+
+    from percepiano.audio.condition import clip_runs
 
     path = Path(path)
     if path.suffix.lower() not in AUDIO_SUFFIXES:
@@ -41,18 +62,56 @@ def load_file(path: str | os.PathLike, sr: int = 16000) -> np.ndarray:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
+        info = soundfile.info(str(path))
         y, native = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError, ValueError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise UserError(f"{path}: cannot read this audio file ({reason})") from None
     if y.size == 0:
         raise UserError(f"{path}: the file holds no audio samples")
-    y = y.mean(axis=1)  # every channel mixed down
+    clipped = clip_runs(y)
+    mono, notes = mix_down(y)
     if native != sr:
         import librosa
 
-        y = librosa.resample(y, orig_sr=native, target_sr=sr)
-    return np.ascontiguousarray(y, np.float32)
+        mono = librosa.resample(mono, orig_sr=native, target_sr=sr)
+    return AudioFile(np.ascontiguousarray(mono, np.float32), sr, int(native), y.shape[1],
+                     str(info.subtype), _kbps(path, info), clipped, notes)
+
+
+def _kbps(path: Path, info) -> float | None:
+    """The bit rate of a compressed (MP3, Ogg) file from its header (``mutagen``)."""
+    if path.suffix.lower() not in (".mp3", ".ogg"):
+        return None
+    try:
+        import mutagen
+
+        audio = mutagen.File(str(path))
+        rate = getattr(getattr(audio, "info", None), "bitrate", 0) or 0
+    except Exception:  # an unusual header: no warning rather than a refusal
+        return None
+    return rate / 1000 if rate else None
+
+
+def mix_down(y: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Mono from ``y`` (n, channels): the mean of the channels, unless they cancel (the mean
+    holds less than a quarter of the channels' mean power, -6 dB: one is the other in opposite
+    polarity) and the loudest channel alone is used, with a note saying so."""
+    if y.shape[1] == 1:
+        return y[:, 0], []
+    mix = y.mean(axis=1)
+    power = np.mean(np.square(y, dtype=np.float64), axis=0)
+    if np.mean(np.square(mix, dtype=np.float64)) >= 0.25 * power.mean():
+        return mix, []
+    loudest = int(np.argmax(power))
+    return y[:, loudest], [f"the channels cancel when mixed (one is in opposite polarity): "
+                           f"channel {loudest + 1} alone is scored"]
+
+
+def load_file(path: str | os.PathLike, sr: int = 16000) -> np.ndarray:
+    """Mono float32 audio at ``sr`` Hz from a WAV/FLAC/OGG/MP3 file (``read_audio``);
+    ``UserError`` (one line) when it cannot be read."""
+    return read_audio(path, sr).y
 
 
 def loudest_dbfs(y: np.ndarray, sr: int) -> float:
@@ -84,33 +143,11 @@ def check_performance(y: np.ndarray, sr: int, name: str) -> None:
 
 
 def load_midi(path: str | os.PathLike):
-    """A ``pretty_midi.PrettyMIDI`` of a performance file; ``UserError`` (one line) for a file
-    that is missing, empty, not MIDI, truncated, without notes, with a note that never ends, or
-    shorter than ``MIN_SECONDS``."""
-    import warnings
+    """The anchored ``pretty_midi.PrettyMIDI`` of a performance file (``midi_take.read_take``,
+    which says what is refused)."""
+    from percepiano.audio.midi_take import read_take
 
-    import pretty_midi
-
-    from percepiano.audio.render import midi_events
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    data = path.read_bytes()
-    if not data:
-        raise UserError(f"{path}: the file is empty")
-    check_notes_end(midi_events(data, str(path)), str(path))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tempo events on non-zero tracks
-            pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
-    except Exception as e:  # pretty_midi/mido raise many types for odd files
-        raise UserError(f"{path}: cannot read this MIDI file ({type(e).__name__})") from None
-    seconds = pm.get_end_time()
-    if seconds < MIN_SECONDS:
-        raise UserError(f"{path}: {seconds:.1f} s of music; at least {MIN_SECONDS:.0f} s are "
-                        "needed to judge a performance")
-    return pm
+    return read_take(path).pm
 
 
 def check_notes_end(events, name: str) -> None:
@@ -130,23 +167,3 @@ def check_notes_end(events, name: str) -> None:
         raise UserError(f"{name}: note {pretty_midi.note_number_to_name(note)} on channel "
                         f"{ch + 1}, struck at {t:.2f} s, never ends{more}; the file is "
                         "incomplete")
-
-
-def midi_window(pm, start: float, end: float):
-    """The notes of ``pm`` struck in ``[start, end)`` (kept whole), with every controller's
-    state at ``start`` and its changes inside the span, shifted to begin at 0 s."""
-    import pretty_midi
-
-    out = pretty_midi.PrettyMIDI(resolution=pm.resolution)
-    for inst in pm.instruments:
-        new = pretty_midi.Instrument(inst.program, inst.is_drum, inst.name)
-        new.notes = [pretty_midi.Note(n.velocity, n.pitch, n.start - start, n.end - start)
-                     for n in inst.notes if start <= n.start < end]
-        ccs = sorted(inst.control_changes, key=lambda c: c.time)
-        state = {c.number: c.value for c in ccs if c.time < start}  # the last value wins
-        new.control_changes = (
-            [pretty_midi.ControlChange(num, val, 0.0) for num, val in state.items()]
-            + [pretty_midi.ControlChange(c.number, c.value, c.time - start)
-               for c in ccs if start <= c.time < end])
-        out.instruments.append(new)
-    return out

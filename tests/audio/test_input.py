@@ -6,6 +6,7 @@ import pytest
 import soundfile
 
 from percepiano.audio import input as audio_input
+from percepiano.audio import midi_take
 from percepiano.audio import render
 from percepiano.errors import UserError
 
@@ -142,7 +143,7 @@ def test_midi_window_keeps_the_pedal_state_and_shifts_time():
     inst = pm.instruments[0]
     inst.control_changes += [pretty_midi.ControlChange(64, 127, 1.0),
                              pretty_midi.ControlChange(64, 0, 6.0)]
-    part = audio_input.midi_window(pm, 4.0, 8.0)
+    part = midi_take.window(pm, 4.0, 8.0)
     notes = part.instruments[0].notes
     assert [n.pitch for n in notes] == list(range(68, 76))
     assert notes[0].start == pytest.approx(0.0) and notes[-1].end == pytest.approx(4.0)

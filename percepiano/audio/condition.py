@@ -1,0 +1,194 @@
+"""Conditioning a recording before any descriptor: the same performance gives the same audio
+however it was recorded.
+
+A take comes with silence or room noise before and after the music, at whatever level the
+recorder chose, sometimes with a DC offset. ``condition`` removes what says nothing about the
+playing, in this order:
+
+1. **DC offset**: the mean is subtracted.
+2. **Silence and steady noise at the edges, and empty stretches inside**: the music is found by
+   its note onsets (``librosa.onset.onset_detect``, backtracked to the preceding minimum of the
+   RMS energy); onsets more than ``GAP_S`` s apart split the take into passages (as in
+   ``midi_take``); the first and the last onset must rise ``ONSET_DB`` dB above the noise at
+   the start and at the end of the take (``noise_level``). A passage ends where
+   its last note has decayed: ``TAIL_DB`` dB above the quietest level after it or
+   ``TAIL_RANGE_DB`` dB below the loudest frame, whichever is higher, so that digital silence
+   after a rendering and the rendering's own fade give the same end.
+3. **Loudness**: the passages are brought to ``TARGET_LUFS`` integrated loudness (ITU-R
+   BS.1770-4 with its gating, through ``pyloudnorm``). A recording's level depends on the
+   microphone and the recorder's gain, not on how hard the keys were struck: what dynamics
+   there are must be read from the spectrum and the contour of the level, not its absolute
+   value. The measured input loudness is reported.
+
+``warnings`` reads the file's encoding and the conditioned sound for what a listener would
+distrust (a low sample rate or bit depth, a low bit rate, clipping, a telephone-like band
+limit) and says so in one line each; nothing is refused for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TARGET_LUFS = -23.0  # EBU R 128's programme loudness: any fixed target serves
+GAP_S = 5.0  # the same as midi_take.GAP_S: longer than any rest in the rated excerpts
+TAIL_DB = 6.0  # ... or to within 6 dB of the quietest level after it (noise, or silence)
+ONSET_RANGE_DB = 50.0  # an onset this far below the loudest frame is not a note
+TAIL_RANGE_DB = 35.0  # a passage's last note has decayed 35 dB below the loudest frame ...
+BACK_S = 0.1  # an onset's attack starts at most this long before its detected peak
+EDGE_S = 2.0  # the noise is read within 2 s of either end ...
+NOISE_WINDOW_S = 0.25  # ... as the quietest median level over 0.25 s
+ONSET_DB = 6.0  # a note's attack rises at least this far above the noise
+FRAME, HOP = 1024, 256  # the descriptors' frame and hop (features.audio)
+CLIP_LEVEL = 0.999  # a sample at full scale
+CLIP_RUN = 3  # consecutive full-scale samples: clipping, not a loud peak
+HIGH_HZ = 3500.0  # the top of the telephone band
+HIGH_SHARE_DB = -45.0  # spectrum above HIGH_HZ relative to the whole; see ``warnings``
+LOW_KBPS = 96  # below this an MP3 or Ogg Vorbis file audibly smears the piano's attacks
+
+
+@dataclass
+class Conditioned:
+    """Audio ready for the descriptors: mono float32 at ``sr``; ``passages``: (start, end)
+    seconds of music in ``y``; ``input_lufs``: integrated loudness of the music as recorded
+    (LUFS), before the gain to ``TARGET_LUFS``; ``trimmed_s``: seconds cut at the edges."""
+
+    y: np.ndarray
+    sr: int
+    passages: list[tuple[float, float]]
+    input_lufs: float
+    trimmed_s: float
+    notes: list[str] = field(default_factory=list)
+
+
+def rms_db(y: np.ndarray) -> np.ndarray:
+    """Frame RMS level (dBFS; frames ``FRAME``, hop ``HOP``, centred), floored at -200."""
+    import librosa
+
+    rms = librosa.feature.rms(y=y, frame_length=FRAME, hop_length=HOP)[0]
+    return 20 * np.log10(np.maximum(rms, 1e-10))
+
+
+def noise_level(level: np.ndarray, sr: int) -> tuple[float, float]:
+    """The noise (dBFS) at the start and at the end of a take, from its frame levels ``level``
+    (``rms_db``): the quietest median over ``NOISE_WINDOW_S`` s within ``EDGE_S`` s of each
+    end; in a rendering, its silence or the quietest moment there."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    w = max(1, int(NOISE_WINDOW_S * sr / HOP))
+    n = max(w, int(EDGE_S * sr / HOP))
+    if len(level) < w:
+        return float(np.median(level)), float(np.median(level))
+    lead, tail = (float(np.median(sliding_window_view(edge, w), axis=1).min())
+                  for edge in (level[:n], level[-n:]))
+    return lead, tail
+
+
+def find_passages(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
+    """(start, end) seconds of the music in mono ``y`` (see the module docstring, step 2);
+    ``[]`` when no onset is found."""
+    import librosa
+
+    level = rms_db(y)
+    peak = level.max()
+    env = librosa.onset.onset_strength(y=y, sr=sr, hop_length=HOP)
+    peaks = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=HOP)
+    attack = np.array([level[p:p + 4].max() for p in peaks])
+    peaks, attack = peaks[attack > peak - ONSET_RANGE_DB], attack[attack > peak - ONSET_RANGE_DB]
+    if len(peaks) == 0:
+        return []
+    # flux in steady noise can look like an onset: the first note is the first onset whose
+    # attack rises ONSET_DB above the noise at the start, the last note likewise at the end
+    lead, tail = noise_level(level, sr)
+    first, last = (np.flatnonzero(attack > noise + ONSET_DB) for noise in (lead, tail))
+    if len(first) == 0 or len(last) == 0 or first[0] > last[-1]:
+        return []
+    peaks = peaks[first[0]:last[-1] + 1]
+    # back to the energy minimum before each onset, but no further than BACK_S: in steady
+    # noise the minimum can lie anywhere
+    onsets = np.maximum(librosa.onset.onset_backtrack(peaks, level),
+                        peaks - int(BACK_S * sr / HOP))
+    groups = np.split(onsets, np.flatnonzero(np.diff(onsets) * HOP / sr > GAP_S) + 1)
+    out = []
+    for i, g in enumerate(groups):
+        stop = groups[i + 1][0] if i + 1 < len(groups) else len(level)
+        after = level[int(g[-1]):stop]
+        # where the last note has decayed: into the quietest level after it, or into the noise
+        # at the end of the take (there may be a quieter stretch before the noise starts)
+        noise = tail if i + 1 == len(groups) else -np.inf
+        floor = max(after.min() + TAIL_DB, noise + TAIL_DB, peak - TAIL_RANGE_DB)
+        loud = np.flatnonzero(after > floor)
+        end = int(g[-1]) + (int(loud.max()) + 1 if loud.size else 1)
+        out.append((float(g[0] * HOP / sr), float(min(end * HOP / sr, len(y) / sr))))
+    return out
+
+
+def loudness(y: np.ndarray, sr: int) -> float:
+    """Integrated loudness (LUFS, ITU-R BS.1770-4 gating, ``pyloudnorm``) of mono ``y``;
+    ``-inf`` for silence."""
+    import pyloudnorm
+
+    return float(pyloudnorm.Meter(sr).integrated_loudness(np.asarray(y, np.float64)))
+
+
+def condition(y: np.ndarray, sr: int) -> Conditioned:
+    """DC removed, cut to its music (first passage start to last passage end; the passages
+    are relative to the cut), at ``TARGET_LUFS`` (see the module docstring). ``ValueError`` when
+    ``y`` holds no note onset."""
+    y = np.asarray(y, np.float64)
+    y = y - y.mean()
+    passages = find_passages(y.astype(np.float32), sr)
+    if not passages:
+        raise ValueError("no note onsets")
+    a, b = int(passages[0][0] * sr), int(np.ceil(passages[-1][1] * sr))
+    music = y[a:b]
+    lufs = loudness(np.concatenate([y[int(s * sr):int(e * sr)] for s, e in passages]), sr)
+    gain = 10 ** ((TARGET_LUFS - lufs) / 20) if np.isfinite(lufs) else 1.0
+    shift = a / sr
+    return Conditioned((music * gain).astype(np.float32), sr,
+                       [(s - shift, e - shift) for s, e in passages], lufs,
+                       (len(y) - len(music)) / sr)
+
+
+def warnings(y: np.ndarray, sr: int, native_sr: int, subtype: str | None = None,
+             kbps: float | None = None, clipped: int = 0) -> list[str]:
+    """One line per doubt about a recording: ``native_sr`` below ``sr`` (the model reads up to
+    ``sr`` / 2), 8-bit samples (``subtype`` from ``soundfile``), a compressed file under
+    ``LOW_KBPS`` kbit/s (``kbps``), clipping (``clipped``: ``clip_runs`` of the stored samples),
+    and a spectrum above ``HIGH_HZ`` more than ``-HIGH_SHARE_DB`` dB below the whole in the
+    conditioned mono ``y`` (a telephone or a narrow-band codec: every PercePiano rendering
+    keeps more there)."""
+    import librosa
+
+    out = []
+    if native_sr < sr:
+        out.append(f"sampled at {native_sr / 1000:g} kHz: nothing above {native_sr / 2000:g} kHz "
+                   f"reaches the model, which reads up to {sr / 2000:g} kHz")
+    if subtype and subtype.upper() in ("PCM_U8", "PCM_S8", "ULAW", "ALAW"):
+        out.append(f"{subtype} samples: 8-bit quantisation noise, audible in quiet passages")
+    if kbps is not None and kbps < LOW_KBPS:
+        out.append(f"compressed at {kbps:.0f} kbit/s: below {LOW_KBPS} kbit/s a codec smears "
+                   "the attacks and the high partials the model reads")
+    if clipped:
+        out.append(f"clipped: {clipped} runs of {CLIP_RUN}+ samples at full scale; the loudest "
+                   "chords are distorted")
+    power = np.abs(librosa.stft(np.asarray(y, np.float32), n_fft=FRAME, hop_length=HOP)) ** 2
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=FRAME)
+    share = power[freqs > HIGH_HZ].sum() / max(power.sum(), 1e-30)
+    if 10 * np.log10(max(share, 1e-30)) < HIGH_SHARE_DB and native_sr >= sr:
+        out.append(f"almost nothing above {HIGH_HZ / 1000:g} kHz (a telephone, a narrow-band "
+                   "codec or a muffled microphone): brightness and attack are read from "
+                   "what is left")
+    return out
+
+
+def clip_runs(raw: np.ndarray) -> int:
+    """Runs of at least ``CLIP_RUN`` consecutive samples at full scale (``CLIP_LEVEL``) in
+    ``raw`` (n,) or (n, channels), over all channels."""
+    full = np.abs(np.asarray(raw).reshape(len(raw), -1)) >= CLIP_LEVEL
+    runs = 0
+    for col in full.T:
+        edges = np.diff(np.concatenate([[0], col.astype(np.int8), [0]]))
+        runs += int(np.sum(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1) >= CLIP_RUN))
+    return runs
