@@ -43,8 +43,8 @@ ONSET_DB = 6.0  # a note's attack rises at least this far above the noise
 FRAME, HOP = 1024, 256  # the descriptors' frame and hop (features.audio)
 CLIP_LEVEL = 0.999  # a sample at full scale
 CLIP_RUN = 3  # consecutive full-scale samples: clipping, not a loud peak
-HIGH_HZ = 3500.0  # the top of the telephone band
-HIGH_SHARE_DB = -45.0  # spectrum above HIGH_HZ relative to the whole; see ``warnings``
+HIGH_HZ = 4500.0  # above the band of a telephone or of audio sampled at 8 kHz ...
+HIGH_SHARE_DB = -70.0  # ... nothing but leakage: every rendering keeps more than -55 dB here
 LOW_KBPS = 96  # below this an MP3 or Ogg Vorbis file audibly smears the piano's attacks
 
 
@@ -102,9 +102,8 @@ def find_passages(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
     # attack rises ONSET_DB above the noise at the start, the last note likewise at the end
     lead, tail = noise_level(level, sr)
     first, last = (np.flatnonzero(attack > noise + ONSET_DB) for noise in (lead, tail))
-    if len(first) == 0 or len(last) == 0 or first[0] > last[-1]:
-        return []
-    peaks = peaks[first[0]:last[-1] + 1]
+    if len(first) and len(last) and first[0] <= last[-1]:  # else a short take: its edges are
+        peaks = peaks[first[0]:last[-1] + 1]                # music, and every onset counts
     # back to the energy minimum before each onset, but no further than BACK_S: in steady
     # noise the minimum can lie anywhere
     onsets = np.maximum(librosa.onset.onset_backtrack(peaks, level),
@@ -134,13 +133,15 @@ def loudness(y: np.ndarray, sr: int) -> float:
 
 def condition(y: np.ndarray, sr: int) -> Conditioned:
     """DC removed, cut to its music (first passage start to last passage end; the passages
-    are relative to the cut), at ``TARGET_LUFS`` (see the module docstring). ``ValueError`` when
-    ``y`` holds no note onset."""
+    are relative to the cut), at ``TARGET_LUFS`` (see the module docstring); without any
+    onset, the whole of ``y`` is one passage. ``ValueError`` for digital silence."""
     y = np.asarray(y, np.float64)
     y = y - y.mean()
     passages = find_passages(y.astype(np.float32), sr)
-    if not passages:
-        raise ValueError("no note onsets")
+    if not passages:  # no onset at all: the sound as it is (``input`` refuses such a take)
+        if not np.any(y):
+            raise ValueError("digital silence")
+        passages = [(0.0, len(y) / sr)]
     a, b = int(passages[0][0] * sr), int(np.ceil(passages[-1][1] * sr))
     music = y[a:b]
     lufs = loudness(np.concatenate([y[int(s * sr):int(e * sr)] for s, e in passages]), sr)
@@ -177,9 +178,9 @@ def warnings(y: np.ndarray, sr: int, native_sr: int, subtype: str | None = None,
     freqs = librosa.fft_frequencies(sr=sr, n_fft=FRAME)
     share = power[freqs > HIGH_HZ].sum() / max(power.sum(), 1e-30)
     if 10 * np.log10(max(share, 1e-30)) < HIGH_SHARE_DB and native_sr >= sr:
-        out.append(f"almost nothing above {HIGH_HZ / 1000:g} kHz (a telephone, a narrow-band "
-                   "codec or a muffled microphone): brightness and attack are read from "
-                   "what is left")
+        out.append(f"almost nothing above {HIGH_HZ / 1000:g} kHz (a telephone or a narrow-band "
+                   "codec, sampled at 8 kHz somewhere on its way): brightness and attack are "
+                   "read from what is left")
     return out
 
 

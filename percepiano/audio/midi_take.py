@@ -23,6 +23,9 @@ after the last one. ``read_take`` reads every such file to the same notes and pe
   passages, each scored on its own (``passages``); an empty stretch is skipped, not refused.
 * **Drums.** Notes on the General MIDI drum channel (10) are not piano notes: a file with
   nothing else is refused with its name; otherwise they are left out, with a note.
+* **Pedals.** The sustain (CC 64) and soft (CC 67) pedals are read by the descriptors
+  (``features.midi``). The sostenuto pedal (CC 66) is not: 3 of PercePiano's 1202 segments
+  press it, too few for a model to learn what it does, so a take that uses it gets a note.
 
 Files that are well-formed type-0/1 files with the tempo map in the first track (all of
 PercePiano's) are passed to ``pretty_midi`` byte for byte. Every refusal is a ``UserError``
@@ -42,7 +45,7 @@ from percepiano.errors import UserError
 
 GAP_S = 5.0  # longer than any rest in the rated excerpts: the player has stopped
 ROUND_DIGITS = 6  # times are rounded to the microsecond after anchoring
-DRUM_CHANNEL = 9  # General MIDI channel 10, counted from 0
+SOSTENUTO = 66  # the middle pedal's controller
 
 
 @dataclass
@@ -113,7 +116,7 @@ def _relative(events) -> list:
 def _from_smpte(mf) -> None:
     import mido
 
-    division = mf.ticks_per_beat
+    division = mf.ticks_per_beat & 0xFFFF  # mido may read the field as signed
     code = 256 - (division >> 8)  # the high byte is minus the frame rate (two's complement)
     ticks_per_frame = division & 0xFF
     if code not in (24, 25, 29, 30) or ticks_per_frame == 0:
@@ -177,6 +180,10 @@ def read_take(path: str | os.PathLike) -> MidiTake:
         raise UserError(f"{path}: the file holds no notes")
     if drums:
         notes.append(f"{drums} notes on the drum channel (10) left out")
+    if any(c.number == SOSTENUTO and c.value >= 64 for i in pm.instruments
+           for c in i.control_changes):
+        notes.append("the sostenuto pedal (CC 66) is used: the descriptors read the sustain and "
+                     "soft pedals only, so the notes it holds count as released")
     starts = np.array([n.start for i in pm.instruments for n in i.notes])
     pm = anchored(pm, float(starts.min()))
     passages = find_passages(pm)

@@ -47,7 +47,12 @@ def _one_file(args) -> int:
     out = Path(args.output) if args.output else Path(src.with_suffix(".wav").name)
     if out.suffix.lower() != ".wav":
         raise UserError(f"output {out} must end in .wav")
-    y = render.render_midi(src, soundfont=args.soundfont, sr=args.sr)
+    from percepiano.audio.midi_take import normalise_bytes
+
+    if not src.is_file():
+        raise UserError(f"{src}: no such file")
+    data, _ = normalise_bytes(src.read_bytes(), str(src))  # SMPTE time, tempo in any track
+    y = render.render_midi(data, soundfont=args.soundfont, sr=args.sr)
     _write_wav(out, y, args.sr)
     info = {"input": str(src), "output": str(out), "seconds": round(len(y) / args.sr, 3),
             "sr": args.sr, "soundfont": str(render.soundfont_path(args.soundfont)),

@@ -48,7 +48,7 @@ def describe(y: np.ndarray, sr: int) -> np.ndarray:
 
 def take_features(y: np.ndarray, sr: int) -> np.ndarray:
     """``TAKE_FEATURES`` of the conditioned music of mono ``y`` at ``sr`` (first passage start
-    to last passage end); ``ValueError`` when it holds no note onset."""
+    to last passage end); ``ValueError`` for digital silence."""
     return describe(_condition.condition(y, sr).y, sr)
 
 

@@ -6,8 +6,7 @@ import pytest
 import soundfile
 
 from percepiano.audio import input as audio_input
-from percepiano.audio import midi_take
-from percepiano.audio import render
+from percepiano.audio import midi_take, render
 from percepiano.errors import UserError
 
 SR = 16000
