@@ -14,7 +14,7 @@ from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.data.poles import POLES, label
 from percepiano.errors import UserError
-from percepiano.features.audio import AUDIO_FEATURES
+from percepiano.features.takes import TAKE_FEATURES
 from percepiano.models import forest
 
 
@@ -79,17 +79,19 @@ def test_a_long_midi_take_is_scored_in_windows(tmp_path, model):
     take = scoring.read_take(tmp_path / "long.mid", model.columns)
     assert len(take.spans) == 7 and take.rows.shape[0] == 7
     prof = scoring.score(take, model)
-    assert prof["windows"] == 7 and "scored in 7 windows" in prof["notes"][0]
+    assert prof["windows"] == 7 and "scored in 7 spans" in prof["notes"][0]
     per_window = np.array([w["scores"] for w in prof["window_scores"]])
     np.testing.assert_allclose([d["score"] for d in prof["dimensions"]], per_window.mean(0),
                                atol=2e-3)
 
 
-def test_a_long_recording_leaves_out_its_silent_windows(tmp_path):
-    y = render.render_midi(_melody(100.0), sr=scoring.SR)
-    y = np.concatenate([y, np.zeros(90 * scoring.SR, np.float32)])  # 90 s of silence
-    soundfile.write(tmp_path / "long.wav", y, scoring.SR)
-    columns = [f"audio:{n}" for n in AUDIO_FEATURES][:7]
+def test_a_recording_is_cut_to_its_music_and_split_at_long_pauses(tmp_path):
+    y = render.render_midi(_melody(50.0), sr=scoring.SR)
+    gap = np.zeros(20 * scoring.SR, np.float32)
+    soundfile.write(tmp_path / "long.wav", np.concatenate([gap, y, gap, y, gap]), scoring.SR)
+    columns = [f"audio:{n}" for n in TAKE_FEATURES][:7]
     take = scoring.read_take(tmp_path / "long.wav", columns)
-    assert len(take.spans) == 4 and take.rows.shape == (4, 7)  # of 6 windows
-    assert take.notes == ["2 silent or note-less window(s) of about 30 s left out"]
+    assert len(take.spans) == 2 and take.rows.shape == (2, 7)  # two passages, no silence
+    assert take.spans[1][0] - take.spans[0][1] > 15
+    assert 115 < take.seconds < 125  # first note to the last one's decay
+    assert any("LUFS as recorded" in n and "left out" in n for n in take.notes)
