@@ -106,6 +106,14 @@ def describe(model) -> str:
     for key, name in names.items():
         a = acc[key]
         lines.append(f"    {name:<34} {a['estimate']:.3f}  [{a['ci_lo']:.3f}, {a['ci_hi']:.3f}]")
+    others = {"timgm6mb": "R² on the other piano (TimGM6mb)", "room": "R² in simulated rooms"}
+    for version, name in others.items():
+        if (a := acc.get(f"mean_r2_on_{version}")) is not None:
+            lines.append(f"    {name:<34} {a['estimate']:.3f}  [{a['ci_lo']:.3f}, "
+                         f"{a['ci_hi']:.3f}]")
+    if m.get("augmented_with"):
+        lines.append(f"  also learned from: {', '.join(m['augmented_with'])} versions of every "
+                     "training segment (another sampled piano; simulated rooms)")
     lines.append("  intervals:  split-conformal from the out-of-fold residuals; coverage on "
                  "each held-out fold, calibrated on the others:")
     for level, c in cv["coverage"].items():
