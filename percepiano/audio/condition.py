@@ -39,6 +39,7 @@ TAIL_RANGE_DB = 35.0  # a passage's last note has decayed 35 dB below the loudes
 BACK_S = 0.1  # an onset's attack starts at most this long before its detected peak
 EDGE_S = 2.0  # the noise is read within 2 s of either end ...
 NOISE_WINDOW_S = 0.25  # ... as the quietest median level over 0.25 s
+STEADY_DB = 2.0  # the last 0.25 s are steady noise when they vary less (a decay varies more)
 ONSET_DB = 6.0  # a note's attack rises at least this far above the noise
 FRAME, HOP = 1024, 256  # the descriptors' frame and hop (features.audio)
 CLIP_LEVEL = 0.999  # a sample at full scale
@@ -101,6 +102,8 @@ def find_passages(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
     # flux in steady noise can look like an onset: the first note is the first onset whose
     # attack rises ONSET_DB above the noise at the start, the last note likewise at the end
     lead, tail = noise_level(level, sr)
+    end = level[-max(1, int(NOISE_WINDOW_S * sr / HOP)):]
+    end_noise = float(np.median(end)) if np.std(end) < STEADY_DB else -np.inf
     first, last = (np.flatnonzero(attack > noise + ONSET_DB) for noise in (lead, tail))
     if len(first) and len(last) and first[0] <= last[-1]:  # else a short take: its edges are
         peaks = peaks[first[0]:last[-1] + 1]                # music, and every onset counts
@@ -113,9 +116,9 @@ def find_passages(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
     for i, g in enumerate(groups):
         stop = groups[i + 1][0] if i + 1 < len(groups) else len(level)
         after = level[int(g[-1]):stop]
-        # where the last note has decayed: into the quietest level after it, or into the noise
-        # at the end of the take (there may be a quieter stretch before the noise starts)
-        noise = tail if i + 1 == len(groups) else -np.inf
+        # where the last note has decayed: into the quietest level after it, or into steady
+        # noise that ends the take (there may be a quieter stretch before it starts)
+        noise = end_noise if i + 1 == len(groups) else -np.inf
         floor = max(after.min() + TAIL_DB, noise + TAIL_DB, peak - TAIL_RANGE_DB)
         loud = np.flatnonzero(after > floor)
         end = int(g[-1]) + (int(loud.max()) + 1 if loud.size else 1)

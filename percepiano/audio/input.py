@@ -70,6 +70,7 @@ def read_audio(path: str | os.PathLike, sr: int = 16000) -> AudioFile:
     if y.size == 0:
         raise UserError(f"{path}: the file holds no audio samples")
     clipped = clip_runs(y)
+    y = y - y.mean(axis=0)  # DC removed before resampling, whose filter rings at a DC step
     mono, notes = mix_down(y)
     if native != sr:
         import librosa

@@ -32,7 +32,7 @@ from percepiano.audio import render
 from percepiano.features.audio import AUDIO_FEATURES, audio_features
 from percepiano.features.cache import cached_rows, table_key
 
-VERSION = 1
+VERSION = 2
 VERSIONS = ("fluidr3", "timgm6mb", "room")
 DROPPED = ("duration_s",)  # measures the file, not the playing
 TAKE_FEATURES = [n for n in AUDIO_FEATURES if n not in DROPPED]
