@@ -82,16 +82,13 @@ def _read_midi(path: Path, columns: list[str]) -> Take:
 
 def _read_audio(path: Path, columns: list[str]) -> Take:
     from percepiano.audio import condition
-    from percepiano.audio.input import MIN_SECONDS, check_performance, read_audio
+    from percepiano.audio.input import MIN_SECONDS, check_performance, read_audio, refuse_onsets
     from percepiano.features.takes import TAKE_FEATURES, describe
 
     audio = read_audio(path, SR)
-    check_performance(audio.y, SR, str(path))
-    try:
-        c = condition.condition(audio.y, SR)
-    except ValueError:
-        raise UserError(f"{path}: no note onsets rise above the noise; this does not sound "
-                        "like a performance") from None
+    check_performance(audio.y, SR, str(path), onsets=False)  # counted while conditioning
+    c = condition.condition(audio.y, SR)  # not digital silence: checked
+    refuse_onsets(c.onsets, len(audio.y) / SR, str(path))
     order = {name: i for i, name in enumerate(TAKE_FEATURES)}
     pick = [order[col.split(":", 1)[1]] for col in columns]
     notes = list(audio.notes)

@@ -27,11 +27,12 @@ limit) and says so in one line each; nothing is refused for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 TARGET_LUFS = -23.0  # EBU R 128's programme loudness: any fixed target serves
+BLOCK_S = 0.4  # ITU-R BS.1770's gating block
 GAP_S = 5.0  # the same as midi_take.GAP_S: longer than any rest in the rated excerpts
 TAIL_DB = 6.0  # ... or to within 6 dB of the quietest level after it (noise, or silence)
 ONSET_RANGE_DB = 50.0  # an onset this far below the loudest frame is not a note
@@ -53,14 +54,15 @@ LOW_KBPS = 96  # below this an MP3 or Ogg Vorbis file audibly smears the piano's
 class Conditioned:
     """Audio ready for the descriptors: mono float32 at ``sr``; ``passages``: (start, end)
     seconds of music in ``y``; ``input_lufs``: integrated loudness of the music as recorded
-    (LUFS), before the gain to ``TARGET_LUFS``; ``trimmed_s``: seconds cut at the edges."""
+    (LUFS), before the gain to ``TARGET_LUFS``; ``trimmed_s``: seconds cut at the edges;
+    ``onsets``: note onsets found in the passages."""
 
     y: np.ndarray
     sr: int
     passages: list[tuple[float, float]]
     input_lufs: float
     trimmed_s: float
-    notes: list[str] = field(default_factory=list)
+    onsets: int = 0
 
 
 def rms_db(y: np.ndarray) -> np.ndarray:
@@ -89,6 +91,11 @@ def noise_level(level: np.ndarray, sr: int) -> tuple[float, float]:
 def find_passages(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
     """(start, end) seconds of the music in mono ``y`` (see the module docstring, step 2);
     ``[]`` when no onset is found."""
+    return _passages(y, sr)[0]
+
+
+def _passages(y: np.ndarray, sr: int) -> tuple[list[tuple[float, float]], int]:
+    """``find_passages`` and the number of note onsets in them."""
     import librosa
 
     level = rms_db(y)
@@ -98,7 +105,7 @@ def find_passages(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
     attack = np.array([level[p:p + 4].max() for p in peaks])
     peaks, attack = peaks[attack > peak - ONSET_RANGE_DB], attack[attack > peak - ONSET_RANGE_DB]
     if len(peaks) == 0:
-        return []
+        return [], 0
     # flux in steady noise can look like an onset: the first note is the first onset whose
     # attack rises ONSET_DB above the noise at the start, the last note likewise at the end
     lead, tail = noise_level(level, sr)
@@ -123,14 +130,16 @@ def find_passages(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
         loud = np.flatnonzero(after > floor)
         end = int(g[-1]) + (int(loud.max()) + 1 if loud.size else 1)
         out.append((float(g[0] * HOP / sr), float(min(end * HOP / sr, len(y) / sr))))
-    return out
+    return out, len(onsets)
 
 
 def loudness(y: np.ndarray, sr: int) -> float:
     """Integrated loudness (LUFS, ITU-R BS.1770-4 gating, ``pyloudnorm``) of mono ``y``;
-    ``-inf`` for silence."""
+    ``-inf`` for silence, or for audio shorter than the standard's 400-ms gating block."""
     import pyloudnorm
 
+    if len(y) <= BLOCK_S * sr:
+        return -np.inf
     return float(pyloudnorm.Meter(sr).integrated_loudness(np.asarray(y, np.float64)))
 
 
@@ -140,7 +149,7 @@ def condition(y: np.ndarray, sr: int) -> Conditioned:
     onset, the whole of ``y`` is one passage. ``ValueError`` for digital silence."""
     y = np.asarray(y, np.float64)
     y = y - y.mean()
-    passages = find_passages(y.astype(np.float32), sr)
+    passages, onsets = _passages(y.astype(np.float32), sr)
     if not passages:  # no onset at all: the sound as it is (``input`` refuses such a take)
         if not np.any(y):
             raise ValueError("digital silence")
@@ -152,7 +161,7 @@ def condition(y: np.ndarray, sr: int) -> Conditioned:
     shift = a / sr
     return Conditioned((music * gain).astype(np.float32), sr,
                        [(s - shift, e - shift) for s, e in passages], lufs,
-                       (len(y) - len(music)) / sr)
+                       (len(y) - len(music)) / sr, onsets)
 
 
 def warnings(y: np.ndarray, sr: int, native_sr: int, subtype: str | None = None,

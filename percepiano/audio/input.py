@@ -123,9 +123,10 @@ def loudest_dbfs(y: np.ndarray, sr: int) -> float:
     return 20.0 * np.log10(rms) if rms > 0 else -np.inf
 
 
-def check_performance(y: np.ndarray, sr: int, name: str) -> None:
-    """Refuse audio that is too short, silent, or holds no note onsets (see the module
-    docstring); returns None for a plausible performance."""
+def check_performance(y: np.ndarray, sr: int, name: str, onsets: bool = True) -> None:
+    """Refuse audio that is too short, silent, or (unless ``onsets`` is False: the caller
+    counts them) holds no note onsets (see the module docstring); returns None for a plausible
+    performance."""
     import librosa
 
     seconds = len(y) / sr
@@ -137,9 +138,15 @@ def check_performance(y: np.ndarray, sr: int, name: str) -> None:
         shown = "digital silence" if np.isinf(level) else f"loudest frame {level:.0f} dBFS"
         raise UserError(f"{name}: silent or nearly silent ({shown}; a performance peaks above "
                         f"{SILENCE_DBFS:.0f} dBFS)")
-    onsets = librosa.onset.onset_detect(y=y, sr=sr, units="time")
-    if len(onsets) < MIN_ONSETS:
-        raise UserError(f"{name}: no note onsets detected ({len(onsets)} in {seconds:.1f} s); "
+    if onsets:
+        found = len(librosa.onset.onset_detect(y=y, sr=sr, units="time"))
+        refuse_onsets(found, seconds, name)
+
+
+def refuse_onsets(found: int, seconds: float, name: str) -> None:
+    """``UserError`` when ``found`` note onsets in ``seconds`` s are under ``MIN_ONSETS``."""
+    if found < MIN_ONSETS:
+        raise UserError(f"{name}: no note onsets detected ({found} in {seconds:.1f} s); "
                         "this does not sound like a performance")
 
 

@@ -50,15 +50,39 @@ def register(sub) -> None:
 
 def model_key(kind: str) -> str:
     """Hash of everything the model of ``kind`` is built from (see the module docstring)."""
-    from percepiano import codehash, config
+    from percepiano import config
     from percepiano.analysis import final
 
     data = resources.files("percepiano.data")
-    parts = {"kind": kind, "format": final.FORMAT, "code": codehash.of_function(final.build)[0],
+    parts = {"kind": kind, "format": final.FORMAT, "code": _code_hash(final.build),
              "manifest": hashlib.sha256(data.joinpath("manifest.sha256").read_bytes()).hexdigest(),
              "exam": hashlib.sha256(data.joinpath("final_exam.txt").read_bytes()).hexdigest(),
              "profile": config.profile()}  # the profile's forest settings are in the code
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _code_hash(func) -> str:
+    """``codehash.of_function(func)[0]``, remembered under the cache folder for the exact state
+    of the package's files (path, size, modification time of each): hashing reads and parses
+    every module, a second of a command that scores one file."""
+    from percepiano import codehash, config
+
+    files = sorted(codehash.PACKAGE.rglob("*.py"))
+    state = hashlib.sha256(json.dumps(
+        [(str(f), (st := f.stat()).st_size, st.st_mtime_ns) for f in files]).encode()).hexdigest()
+    memo = config.cache_dir() / "final" / "code-hashes" / f"{func.__module__}.{func.__name__}"
+    path = memo / f"{state[:32]}.txt"
+    if path.is_file():
+        return path.read_text().strip()
+    value = codehash.of_function(func)[0]
+    from percepiano.io import atomic_path
+
+    memo.mkdir(parents=True, exist_ok=True)
+    for old in memo.glob("*.txt"):  # one state at a time
+        old.unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(value)
+    return value
 
 
 def model_dir(kind: str) -> Path:
