@@ -1,6 +1,7 @@
 """The same performance gets the same scores however it was recorded or encoded.
 
-A development segment is rendered (FluidR3, 44.1 kHz, 16-bit WAV) and re-encoded or re-recorded
+A development segment is rendered (FluidR3, 44.1 kHz, 16-bit WAV peaking at -8 dBFS) and
+re-encoded or re-recorded
 in every condition of ``audio.conditions``; each file is read and scored as ``percepiano
 predict`` does (``scoring.read_take`` + ``scoring.score``) by final models built with the smoke
 forest on a subset of the development segments (the full models take too long to build here;
@@ -12,6 +13,7 @@ report, is printed with ``-s``).
 
 import numpy as np
 import pytest
+import soundfile
 
 from percepiano.analysis import final, scoring
 from percepiano.audio import take_conditions as cond
@@ -22,6 +24,7 @@ from percepiano.models import forest
 pytestmark = pytest.mark.slow
 
 SEGMENT = "Beethoven_WoO80_var3_8bars_14_2"  # 15 s, one track (scripts/invariance_report.py)
+HEADROOM = 0.4  # the reference peaks at -8 dBFS, a usual recording level (as in the report)
 EXACT = 1e-9
 AUDIO_TOL = 0.15  # the 1-7 scale; the largest Δ measured here is printed
 # conditions that change what is heard, not only how it is stored: scored, with notes
@@ -48,8 +51,9 @@ def files(tmp_path_factory, data_root):
     folder = tmp_path_factory.mktemp("conditions")
     (folder / "reference.mid").write_bytes(data)
     y, sr = cond.render(data, 44100)
-    out = {"midi": folder / "reference.mid",
-           "audio": cond.write_audio(folder / "reference", y, sr)}
+    ref = cond.write_audio(folder / "reference", y * HEADROOM / np.abs(y).max(), sr)
+    y, _ = soundfile.read(ref, dtype="float32")  # the conditions start from the 16-bit file
+    out = {"midi": folder / "reference.mid", "audio": ref}
     for name, c in cond.REGISTRY.items():
         stem = folder / name.replace("/", "_")
         if c.kind == "midi":
