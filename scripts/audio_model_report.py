@@ -14,28 +14,31 @@ Each is scored on the held-out segments as FluidR3 renders them (pooled R², wit
 pairwise accuracy, per-dimension R² of Timbre soft-loud and of the dynamic range, 95 % CIs over
 music groups); the conditioned recipes also as TimGM6mb and the rooms render them. Then the
 example recording shipped with PercePiano (``examples/*.wav``, the kind of render the raters
-heard) is scored by the final model built by this checkout (built first if missing) and, with
-``--before DIR``, by another final model folder: how many of the 19 raters' means fall inside
-the 80 % intervals, and the mean absolute error. The example's segment is a development
+heard) is scored by ``percepiano predict`` of this checkout (which builds its final model if
+missing) and, with ``--before CHECKOUT``, of another checkout: how many of the 19 raters' means
+fall inside the 80 % intervals, and the mean absolute error. The example's segment is a development
 segment, so it was in every final model's training data: the coverage is for comparison only.
 
     PERCEPIANO_DATA=... python scripts/audio_model_report.py --out /tmp/audio_model \\
-        [--before /tmp/pp_before/.cache/percepiano/final/audio-<key>]
+        [--before /path/to/an/older/checkout]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from percepiano.analysis import final, scoring  # noqa: E402
+from percepiano.analysis import final  # noqa: E402
 from percepiano.data import dataset  # noqa: E402
 from percepiano.data.dataset import DIMENSIONS, SCALE_MAX  # noqa: E402
 from percepiano.evaluation.cross_validation import cross_validate  # noqa: E402
@@ -103,12 +106,15 @@ def scores(ds, pred: pd.DataFrame) -> dict:
     return out
 
 
-def coverage(model_dir: Path, wav: Path, truth: np.ndarray) -> dict:
-    model = final.FinalModel.load(model_dir)
-    prof = scoring.score(scoring.read_take(wav, model.columns), model, 0.8)
-    lo = np.array([d["low"] for d in prof["dimensions"]])
-    hi = np.array([d["high"] for d in prof["dimensions"]])
-    s = np.array([d["score"] for d in prof["dimensions"]])
+def coverage(root: Path, wav: Path, truth: np.ndarray) -> dict:
+    """How many of the raters' means ``truth`` (19,) fall inside the 80 % intervals of
+    ``percepiano predict`` run by the checkout at ``root`` on ``wav``, and the mean absolute
+    error (1-7 scale)."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-m", "percepiano", "predict", "--json", str(wav)],
+                         cwd=root, env=env, capture_output=True, text=True, check=True).stdout
+    dims = json.loads(out)["dimensions"]
+    lo, hi, s = (np.array([d[k] for d in dims]) for k in ("low", "high", "score"))
     return {"inside": int(np.sum((truth >= lo) & (truth <= hi))),
             "mae": float(np.mean(np.abs(s - truth)))}
 
@@ -116,8 +122,8 @@ def coverage(model_dir: Path, wav: Path, truth: np.ndarray) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--before", type=Path, default=None, metavar="MODEL_DIR",
-                    help="another final audio model folder to score the example with")
+    ap.add_argument("--before", type=Path, default=None, metavar="CHECKOUT",
+                    help="another checkout whose predict scores the example too")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     ds = dataset.load()
@@ -129,14 +135,12 @@ def main(argv=None) -> int:
         for v, sc in rows[name].items():
             table.append(f"| {name} | {v} | " + " | ".join(
                 f"{e:.3f} [{lo:.3f}, {hi:.3f}]" for e, lo, hi in sc.values()) + " |")
+        print(*table[-len(rows[name]):], sep="\n", flush=True)
     head = ["| recipe | held-out audio | pooled R² | pairwise | R² " + " | R² ".join(FOCUS) + " |",
             "|---|---|---|---|" + "---|" * len(FOCUS)]
-    from percepiano.cli import model as model_cli
-
     wav = sorted((ds.root / "examples").glob("*.wav"))[0]
     truth = ds.labels.loc[wav.stem, list(DIMENSIONS)].to_numpy() * SCALE_MAX
-    model_cli.ensure("audio")
-    cov = {"now": coverage(model_cli.model_dir("audio"), wav, truth)}
+    cov = {"now": coverage(ROOT, wav, truth)}
     if args.before:
         cov["before"] = coverage(args.before, wav, truth)
     lines = head + table + ["", f"example {wav.name}: raters' means inside the 80 % intervals"]
