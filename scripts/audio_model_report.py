@@ -14,10 +14,11 @@ Each is scored on the held-out segments as FluidR3 renders them (pooled R², wit
 pairwise accuracy, per-dimension R² of Timbre soft-loud and of the dynamic range, 95 % CIs over
 music groups); the conditioned recipes also as TimGM6mb and the rooms render them. Then the
 example recording shipped with PercePiano (``examples/*.wav``, the kind of render the raters
-heard) is scored by ``percepiano predict`` of this checkout (which builds its final model if
-missing) and, with ``--before CHECKOUT``, of another checkout: how many of the 19 raters' means
-fall inside the 80 % intervals, and the mean absolute error. The example's segment is a development
-segment, so it was in every final model's training data: the coverage is for comparison only.
+heard), and its MIDI rendered with each soundfont, are scored by ``percepiano predict`` of this
+checkout (which builds its final model if missing) and, with ``--before CHECKOUT``, of another
+checkout: how many of the 19 raters' means fall inside the 80 % intervals, and the mean absolute
+error. The example's segment is a development segment, so it was in every final model's
+training data: the coverage is for comparison only.
 
     PERCEPIANO_DATA=... python scripts/audio_model_report.py --out /tmp/audio_model \\
         [--before /path/to/an/older/checkout]
@@ -38,7 +39,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import soundfile  # noqa: E402
+
 from percepiano.analysis import final  # noqa: E402
+from percepiano.audio import render  # noqa: E402
 from percepiano.data import dataset  # noqa: E402
 from percepiano.data.dataset import DIMENSIONS, SCALE_MAX  # noqa: E402
 from percepiano.evaluation.cross_validation import cross_validate  # noqa: E402
@@ -124,12 +128,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--before", type=Path, default=None, metavar="CHECKOUT",
                     help="another checkout whose predict scores the example too")
+    ap.add_argument("--example-only", action="store_true",
+                    help="score the example only (no cross-validation)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     ds = dataset.load()
     cfg = forest.preset()
     rows, table = {}, []
-    for name, (X, train_extra, test_extra) in recipes(ds).items():
+    for name, (X, train_extra, test_extra) in ({} if args.example_only else recipes(ds)).items():
         preds = cross_validated(ds, X, train_extra, test_extra, cfg)
         rows[name] = {v: scores(ds, p) for v, p in preds.items()}
         for v, sc in rows[name].items():
@@ -140,10 +146,15 @@ def main(argv=None) -> int:
             "|---|---|---|---|" + "---|" * len(FOCUS)]
     wav = sorted((ds.root / "examples").glob("*.wav"))[0]
     truth = ds.labels.loc[wav.stem, list(DIMENSIONS)].to_numpy() * SCALE_MAX
-    cov = {"now": coverage(ROOT, wav, truth)}
-    if args.before:
-        cov["before"] = coverage(args.before, wav, truth)
-    lines = head + table + ["", f"example {wav.name}: raters' means inside the 80 % intervals"]
+    takes = {"the example recording": wav}
+    for sf in render.SOUNDFONTS:  # the same performance on the two sampled pianos
+        y = render.render_midi(ds.segments.loc[wav.stem, "midi_path"], soundfont=sf, sr=44100)
+        takes[f"its MIDI rendered with {sf}"] = args.out / f"{wav.stem}-{sf}.wav"
+        soundfile.write(takes[f"its MIDI rendered with {sf}"], y, 44100)
+    roots = {"now": ROOT, **({"before": args.before} if args.before else {})}
+    cov = {f"{take}, {who}": coverage(root, path, truth)
+           for take, path in takes.items() for who, root in roots.items()}
+    lines = head + table + ["", f"{wav.stem}: raters' means inside the 80 % intervals"]
     lines += [f"- {k}: {c['inside']}/19, mean absolute error {c['mae']:.2f}"
               for k, c in cov.items()]
     (args.out / "audio_model.md").write_text("\n".join(lines) + "\n")
