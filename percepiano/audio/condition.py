@@ -46,7 +46,7 @@ FRAME, HOP = 1024, 256  # the descriptors' frame and hop (features.audio)
 CLIP_LEVEL = 0.999  # a sample at full scale
 CLIP_RUN = 3  # consecutive full-scale samples: clipping, not a loud peak
 HIGH_HZ = 4500.0  # above the band of a telephone or of audio sampled at 8 kHz ...
-HIGH_SHARE_DB = -70.0  # ... nothing but leakage: every rendering keeps more than -55 dB here
+HIGH_SHARE_DB = -70.0  # ... only leakage: 132 renderings sampled all keep more than -54 dB there
 LOW_KBPS = 96  # below this an MP3 or Ogg Vorbis file audibly smears the piano's attacks
 
 
