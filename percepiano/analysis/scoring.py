@@ -27,6 +27,7 @@ from percepiano.data.poles import POLES, category_label, label
 from percepiano.errors import UserError
 
 LONG_S = 120.0  # longer performances are scored in windows
+GAP_S = 5.0  # passages: midi_take.GAP_S and condition.GAP_S
 WINDOW_S = 30.0  # about the length of a rated excerpt
 SR = 16000
 LABEL_BOUNDS = (1.0 / SCALE_MAX, 1.0)  # a mean rating lies in 1..7
@@ -48,10 +49,11 @@ class Take:
 
     path: Path
     kind: str
-    seconds: float
+    seconds: float  # of music: the passages' lengths summed, pauses between them left out
     spans: list[tuple[float, float]]
     rows: np.ndarray
     notes: list[str] = field(default_factory=list)
+    passages: int = 1
 
 
 def read_take(path: str | os.PathLike, columns: list[str]) -> Take:
@@ -77,7 +79,8 @@ def _read_midi(path: Path, columns: list[str]) -> Take:
         f = performance_features(take.pm if whole else window(take.pm, start, end), None)
         spans.append((start, end))
         rows.append([f.get(c.split(":", 1)[1], np.nan) for c in columns])
-    return Take(path, "midi", take.seconds, spans, np.asarray(rows, np.float64), notes)
+    return Take(path, "midi", _music(take.passages), spans, np.asarray(rows, np.float64), notes,
+                len(take.passages))
 
 
 def _read_audio(path: Path, columns: list[str]) -> Take:
@@ -89,12 +92,13 @@ def _read_audio(path: Path, columns: list[str]) -> Take:
     check_performance(audio.y, SR, str(path), onsets=False)  # counted while conditioning
     c = condition.condition(audio.y, SR)  # not digital silence: checked
     refuse_onsets(c.onsets, len(audio.y) / SR, str(path))
+    take_s = _music(c.passages)
     order = {name: i for i, name in enumerate(TAKE_FEATURES)}
     pick = [order[col.split(":", 1)[1]] for col in columns]
     notes = list(audio.notes)
-    notes.append(f"loudness {c.input_lufs:.1f} LUFS as recorded, brought to "
-                 f"{condition.TARGET_LUFS:.0f} LUFS; {c.trimmed_s:.1f} s of silence or noise "
-                 "around the music left out")
+    notes.append(f"loudness of the mono mix {c.input_lufs:.1f} LUFS as recorded, brought to "
+                 f"{condition.TARGET_LUFS:.0f} LUFS; {len(audio.y) / SR - take_s:.1f} s of "
+                 "silence, noise or pauses left out")
     notes += condition.warnings(c.y, SR, audio.native_sr, audio.subtype, audio.kbps,
                                 clipped=audio.clipped)
     spans, rows = [], []
@@ -107,8 +111,12 @@ def _read_audio(path: Path, columns: list[str]) -> Take:
         rows.append(describe(c.y[int(start * SR):int(end * SR)], SR)[pick])
     if not rows:
         raise UserError(f"{path}: no passage of at least {MIN_SECONDS:.0f} s holds music")
-    seconds = c.passages[-1][1] - c.passages[0][0]
-    return Take(path, "audio", seconds, spans, np.asarray(rows, np.float64), notes)
+    return Take(path, "audio", _music(c.passages), spans, np.asarray(rows, np.float64), notes,
+                len(c.passages))
+
+
+def _music(passages: list[tuple[float, float]]) -> float:
+    return float(sum(b - a for a, b in passages))
 
 
 def passage_spans(passages: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -131,9 +139,13 @@ def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
     pct = model.percentile(pred)
     notes = list(take.notes)
     if len(take.spans) > 1:
+        how = []
+        if take.passages > 1:
+            how.append(f"{take.passages} passages more than {GAP_S:.0f} s apart")
+        if len(take.spans) > take.passages:
+            how.append(f"windows of about {WINDOW_S:.0f} s in a passage over {LONG_S:.0f} s")
         notes.insert(0, f"{take.seconds:.0f} s of music scored in {len(take.spans)} spans "
-                        f"(passages apart, windows of about {WINDOW_S:.0f} s in a passage over "
-                        f"{LONG_S:.0f} s), summarised by their mean; the intervals are "
+                        f"({'; '.join(how)}), summarised by their mean; the intervals are "
                         "calibrated for one excerpt")
     if take.kind == "audio":
         notes.append("the audio model learned from two sampled pianos (FluidSynth renderings "

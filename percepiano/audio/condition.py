@@ -8,12 +8,15 @@ playing, in this order:
 1. **DC offset**: the mean is subtracted.
 2. **Silence and steady noise at the edges, and empty stretches inside**: the music is found by
    its note onsets (``librosa.onset.onset_detect``, backtracked to the preceding minimum of the
-   RMS energy); onsets more than ``GAP_S`` s apart split the take into passages (as in
-   ``midi_take``); the first and the last onset must rise ``ONSET_DB`` dB above the noise at
-   the start and at the end of the take (``noise_level``). A passage ends where
-   its last note has decayed: ``TAIL_DB`` dB above the quietest level after it or
-   ``TAIL_RANGE_DB`` dB below the loudest frame, whichever is higher, so that digital silence
-   after a rendering and the rendering's own fade give the same end.
+   RMS energy); the first and the last must rise ``ONSET_DB`` dB above the quietest level of
+   the ``RISE_S`` s before them (unless the take starts with it), to within ``EDGE_RANGE_DB``
+   dB of the loudest frame (flux in steady noise can look like an onset; it does not rise).
+   Onsets more than ``GAP_S`` s apart split the take into passages (as in ``midi_take``) unless
+   the sound between them stays within ``TAIL_RANGE_DB`` dB of the loudest frame (a held
+   chord). A passage ends where its last note has decayed: ``TAIL_DB`` dB above the quietest
+   level after it (or above steady noise that ends the take) or ``TAIL_RANGE_DB`` dB below the
+   loudest frame, whichever is higher, so that digital silence after a rendering and the
+   rendering's own fade give the same end.
 3. **Loudness**: the passages are brought to ``TARGET_LUFS`` integrated loudness (ITU-R
    BS.1770-4 with its gating, through ``pyloudnorm``). A recording's level depends on the
    microphone and the recorder's gain, not on how hard the keys were struck: what dynamics
@@ -36,12 +39,13 @@ BLOCK_S = 0.4  # ITU-R BS.1770's gating block
 GAP_S = 5.0  # the same as midi_take.GAP_S: longer than any rest in the rated excerpts
 TAIL_DB = 6.0  # ... or to within 6 dB of the quietest level after it (noise, or silence)
 ONSET_RANGE_DB = 50.0  # an onset this far below the loudest frame is not a note
+EDGE_RANGE_DB = 40.0  # the first and the last note rise within 40 dB of the loudest frame
 TAIL_RANGE_DB = 35.0  # a passage's last note has decayed 35 dB below the loudest frame ...
 BACK_S = 0.1  # an onset's attack starts at most this long before its detected peak
-EDGE_S = 2.0  # the noise is read within 2 s of either end ...
-NOISE_WINDOW_S = 0.25  # ... as the quietest median level over 0.25 s
+RISE_S = 0.1  # a note's attack rises above the quietest level of the 0.1 s before it ...
+NOISE_WINDOW_S = 0.25  # the last 0.25 s of a take ...
 STEADY_DB = 2.0  # the last 0.25 s are steady noise when they vary less (a decay varies more)
-ONSET_DB = 6.0  # a note's attack rises at least this far above the noise
+ONSET_DB = 6.0  # ... by at least this much
 FRAME, HOP = 1024, 256  # the descriptors' frame and hop (features.audio)
 CLIP_LEVEL = 0.999  # a sample at full scale
 CLIP_RUN = 3  # consecutive full-scale samples: clipping, not a loud peak
@@ -73,21 +77,6 @@ def rms_db(y: np.ndarray) -> np.ndarray:
     return 20 * np.log10(np.maximum(rms, 1e-10))
 
 
-def noise_level(level: np.ndarray, sr: int) -> tuple[float, float]:
-    """The noise (dBFS) at the start and at the end of a take, from its frame levels ``level``
-    (``rms_db``): the quietest median over ``NOISE_WINDOW_S`` s within ``EDGE_S`` s of each
-    end; in a rendering, its silence or the quietest moment there."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    w = max(1, int(NOISE_WINDOW_S * sr / HOP))
-    n = max(w, int(EDGE_S * sr / HOP))
-    if len(level) < w:
-        return float(np.median(level)), float(np.median(level))
-    lead, tail = (float(np.median(sliding_window_view(edge, w), axis=1).min())
-                  for edge in (level[:n], level[-n:]))
-    return lead, tail
-
-
 def find_passages(y: np.ndarray, sr: int) -> list[tuple[float, float]]:
     """(start, end) seconds of the music in mono ``y`` (see the module docstring, step 2);
     ``[]`` when no onset is found."""
@@ -106,14 +95,17 @@ def _passages(y: np.ndarray, sr: int) -> tuple[list[tuple[float, float]], int]:
     peaks, attack = peaks[attack > peak - ONSET_RANGE_DB], attack[attack > peak - ONSET_RANGE_DB]
     if len(peaks) == 0:
         return [], 0
-    # flux in steady noise can look like an onset: the first note is the first onset whose
-    # attack rises ONSET_DB above the noise at the start, the last note likewise at the end
-    lead, tail = noise_level(level, sr)
+    # flux in steady noise can look like an onset, but a note's attack rises: the first and
+    # the last note are the first and the last onset whose attack rises ONSET_DB above the
+    # quietest level of the RISE_S before it (inside, every onset counts)
+    back, k = int(RISE_S * sr / HOP), FRAME // HOP // 2  # k: frames that straddle the attack
+    rise = attack - np.array([level[max(0, p - back - k):max(1, p - k)].min() for p in peaks])
+    at_start = peaks <= back + k  # nothing before it to rise from: the take starts with it
+    clear = np.flatnonzero(((rise >= ONSET_DB) | at_start) & (attack > peak - EDGE_RANGE_DB))
+    if len(clear):  # else a short take whose every onset is soft: all count
+        peaks = peaks[clear[0]:clear[-1] + 1]
     end = level[-max(1, int(NOISE_WINDOW_S * sr / HOP)):]
     end_noise = float(np.median(end)) if np.std(end) < STEADY_DB else -np.inf
-    first, last = (np.flatnonzero(attack > noise + ONSET_DB) for noise in (lead, tail))
-    if len(first) and len(last) and first[0] <= last[-1]:  # else a short take: its edges are
-        peaks = peaks[first[0]:last[-1] + 1]                # music, and every onset counts
     # back to the energy minimum before each onset, but no further than BACK_S: in steady
     # noise the minimum can lie anywhere
     onsets = np.maximum(librosa.onset.onset_backtrack(peaks, level),
@@ -129,7 +121,12 @@ def _passages(y: np.ndarray, sr: int) -> tuple[list[tuple[float, float]], int]:
         floor = max(after.min() + TAIL_DB, noise + TAIL_DB, peak - TAIL_RANGE_DB)
         loud = np.flatnonzero(after > floor)
         end = int(g[-1]) + (int(loud.max()) + 1 if loud.size else 1)
-        out.append((float(g[0] * HOP / sr), float(min(end * HOP / sr, len(y) / sr))))
+        start = float(g[0] * HOP / sr)
+        if out and out[-1][2]:  # the previous passage sounded until this one: one passage
+            start = out.pop()[0]
+        sounding = i + 1 < len(groups) and after.min() > peak - TAIL_RANGE_DB  # a held chord
+        out.append((start, float(min(end * HOP / sr, len(y) / sr)), sounding))
+    out = [(a, b) for a, b, _ in out]
     return out, len(onsets)
 
 

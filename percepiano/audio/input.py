@@ -25,7 +25,7 @@ from percepiano.errors import UserError
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 MIDI_SUFFIXES = (".mid", ".midi")
 MIN_SECONDS = 2.0    # under two seconds there is no phrase to judge
-SILENCE_DBFS = -55.0  # a quiet piano recording peaks far above this; room noise stays below
+SILENCE_DBFS = -70.0  # a quiet piano recording peaks far above this
 MIN_ONSETS = 2       # a steady tone has one onset (its start); any phrase has several
 FRAME_S = 0.05       # loudness frame for the silence check
 
@@ -137,7 +137,7 @@ def check_performance(y: np.ndarray, sr: int, name: str, onsets: bool = True) ->
     if level < SILENCE_DBFS:
         shown = "digital silence" if np.isinf(level) else f"loudest frame {level:.0f} dBFS"
         raise UserError(f"{name}: silent or nearly silent ({shown}; a performance peaks above "
-                        f"{SILENCE_DBFS:.0f} dBFS)")
+                        f"{SILENCE_DBFS:.0f} dBFS: record it louder)")
     if onsets:
         found = len(librosa.onset.onset_detect(y=y, sr=sr, units="time"))
         refuse_onsets(found, seconds, name)

@@ -148,13 +148,14 @@ def read_take(path: str | os.PathLike) -> MidiTake:
     """Read, check and anchor a MIDI performance file (see the module docstring).
 
     ``UserError`` (one line, naming the file) for a file that is missing, empty, not MIDI,
-    corrupt, without notes, with drum notes only, with a note that never ends, or whose
-    passages are all shorter than ``input.MIN_SECONDS``."""
+    corrupt, without notes, with drum notes only, with fewer than ``input.MIN_ONSETS`` note
+    onsets (as audio is refused), with a note that never ends, or whose passages are all
+    shorter than ``input.MIN_SECONDS``."""
     import warnings
 
     import pretty_midi
 
-    from percepiano.audio.input import MIN_SECONDS, check_notes_end
+    from percepiano.audio.input import MIN_SECONDS, check_notes_end, refuse_onsets
     from percepiano.audio.render import midi_events
 
     path = Path(path)
@@ -185,6 +186,7 @@ def read_take(path: str | os.PathLike) -> MidiTake:
         notes.append("the sostenuto pedal (CC 66) is used: the descriptors read the sustain and "
                      "soft pedals only, so the notes it holds count as released")
     starts = np.array([n.start for i in pm.instruments for n in i.notes])
+    refuse_onsets(len(np.unique(np.round(starts, 2))), float(np.ptp(starts)), str(path))
     pm = anchored(pm, float(starts.min()))
     passages = find_passages(pm)
     seconds = passages[-1][1]

@@ -19,10 +19,17 @@ def register(sub) -> None:
                     "the raters' 1-7 scale between its two poles, with a split-conformal "
                     "prediction interval and its percentile among what the model predicts, out "
                     "of fold, for the PercePiano development performances. "
-                    "A MIDI file is scored from its notes and pedalling, an audio file "
-                    "(WAV, FLAC, OGG, MP3) from its sound. Performances over 2 minutes are "
-                    "scored in windows of about 30 s and summarised. The final models are "
-                    "built on first use and cached (see `percepiano model`).")
+                    "A MIDI file is scored from its notes and pedalling (tempo from every "
+                    "track, timed from the first note); an audio file (WAV, FLAC, OGG, MP3) "
+                    "from its sound, after its DC offset is removed, the silence or noise "
+                    "around the music cut and its loudness brought to -23 LUFS, so that the "
+                    "level it was recorded at does not count. Pauses of more than 5 s split a "
+                    "take into passages scored apart, and a passage over 2 minutes is scored "
+                    "in windows of about 30 s; the spans are summarised by their mean. What "
+                    "was cut, and doubts about a recording (low sample rate or bit rate, "
+                    "clipping, a telephone band), are printed as notes. The final models are "
+                    "built on first use and cached (see `percepiano model`; the audio model "
+                    "takes about 15 minutes on 2 cores the first time).")
     p.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
                    help="performance files, or folders searched for .mid/.midi/.wav/.flac/"
                         ".ogg/.mp3 files")
@@ -31,7 +38,7 @@ def register(sub) -> None:
     p.add_argument("--csv", type=Path, metavar="OUT.csv",
                    help="also write one row per file: score, interval and percentile per "
                         "dimension (column percentile_of says what the percentiles rank "
-                        "against)")
+                        "against; column notes holds the notes, separated by ' | ')")
     p.add_argument("--plot", type=Path, metavar="OUT.png",
                    help="draw the profile over the development performances' out-of-fold "
                         "predictions, which percentiles rank against (several files: "
@@ -145,16 +152,17 @@ def _text(profile: dict, model) -> str:
 
 
 def csv_rows(profiles: list[dict]):
-    """One row per file: its name, input, length, windows, level, model, what the percentiles
-    rank against (``percentile_of``), then score/low/high/percentile of every dimension
-    (columns ``<dimension>``, ``<dimension>_low`` ...)."""
+    """One row per file: its name, input, seconds of music, spans scored (``windows``), level,
+    model, what the percentiles rank against (``percentile_of``), its notes (joined by
+    ``" | "``), then score/low/high/percentile of every dimension (columns ``<dimension>``,
+    ``<dimension>_low`` ...)."""
     import pandas as pd
 
     rows = []
     for p in profiles:
         row = {"file": p["file"], "input": p["input"], "seconds": p["seconds"],
                "windows": p["windows"], "level": p["level"], "model": p["model"]["id"],
-               "percentile_of": p.get("percentile_of")}
+               "percentile_of": p.get("percentile_of"), "notes": " | ".join(p["notes"])}
         for d in p["dimensions"]:
             name = d["dimension"]
             row[name] = round(d["score"], 3)

@@ -15,7 +15,8 @@ descriptors, less ``duration_s`` (a take's length says nothing about how it was 
   (white noise shaped to -3 dB an octave, 30-50 dB below the music's loudness). Every draw is
   seeded by the segment's name, so the version is the same on every machine.
 
-Rows are cached per rendering and version (``features.cache.cached_rows``).
+Rows are cached per rendering and version (``features.cache.cached_rows``), keyed by the
+source of the code that computes them (conditioning, descriptors, rendering, this module).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from percepiano.audio import render
 from percepiano.features.audio import AUDIO_FEATURES, audio_features
 from percepiano.features.cache import cached_rows, table_key
 
-VERSION = 2
+VERSION = 3
 VERSIONS = ("fluidr3", "timgm6mb", "room")
 DROPPED = ("duration_s",)  # measures the file, not the playing
 TAKE_FEATURES = [n for n in AUDIO_FEATURES if n not in DROPPED]
@@ -50,6 +51,16 @@ def take_features(y: np.ndarray, sr: int) -> np.ndarray:
     """``TAKE_FEATURES`` of the conditioned music of mono ``y`` at ``sr`` (first passage start
     to last passage end); ``ValueError`` for digital silence."""
     return describe(_condition.condition(y, sr).y, sr)
+
+
+def _code() -> list[str]:
+    """The normalised source hashes of the code that computes a row (``codehash``): a change
+    to the conditioning or to the descriptors computes the rows anew."""
+    from percepiano import codehash
+    from percepiano.features import audio
+
+    return [codehash.file_hash(Path(m.__file__)) for m in (_condition, audio, render)] + [
+        codehash.file_hash(Path(__file__))]
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -115,9 +126,7 @@ def take_table(ds, version: str = "fluidr3", sr: int = 16000, workers: int | Non
                                       progress=progress, names=names)
         tasks = [(str(paths[n]), sr, None) for n in names if n in paths]
     kept = [n for n in names if n in paths]
-    key = table_key(VERSION, version, sr, TAKE_FEATURES, _condition.TARGET_LUFS,
-                    _condition.GAP_S, _condition.TAIL_DB, _condition.ONSET_RANGE_DB,
-                    _condition.TAIL_RANGE_DB, sorted(ROOM.items()))
+    key = table_key(VERSION, version, sr, TAKE_FEATURES, sorted(ROOM.items()), _code())
     keys = [f"{Path(t[0]).stem}-{hashlib.sha256(repr(t[2]).encode()).hexdigest()[:8]}"
             for t in tasks]
     rows = cached_rows(_job, tasks, keys,
