@@ -100,7 +100,11 @@ def _passages(y: np.ndarray, sr: int) -> tuple[list[tuple[float, float]], int]:
     # quietest level of the RISE_S before it (inside, every onset counts)
     back, k = int(RISE_S * sr / HOP), FRAME // HOP // 2  # k: frames that straddle the attack
     rise = attack - np.array([level[max(0, p - back - k):max(1, p - k)].min() for p in peaks])
-    at_start = peaks <= back + k  # nothing before it to rise from: the take starts with it
+    # nothing before it to rise from: the take starts with it, a note if its level then moves
+    # (a note decays, more follow) where steady noise stays flat
+    w = int(NOISE_WINDOW_S * sr / HOP)
+    at_start = (peaks <= back + k) & np.array([np.ptp(level[p:p + w]) > 2 * STEADY_DB
+                                               for p in peaks])
     clear = np.flatnonzero(((rise >= ONSET_DB) | at_start) & (attack > peak - EDGE_RANGE_DB))
     if len(clear):  # else a short take whose every onset is soft: all count
         peaks = peaks[clear[0]:clear[-1] + 1]

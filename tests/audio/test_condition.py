@@ -17,7 +17,7 @@ def phrase() -> np.ndarray:
     pm = pretty_midi.PrettyMIDI()
     inst = pretty_midi.Instrument(program=0)
     for i, p in enumerate([60, 64, 67, 72, 67, 64, 60, 55, 60, 64, 67, 72]):
-        inst.notes.append(pretty_midi.Note(60 + 4 * i, p, 0.4 * i, 0.4 * i + 0.35))
+        inst.notes.append(pretty_midi.Note(60 + 4 * i, p, 0.2 + 0.4 * i, 0.55 + 0.4 * i))
     pm.instruments.append(inst)
     return render.render_midi(pm, soundfont="fluidr3", sr=SR)
 
@@ -29,7 +29,7 @@ def _noise(n: int, dbfs: float, seed: int = 0) -> np.ndarray:
 def test_the_music_is_found_and_brought_to_the_target_loudness(phrase):
     c = condition.condition(phrase, SR)
     assert len(c.passages) == 1 and c.passages[0][0] == 0.0
-    assert 4.4 < c.passages[0][1] < len(phrase) / SR
+    assert 4.4 < c.passages[0][1] < len(phrase) / SR  # the first note at 0.2 s, the last at 4.6 s
     assert condition.loudness(c.y, SR) == pytest.approx(condition.TARGET_LUFS, abs=0.2)
     assert c.input_lufs == pytest.approx(condition.loudness(phrase, SR), abs=0.5)
 
