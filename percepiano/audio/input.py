@@ -5,11 +5,9 @@ channels down to mono (checking that they do not cancel) and resamples to the mo
 ``check_performance`` refuses, each with one line naming the file: audio shorter than
 ``MIN_SECONDS``, silence or near-silence (the loudest 50-ms frame below ``SILENCE_DBFS``), and
 audio with fewer than ``MIN_ONSETS`` detectable note onsets (a steady tone, a hum: not a
-performance). ``load_midi`` reads a MIDI file through ``midi_take`` (which reads every encoding
-of a take alike) and refuses one that is not MIDI, is truncated, holds no notes, holds a note
-that never ends (a note-on without its note-off: an incomplete file), or lasts under
-``MIN_SECONDS``. Every refusal is a ``UserError``, so the command line prints it without a
-traceback.
+performance). MIDI files are read by ``midi_take`` (which reads every encoding of a take
+alike, and refuses with ``check_notes_end`` and ``refuse_onsets``). Every refusal is a
+``UserError``, so the command line prints it without a traceback.
 """
 
 from __future__ import annotations
@@ -148,14 +146,6 @@ def refuse_onsets(found: int, seconds: float, name: str) -> None:
     if found < MIN_ONSETS:
         raise UserError(f"{name}: no note onsets detected ({found} in {seconds:.1f} s); "
                         "this does not sound like a performance")
-
-
-def load_midi(path: str | os.PathLike):
-    """The anchored ``pretty_midi.PrettyMIDI`` of a performance file (``midi_take.read_take``,
-    which says what is refused)."""
-    from percepiano.audio.midi_take import read_take
-
-    return read_take(path).pm
 
 
 def check_notes_end(events, name: str) -> None:

@@ -190,7 +190,8 @@ def _predict_checkpoint(args, files: list[Path]) -> int:
 
     from percepiano.analysis import scoring
     from percepiano.audio import spectrogram
-    from percepiano.audio.input import check_performance, load_file, load_midi
+    from percepiano.audio.input import check_performance, load_file
+    from percepiano.audio.midi_take import read_take
     from percepiano.data.dataset import DIMENSIONS, SCALE_MAX
     from percepiano.training import checkpoint, train
 
@@ -204,7 +205,7 @@ def _predict_checkpoint(args, files: list[Path]) -> int:
         if kind == "midi":
             from percepiano.audio import render
 
-            y = render.render_midi(load_midi(f), sr=scoring.SR)
+            y = render.render_midi(read_take(f).pm, sr=scoring.SR)
         else:
             y = load_file(f, scoring.SR)
         check_performance(y, scoring.SR, str(f))

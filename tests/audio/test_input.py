@@ -94,7 +94,7 @@ def write_hanging_note(path, seconds=3.0):
 
 def test_load_midi_reads_a_performance(tmp_path):
     _scale().write(str(tmp_path / "take.mid"))
-    pm = audio_input.load_midi(tmp_path / "take.mid")
+    pm = midi_take.read_take(tmp_path / "take.mid").pm
     assert len(pm.instruments[0].notes) == 8 and pm.get_end_time() == pytest.approx(3.2)
 
 
@@ -119,7 +119,7 @@ def test_midi_refusals_are_one_line(tmp_path):
              "missing.mid": "no such file"}
     for name, message in cases.items():
         with pytest.raises(UserError, match=message) as err:
-            audio_input.load_midi(tmp_path / name)
+            midi_take.read_take(tmp_path / name)
         assert str(tmp_path / name) in str(err.value) and "\n" not in str(err.value)
 
 
