@@ -80,7 +80,8 @@ def test_a_fresh_cache_builds_the_midi_model_and_predicts(tmp_path, fresh_cache,
     assert code == 0 and "building" not in err
     table = pd.read_csv(tmp_path / "out.csv")
     assert list(table["file"]) == [str(takes / f"take{i}.mid") for i in range(3)]
-    assert (table["level"] == 0.9).all() and len(table.columns) == 7 + 4 * 19
+    assert (table["level"] == 0.9).all() and len(table.columns) == 8 + 4 * 19
+    assert "notes" in table.columns  # what predict printed under each profile
     assert (table["percentile_of"] == prof["percentile_of"]).all()
     first = table.iloc[0]
     pedal = "Pedal_Sparse/dry_Saturated/wet"
