@@ -41,7 +41,14 @@ MIDI_LOSSY = {"midi/tpb_96": 0.05, "midi/smpte_25fps": 0.05}
 
 @pytest.fixture(scope="module")
 def models(data_root):
+    from percepiano.audio import render
+    from percepiano.features import takes
+
     dev = dataset.subset(dataset.load(data_root), 120)
+    for sf in render.SOUNDFONTS:  # in this process: rendering in pools of spawned workers
+        render.render_dataset(dev, soundfont=sf, workers=1, progress=False)  # has hung here
+    for version in takes.VERSIONS:
+        takes.take_table(dev, version, workers=1, progress=False)
     smoke = forest.preset("smoke")
     return {k: final.build(dev, k, cfg=smoke, progress=False) for k in final.KINDS}
 
