@@ -24,12 +24,13 @@ SR = 16000
 
 @pytest.fixture
 def fresh_cache(tmp_path, monkeypatch):
-    """An empty model cache that shares the descriptor cache (descriptors are not the test)."""
-    features = config.cache_dir() / "features"
-    features.mkdir(parents=True, exist_ok=True)
+    """An empty model cache that shares the rendering and descriptor caches (they are not the
+    test)."""
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "features").symlink_to(features, target_is_directory=True)
+    for shared in ("features", "audio"):
+        (config.cache_dir() / shared).mkdir(parents=True, exist_ok=True)
+        (cache / shared).symlink_to(config.cache_dir() / shared, target_is_directory=True)
     monkeypatch.setenv("PERCEPIANO_CACHE", str(cache))
     return cache
 
