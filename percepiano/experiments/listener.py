@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from percepiano.experiments.store import experiment
+from percepiano.features.groups import group_of
 
 # configurations of listener_pretraining: pretraining stages, auxiliary head, weighting
 CONFIGS = {
@@ -43,25 +44,6 @@ N_VARIANTS = {"smoke": 1, "quick": 8, "full": 32}
 STEPS = {"smoke": 4, "quick": 1500, "full": 20000}
 RENDER_COUNTS = {"smoke": [1], "quick": [1, 2, 4, 8], "full": [1, 4, 16, 32]}
 POOL_SEED = 0  # the same variants for every training seed
-
-# the descriptors by what they describe (``features.midi`` names), for the recovery table
-GROUPS = {
-    "timing": ("duration_s", "n_notes", "note_density", "onset_rate", "tempo_bpm", "ioi_",
-               "log_ioi", "async_", "melody_lead"),
-    "dynamics": ("vel_", "melody_vel", "bass_vel", "melody_accomp"),
-    "articulation": ("dur_", "artic_", "staccato", "legato", "melody_overlap",
-                     "melody_legato"),
-    "pedal": ("pedal_", "soft_pedal", "blur_", "sounding_"),
-    "texture": ("chord_fraction", "polyphony", "pitch_"),
-}
-
-
-def group_of(descriptor: str) -> str:
-    for group, prefixes in GROUPS.items():
-        if descriptor.startswith(prefixes):
-            return group
-    raise ValueError(f"descriptor {descriptor!r} belongs to no group")
-
 
 def _common(s) -> dict:
     from percepiano.audio import expressive, render

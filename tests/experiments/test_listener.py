@@ -9,6 +9,7 @@ from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.experiments import listener as exp
 from percepiano.features import variants
+from percepiano.features.groups import MIDI_GROUPS
 
 
 def test_listener_pretraining_runs_in_smoke(ds, results_root):
@@ -27,7 +28,7 @@ def test_listener_pretraining_runs_in_smoke(ds, results_root):
     assert set(res["recovery"]) == {n for n, c in cfg["configs"].items() if c["aux"]}
     rec = pd.DataFrame(res["recovery"]["both"])
     assert list(rec.descriptor) == list(variants.DESCRIPTORS)
-    assert set(rec.group) == set(exp.GROUPS)
+    assert set(rec.group) == set(MIDI_GROUPS)
     assert res["n_renders"] == res["n_segments"] * cfg["n_variants"]
 
 
@@ -40,6 +41,6 @@ def test_listener_renders_runs_in_smoke(ds, results_root):
 
 def test_every_descriptor_has_one_group():
     groups = [exp.group_of(d) for d in variants.DESCRIPTORS]
-    assert set(groups) == set(exp.GROUPS)
+    assert set(groups) == set(MIDI_GROUPS)
     with pytest.raises(ValueError, match="no group"):
         exp.group_of("loudness_war")
