@@ -57,9 +57,10 @@ from myst_nb import glue
 
 from percepiano import config, experiments, plots
 from percepiano.analysis import headline
-from percepiano.data import dataset
+from percepiano.data import dataset, structure
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import stats
+from percepiano.models import ast
 
 plots.style()
 ds = dataset.load()  # the development part; the final exam stays locked
@@ -81,6 +82,9 @@ glue("w2_seeds", len(tcfg["seeds"]), display=False)
 glue("w2_folds", int(tcfg["folds"]), display=False)
 glue("w2_per_excerpt", int(tcfg["per_excerpt"]), display=False)
 glue("w2_steps", int(tcfg["steps"]), display=False)
+glue("w2_dropout", ast.preset(tcfg["default"]).dropout, display=False)
+glue("w2_weight_decay", tcfg["train"]["weight_decay"], display=False)
+glue("w2_between", float(structure.between_share(y, excerpts).mean()), display=False)
 REF_T, REF_F = "MSE (reference)", "concat (reference)"
 
 
@@ -159,8 +163,9 @@ plots.glue_figure("fig_w2_losses", plots.differences(losses_vs,
 # (sec-week2-regimes)=
 # ## Training on ~900 segments
 #
-# One change at a time from the reference recipe (dropout 0.1, weight decay 0.05, linear
-# warm-up then cosine decay, early stopping on validation r, fp32).
+# One change at a time from the reference recipe (dropout {glue:text}`w2_dropout`, weight
+# decay {glue:text}`w2_weight_decay`, linear warm-up then cosine decay, early stopping on
+# validation r, fp32).
 
 # %% tags=["hide-input"]
 regimes_vs = versus(train.oof, REF_T, "regime", t_table)
@@ -252,7 +257,8 @@ display(Markdown(
     + stats.join_items([f"{r.config.removeprefix('without ')} ({r.difference:+.3f}, "
                         f"{sizes[r.config.removeprefix('without ')]} descriptors)"
                         for r in hurt[hurt.learner == "forest"].head(3).itertuples()])
-    + "; " + stats.tally(ablation[ablation.learner == "forest"], "all groups")))
+    + ". Paired against the forest with every group (Holm within each learner): "
+    + stats.tally(ablation[ablation.learner == "forest"], "all groups")))
 
 # %% [markdown]
 # ```{glue:figure} fig_w2_ablation
@@ -267,8 +273,9 @@ display(Markdown(
 # (sec-week2-descriptors)=
 # ## Descriptors the models lack
 #
-# About 40 % of the label variance lies between excerpts, and the dimensions furthest from
-# their ceiling are mostly about the music itself. The **music-level descriptors** are
+# On average {glue:text}`w2_between:.0%` of a dimension's label variance lies between excerpts
+# ({ref}`chapter-data`), and the dimensions furthest from their ceiling are mostly about the
+# music itself. The **music-level descriptors** are
 # computed from the notes of the excerpt's score (`percepiano.features.music`): key and mode
 # from a duration-weighted pitch-class profile (Krumhansl–Schmuckler key finding
 # {cite}`krumhansl1990cognitive` through music21 {cite}`cuthbert2010music21`), harmonic rhythm, register, density and the notated
@@ -342,12 +349,36 @@ if "midi" in forests:
 else:
     display(Markdown("No random forest results are stored for this profile to compare "
                      "with."))
-moves = pd.concat([losses_vs, regimes_vs, fam, new[new.learner == "hybrid"]],
-                  ignore_index=True)
-moves = moves.pivot_table(index="config", columns="metric", values="difference", sort=False)
+choices = pd.concat([losses_vs.assign(reference=REF_T), regimes_vs.assign(reference=REF_T),
+                     fam.assign(reference=REF_F),
+                     new[new.learner == "hybrid"].assign(reference=REF_F)], ignore_index=True)
+moves = choices.pivot_table(index="config", columns="metric", values="difference", sort=False)
+human = pd.concat([t_summary, f_summary])
+human = human[(human.performances == "human") & (human.metric == "mean_pairwise")
+              ].drop_duplicates("config").set_index("config").estimate
+refs = choices.drop_duplicates("config").set_index("config").reference
+moves["pairwise, human only"] = human.reindex(moves.index) - human.reindex(refs).to_numpy()
 display(plots.table(moves.rename(columns=METRICS),
                     "How far each choice moved the pooled metrics from its reference "
-                    "(estimates; intervals in the figures above)."))
+                    "(estimates; intervals in the figures above; human only: within-excerpt "
+                    "pairwise accuracy on the human performances alone)."))
+better = choices[choices.significant & choices.excludes_zero & (choices.difference > 0)]
+worse = choices[choices.significant & choices.excludes_zero & (choices.difference < 0)]
+
+
+def said(rows):
+    """'config (metrics)' for each configuration among ``rows``."""
+    return stats.join_items([f"{c} ({', '.join(METRICS[m] for m in rows[rows.config == c].metric)})"
+                             for c in dict.fromkeys(rows.config)])
+
+
+display(Markdown(
+    ("Choices that improve on their reference significantly: " + said(better) + ". "
+     if len(better) else "No choice improves on its reference significantly in any metric, so "
+     "the best recipe remains the reference: the listener's \"both\" recipe fine-tuned with "
+     "mean squared error, and for the hybrid, concatenation on the forests' descriptors. ")
+    + ("Choices that make things significantly worse: " + said(worse) + "."
+       if len(worse) else "None makes things significantly worse.")))
 glue("w2_best_listener", best_l, display=False)
 glue("w2_best_hybrid", best_h, display=False)
 wall = sum(r.provenance.get("wall_time_s", 0.0) for r in (train, fusion, desc))

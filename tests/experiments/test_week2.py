@@ -45,7 +45,9 @@ def test_week2_descriptors_runs_in_smoke(ds, results_root):
     table = pd.DataFrame(res["table"])
     assert set(table.learner) == {"forest", "descriptor net"}
     groups = set(res["groups"].values())
-    assert {f"without {g}" for g in groups} | set(week2.EXTRAS) == set(table.config)
+    forest = table[table.learner == "forest"]
+    assert {f"without {g}" for g in groups} | set(week2.EXTRAS) == set(forest.config)
+    assert set(table[table.learner != "forest"].config) == set(week2.SMOKE_NET_SETS)
     sizes = table[table.learner == "forest"].set_index("config").n_descriptors
     base = sizes["base"]
     assert all(sizes[f"without {g}"] == base - k for g, k in res["group_sizes"].items())
