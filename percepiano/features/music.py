@@ -19,7 +19,7 @@ Performance MIDIs carry a placeholder tempo, so tempo and per-quarter rates are 
 ``from_performance``.
 
 ``excerpt_relative`` turns any descriptor table into each take minus the mean of the other takes
-of the same music (Principle 14: judge the playing, not the music).
+of the same music, so that what a model reads is the playing, not the music.
 """
 
 from __future__ import annotations
