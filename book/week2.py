@@ -181,21 +181,28 @@ plots.glue_figure("fig_w2_regimes", plots.differences(regimes_vs,
                                                       xlabel="difference from the reference"))
 cpu = train["cpu"]
 bf = regimes_vs[regimes_vs.config == "bf16"].set_index("metric")
+FASTER = 0.8  # a bf16 epoch must take at most this share of an fp32 one to count as faster
 if len(bf):
     speed = fits.loc["bf16", "s_per_epoch"] / fits.loc[REF_T, "s_per_epoch"]
     same = not (bf.significant & bf.excludes_zero).any()
+    listener_oof = stats.by_config(train.oof, "config", kind="piece")
+    moved = (listener_oof["bf16"].sort_index()[list(DIMENSIONS)]
+             - listener_oof[REF_T].sort_index()[list(DIMENSIONS)]).abs().to_numpy().max()
     units_ = ("with AMX" if cpu["amx_bf16"] else "with AVX-512 BF16" if cpu["avx512_bf16"]
               else "without bf16 matrix units (no AMX, no AVX-512 BF16)")
     display(Markdown(
         f"On this CPU ({cpu['model']}, {units_}) a bf16 epoch takes {speed:.2f} times as long "
-        f"as an fp32 one, and bf16 "
+        f"as an fp32 one; bf16 "
         + ("cannot be told apart from fp32 in any metric" if same else
            "differs from fp32 in " + stats.join_items(
                [METRICS[m] for m in bf.index[bf.significant & bf.excludes_zero]]))
-        + ". " + ("The quick profile could use bf16 on this machine."
-                  if speed < 1 and same else
-                  "The quick profile keeps fp32 here: bf16 pays only where the CPU multiplies "
-                  "bf16 matrices natively.")))
+        + f", and its out-of-fold predictions differ from fp32's by at most {moved:.3f} on the "
+        "1-7 scale (XLA's CPU backend may keep excess precision between bf16 operations). "
+        + (f"It is faster here (under {FASTER:.0%} of the fp32 time) and as accurate, so bf16 "
+           "suits this machine." if speed <= FASTER and same else
+           f"It is not faster here (a bf16 epoch would need to take under {FASTER:.0%} of the "
+           "fp32 time), so the quick profile keeps fp32 on this machine; bf16 pays where the "
+           "CPU multiplies bf16 matrices natively (AMX) or on a GPU.")))
 
 # %% [markdown]
 # ```{glue:figure} fig_w2_regimes
