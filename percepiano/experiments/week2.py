@@ -64,7 +64,8 @@ FULL_ONLY = {"MSE + ranking (fixed weights)", "dropout 0.5", "weight decay 0",
              "concat, wide descriptor branch", "concat + both"}
 # smoke checks one configuration of each code path (the unit tests check every option)
 SMOKE = {"MSE (reference)", "MSE + ranking (learned weights)", "MSE, forest-weighted dimensions",
-         "concat (reference)", "cross-attention", "concat + excerpt-relative"}
+         "constant, halved on plateau", "concat (reference)", "cross-attention",
+         "concat + excerpt-relative"}  # a configuration of every family the chapter reads
 SMOKE_NET_SETS = ["base", "+ both"]  # the descriptor network's sets in smoke (forest: all)
 EXTRAS = {"base": (), "+ music-level": ("music",), "+ excerpt-relative": ("relative",),
           "+ both": ("music", "relative")}
