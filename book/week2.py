@@ -250,6 +250,8 @@ for learner in dict.fromkeys(d_oof.learner):
     preds = stats.by_config(d_oof[d_oof.learner == learner].drop(columns="learner"), "config",
                             kind="piece")
     keep = {k: v for k, v in preds.items() if k == "base" or k.startswith("without")}
+    if len(keep) < 2:  # a profile that leaves this learner's ablation out
+        continue
     ablation.append(stats.compare(y, keep, "base", units, excerpts, metrics=("mean_r2",
                                                                            "mean_pairwise"),
                                   n_boot=n_boot).assign(learner=learner))
@@ -297,6 +299,8 @@ for learner in dict.fromkeys(d_oof.learner):
     preds = stats.by_config(d_oof[d_oof.learner == learner].drop(columns="learner"), "config",
                             kind="piece")
     keep = {k: v for k, v in preds.items() if not k.startswith("without")}
+    if len(keep) < 2:
+        continue
     new.append(stats.compare(y, keep, "base", units, excerpts, metrics=AB,
                              n_boot=n_boot).assign(learner=learner))
 hyb_new = {k: v for k, v in hyb.items()
