@@ -125,8 +125,15 @@ def _forest_weights(ds, X, train_names, seed: int) -> np.ndarray:
     return dimension_weights(r2(y, pred))
 
 
-def _make(ds, inputs, descriptors, pool_inputs, cfg, name, spec, kind, records, X=None):
-    """``make_fit_predict(seed)`` of one configuration (listener or hybrid)."""
+def _make(ds, inputs, descriptors, pool_inputs, cfg, name, spec, kind, records, X=None,
+          init: int = 0, tta: dict | None = None, keep: list | None = None):
+    """``make_fit_predict(seed)`` of one configuration (listener or hybrid).
+
+    ``init`` > 0 fine-tunes from the same pretrained weights with another initialisation and
+    data order (seed + 1000 * init), a member of a seed ensemble. With ``tta`` ({view: (inputs,
+    TrainConfig overrides)}) fit_predict returns {"plain": predictions, view: predictions of
+    the same model on that view of the test segments} instead of the array. ``keep`` collects
+    each fit's {"net", "norm", "tc", "table", "test"} for analysis."""
     from flax import nnx
 
     from percepiano.data.dataset import DIMENSIONS
@@ -147,12 +154,13 @@ def _make(ds, inputs, descriptors, pool_inputs, cfg, name, spec, kind, records, 
 
     def make(seed):
         tc0 = dataclasses.replace(steps.TrainConfig(**cfg["train"]), seed=seed)
-        tc = tc0 if regime.weight_decay is None else dataclasses.replace(
-            tc0, weight_decay=regime.weight_decay)
+        tc = dataclasses.replace(tc0, seed=seed + 1000 * init)
+        tc = tc if regime.weight_decay is None else dataclasses.replace(
+            tc, weight_decay=regime.weight_decay)
 
         def fit_predict(train, val, test):
             train, val, test = list(train), list(val), list(test)
-            rec, info = {"config": name, "seed": seed}, {}
+            rec, info = {"config": name, "seed": seed, "init": init}, {}
             start = time.perf_counter()
             warm = warmstart.pretrained(base_cfg, tc0, recipe, inputs, descriptors, pool_inputs,
                                         train, val + test, cfg["pool_seed"], info)
@@ -160,12 +168,12 @@ def _make(ds, inputs, descriptors, pool_inputs, cfg, name, spec, kind, records, 
             if kind == "listener":
                 mcfg = base_cfg if regime.dropout is None else dataclasses.replace(
                     base_cfg, ast=dataclasses.replace(base_cfg.ast, dropout=regime.dropout))
-                net = ListenerModel(mcfg, rngs=nnx.Rngs(seed))
+                net = ListenerModel(mcfg, rngs=nnx.Rngs(tc.seed))
                 nnx.update(net, nnx.state(warm, nnx.Param))
                 table = descriptors
             else:
                 net = HybridModel(HybridConfig(X.shape[1], ast=base_cfg.ast, **fields),
-                                  rngs=nnx.Rngs(seed))
+                                  rngs=nnx.Rngs(tc.seed))
                 nnx.update(net.ast, nnx.state(warm.ast, nnx.Param))
                 table = X
             norm = Normaliser.fit(inputs, ds.labels, train, table)
@@ -180,10 +188,16 @@ def _make(ds, inputs, descriptors, pool_inputs, cfg, name, spec, kind, records, 
                        s_per_epoch=float(np.mean([h["seconds"] for h in res.history])),
                        wall_s=time.perf_counter() - start)
             records.append(rec)
-            out = predict(res.net, inputs, test, norm, tc,
-                          descriptors=table if kind == "hybrid" else None)
+            d = table if kind == "hybrid" else None
+            if keep is not None:
+                keep.append({"net": res.net, "norm": norm, "tc": tc, "table": d, "test": test})
+            out = predict(res.net, inputs, test, norm, tc, descriptors=d)
             assert out.shape == (len(test), len(DIMENSIONS))
-            return out
+            if tta is None:
+                return out
+            return {"plain": out, **{view: predict(res.net, x, test, norm,
+                                                   dataclasses.replace(tc, **over), descriptors=d)
+                                     for view, (x, over) in tta.items()}}
 
         return fit_predict
 
