@@ -204,3 +204,125 @@ def _views(E, member, views):
         out = member(train, val, test)
         return np.mean([E.pick(out, v) for v in views], axis=0)
     return fit_predict
+
+
+# ---- cross-validation strategies ----------------------------------------------------------------
+
+def _splits_config(s) -> dict:
+    from percepiano.data.temporal import TEMPORAL_SHARE
+
+    return {**_common(s), "splits": list(SPLITS), "learners": list(SPLIT_LEARNERS),
+            "k": {"composer": 2}, "temporal_share": TEMPORAL_SHARE}
+
+
+@experiment("week3_splits", config=_splits_config)
+def week3_splits(cfg: dict) -> dict:
+    """The descriptor learners on six splits: random, piece, performer, composer, work and
+    temporal. LightGBM takes the grid's first setting here, untuned, to keep the cost down."""
+    from percepiano.data import temporal
+    from percepiano.evaluation import cross_validation
+    from percepiano.experiments import week1, week2
+
+    ds, inputs = week1._load(cfg)
+    X = week2.descriptor_table(ds, (), cfg["features"])
+    learners = _learners(ds, X, cfg, inputs, grid=cfg["lgbm_grid"][:1])
+    rows, per_fold, oofs = [], [], []
+    for split in cfg["splits"]:
+        for name in cfg["learners"]:
+            make = learners[name]
+            if split == "temporal":
+                res = temporal.cross_validate_temporal(ds, cfg["seeds"], make,
+                                                       cfg["temporal_share"])
+            else:
+                res = cross_validation.cross_validate_seeds(
+                    ds, split, cfg["k"].get(split, cfg["folds"]), cfg["seeds"], make,
+                    desc=f"{name} {split}")
+            rows += [{"learner": name, "kind": split, **r} for r in res["seeds"]]
+            per_fold += [{"learner": name, "kind": split, **r} for r in res["per_fold"]]
+            oofs.append(res["oof"].round(3).assign(learner=name, kind=split))
+    t = pd.DataFrame(rows)
+    head = t[(t.learner == "LightGBM") & (t.kind == "piece")]
+    return {"pooled_r2": float(head.pooled_r2.mean()), "pooled_r": float(head.pooled_r.mean()),
+            "headline": {"keys": ["pooled_r2", "pooled_r"], "learner": "LightGBM",
+                         "kind": "piece", "metric": "pooled out-of-fold R² and r"},
+            "table": rows, "per_fold": per_fold, "oof": pd.concat(oofs).rename_axis("name"),
+            "temporal_test": int(temporal.temporal_test(ds.segments,
+                                                        cfg["temporal_share"]).sum())}
+
+
+# ---- interpretability --------------------------------------------------------------------------
+
+IG_DIMS = ("Pedal_Sparse/dry_Saturated/wet", "Dynamic_Little_dynamic_range_Large_dynamic_range")
+
+
+def _interpret_config(s) -> dict:
+    return {**_common(s), "seed": 0, "repeats": {"smoke": 1, "quick": 2, "full": 5}[s.profile],
+            "ig_dims": list(IG_DIMS), "ig_steps": 32, "n_boot": s.n_boot}
+
+
+@experiment("week3_interpret", config=_interpret_config)
+def week3_interpret(cfg: dict) -> dict:
+    """The hybrid (seed 0, piece folds): permutation of its pathways, LightGBM's SHAP values,
+    attention rollout, distance and integrated gradients, attention on musical events."""
+    from percepiano.analysis import attention, pathways
+    from percepiano.data.splits import make_folds, nested_split
+    from percepiano.evaluation import cross_validation
+    from percepiano.experiments import week2
+    from percepiano.features.groups import descriptor_group
+
+    ds, inputs, descriptors, pool_inputs, _ = week2._load(cfg)
+    X = week2.descriptor_table(ds, (), cfg["features"])
+    groups = pd.Series({c: descriptor_group(c) for c in X.columns})
+    seed, keep = cfg["seed"], []
+    make = week2._make(ds, inputs, descriptors, pool_inputs, cfg, "hybrid", cfg["hybrid"],
+                       "hybrid", [], X=X, keep=keep)
+    cv = cross_validation.cross_validate(ds, "piece", cfg["folds"], seed, make(seed),
+                                         progress=False)
+    folds = make_folds(ds.segments, "piece", cfg["folds"], seed)
+    perm, shap_rows, listen = [], [], []
+    for f, fitted in enumerate(keep):
+        perm.append(pathways.permutation_drop(fitted, inputs, ds.labels, groups,
+                                              cfg["repeats"], seed).assign(fold=f))
+        train, val = nested_split(ds.segments, folds.index[folds != f], "piece", seed)
+        shap_rows.append(pathways.lgbm_shap(X, ds.labels, train + val, fitted["test"], groups,
+                                            dict(cfg["lgbm_grid"][0]), seed).assign(fold=f))
+        test = fitted["test"]
+        for b in range(0, len(test), 64):
+            lis = pathways.listening(fitted, inputs, test[b:b + 64], ds.segments.midi_path)
+            listen.append((test[b:b + 64], lis, f))
+    names = [n for chunk, _, _ in listen for n in chunk]
+    rel = np.concatenate([lis["rollout"] for _, lis, _ in listen])
+    valid = np.concatenate([lis["valid"] for _, lis, _ in listen])
+    align = {}
+    for ev in ("onsets", "pedal_changes", "loudness_peaks"):
+        e = np.concatenate([lis["events"][ev] for _, lis, _ in listen])
+        r_, e_ = [rel[i][valid[i]] for i in range(len(rel))], [e[i][valid[i]] for i in
+                                                              range(len(rel))]
+        shifted = [np.roll(x, len(x) // 2) for x in e_]  # the same events half a crop away
+        align[ev] = {k: _plain(attention.alignment(r_, ev_, cfg["n_boot"], seed))
+                     for k, ev_ in (("events", e_), ("shifted", shifted))}
+    dist = np.concatenate([lis["distance"] for _, lis, _ in listen])
+    examples = []
+    for dim in cfg["ig_dims"]:
+        y = ds.labels.loc[names, dim]
+        for end, name in (("high", y.idxmax()), ("low", y.idxmin())):
+            f = int(folds[name])
+            lis = pathways.listening(keep[f], inputs, [name], ds.segments.midi_path, [dim],
+                                     cfg["ig_steps"])
+            examples.append({"name": name, "dimension": dim, "end": end, "rating": float(y[name]),
+                             "prediction": float(cv["oof"].loc[name, dim]), "fold": f,
+                             "times": lis["times"].round(3).tolist(),
+                             "rollout": lis["rollout"][0].round(5).tolist(),
+                             "ig": lis["ig"][dim][0].round(5).tolist(),
+                             "crop": lis["crops"][0].round(0).tolist()})
+    return {"pooled_r2": float(cv["pooled"]["mean_r2"]), "pooled_r": float(cv["pooled"]["mean_r"]),
+            "headline": {"keys": ["pooled_r2", "pooled_r"], "kind": "piece", "seed": seed,
+                         "metric": "pooled out-of-fold R² and r of the hybrid explained"},
+            "permutation": pd.concat(perm).to_dict("records"),
+            "shap": pd.concat(shap_rows).to_dict("records"), "alignment": align,
+            "distance": dist.round(4).tolist(),
+            "examples": examples, "groups": groups.to_dict()}
+
+
+def _plain(res: dict) -> dict:
+    return {"mean": res["mean"], "ci": list(res["ci"]), "n": res["n"]}
