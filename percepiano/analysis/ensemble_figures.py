@@ -16,6 +16,8 @@ from matplotlib.figure import Figure
 
 from percepiano.data.dataset import CATEGORIES, DIMENSIONS
 
+FLOOR = -0.5  # lowest R² drawn in ``split_ranking``
+
 
 def error_correlation(preds: Mapping[str, pd.DataFrame], y: pd.DataFrame) -> pd.DataFrame:
     """Pearson correlation between members' errors: each member's residuals (prediction minus
@@ -104,6 +106,10 @@ def split_ranking(table: pd.DataFrame, order, metric: str = "estimate") -> Figur
         b.plot(x, ranks[name], marker="o", label=name)
     a.set_xticks(x + 0.4 - width / 2, kinds)
     a.set(ylabel="pooled R²")
+    low = a.get_ylim()[0]
+    if low < FLOOR:  # a learner far below zero would flatten the others: cut, and say so
+        a.set_ylim(FLOOR, None)
+        a.set_title(f"axis cut at R² = {FLOOR}", fontsize=8)
     a.axhline(0, color="grey", lw=0.8)
     b.set_xticks(x, kinds)
     b.set(ylabel="rank within the split", yticks=range(1, len(learners) + 1))

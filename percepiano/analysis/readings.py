@@ -68,8 +68,8 @@ def stack_weights(fits: list) -> pd.DataFrame:
         rows += [{"stack": key, "member": m, "weight": float(w[i].mean())}
                  for i, m in enumerate(f["members"])]
     t = pd.DataFrame(rows)
-    names = {k: f"stack of {len(k.split(' + '))}" for k in t.stack.unique()}
-    return (t.assign(stack=t.stack.map(names))
+    names = {k: f"stack of {len(k.split(' + '))}" for k in t["stack"].unique()}
+    return (t.assign(stack=t["stack"].map(names))
             .pivot_table(index="member", columns="stack", values="weight", sort=False))
 
 
