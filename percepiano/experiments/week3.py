@@ -221,6 +221,7 @@ def week3_splits(cfg: dict) -> dict:
     temporal. LightGBM takes the grid's first setting here, untuned, to keep the cost down."""
     from percepiano.data import temporal
     from percepiano.evaluation import cross_validation
+    from percepiano.evaluation.temporal import cross_validate_temporal
     from percepiano.experiments import week1, week2
 
     ds, inputs = week1._load(cfg)
@@ -231,8 +232,7 @@ def week3_splits(cfg: dict) -> dict:
         for name in cfg["learners"]:
             make = learners[name]
             if split == "temporal":
-                res = temporal.cross_validate_temporal(ds, cfg["seeds"], make,
-                                                       cfg["temporal_share"])
+                res = cross_validate_temporal(ds, cfg["seeds"], make, cfg["temporal_share"])
             else:
                 res = cross_validation.cross_validate_seeds(
                     ds, split, cfg["k"].get(split, cfg["folds"]), cfg["seeds"], make,

@@ -6,6 +6,7 @@ import pytest
 
 from percepiano.data import temporal
 from percepiano.data.dataset import DIMENSIONS
+from percepiano.evaluation.temporal import cross_validate_temporal
 
 
 def test_work_of_joins_the_variations_of_woo80():
@@ -39,7 +40,7 @@ def test_cross_validate_temporal_trains_on_the_past_only(ds):
             return np.full((len(test), len(DIMENSIONS)), 0.5)
         return fit_predict
 
-    res = temporal.cross_validate_temporal(ds, [0, 1], make)
+    res = cross_validate_temporal(ds, [0, 1], make)
     test = temporal.temporal_test(ds.segments)
     for train, val, t in seen:
         assert set(t) == set(test.index[test]) and not (train | val) & set(t)
