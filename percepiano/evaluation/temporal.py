@@ -15,8 +15,9 @@ def cross_validate_temporal(ds, seeds, make_fit_predict, share: float = TEMPORAL
 
     For each seed, ``make_fit_predict(seed)(train, val, test)`` is called once: ``test`` the
     later excerpts (``temporal_test``), (train, val) the earlier ones split by
-    ``splits.nested_split`` grouped as the piece split groups, with that seed. ``fold_mean_*`` and ``pooled_*``
-    are then the same numbers (one fold); ``oof`` holds the test rows only (fold 0)."""
+    ``splits.nested_split`` grouped as the piece split groups, with that seed. ``fold_mean_*``
+    and ``pooled_*`` are then the same numbers (one fold); ``oof`` holds the test rows only
+    (fold 0)."""
     from percepiano.data.dataset import DIMENSIONS
     from percepiano.data.splits import nested_split
     from percepiano.evaluation.metrics import evaluate

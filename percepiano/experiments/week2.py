@@ -126,14 +126,20 @@ def _forest_weights(ds, X, train_names, seed: int) -> np.ndarray:
 
 
 def _make(ds, inputs, descriptors, pool_inputs, cfg, name, spec, kind, records, X=None,
-          init: int = 0, tta: dict | None = None, keep: list | None = None):
+          init: int = 0, tta: dict | None = None, keep: list | None = None,
+          outer_pretraining: bool = False):
     """``make_fit_predict(seed)`` of one configuration (listener or hybrid).
 
     ``init`` > 0 fine-tunes from the same pretrained weights with another initialisation and
     data order (seed + 1000 * init), a member of a seed ensemble. With ``tta`` ({view: (inputs,
     TrainConfig overrides)}) fit_predict returns {"plain": predictions, view: predictions of
     the same model on that view of the test segments} instead of the array. ``keep`` collects
-    each fit's {"net", "norm", "tc", "table", "test"} for analysis."""
+    each fit's {"net", "norm", "tc", "table", "test"} for analysis. With ``outer_pretraining``
+    a fit inside an outer fold's training rows (a stack's inner fold: train + val + test are
+    the outer fold's training rows) starts from the listener pretrained for that outer fold
+    (the outer split recovered with ``nested_split``) instead of pretraining on its own rows:
+    pretraining reads no label, so the stacker still never sees a prediction from a model
+    fitted to its row's label, and four pretrainings per fold become one."""
     from flax import nnx
 
     from percepiano.data.dataset import DIMENSIONS
@@ -162,8 +168,9 @@ def _make(ds, inputs, descriptors, pool_inputs, cfg, name, spec, kind, records, 
             train, val, test = list(train), list(val), list(test)
             rec, info = {"config": name, "seed": seed, "init": init}, {}
             start = time.perf_counter()
+            p_train, p_held = pretraining_names(ds, train, val, test, seed, outer_pretraining)
             warm = warmstart.pretrained(base_cfg, tc0, recipe, inputs, descriptors, pool_inputs,
-                                        train, val + test, cfg["pool_seed"], info)
+                                        p_train, p_held, cfg["pool_seed"], info)
             rec.update(pretrained_cached=info["cached"], pretrain_s=info["seconds"])
             if kind == "listener":
                 mcfg = base_cfg if regime.dropout is None else dataclasses.replace(
@@ -202,6 +209,20 @@ def _make(ds, inputs, descriptors, pool_inputs, cfg, name, spec, kind, records, 
         return fit_predict
 
     return make
+
+
+def pretraining_names(ds, train, val, test, seed: int, outer: bool = False):
+    """(names pretrained on, names held out of pretraining) for a fit on (train, val, test):
+    (train, val + test); with ``outer``, the fit lies inside an outer fold's training rows
+    (train + val + test), and the names are the outer fit's, recovered with ``nested_split``
+    as ``cross_validation.cross_validate`` drew them, so its cached pretraining is reused."""
+    from percepiano.data.splits import nested_split
+
+    if not outer:
+        return list(train), list(val) + list(test)
+    rows = list(train) + list(val) + list(test)
+    p_train, p_val = nested_split(ds.segments, rows, "piece", seed)
+    return p_train, p_val + sorted(set(ds.names) - set(rows))
 
 
 def _run(ds, loaded, cfg, table, kind, X_of=None) -> dict:

@@ -112,17 +112,18 @@ def week3_ensembles(cfg: dict) -> dict:
     learners, tta = _learners(ds, X, cfg, inputs), _tta_inputs(ds, cfg, inputs)
     records, log, M = [], [], cfg["members"]
 
-    def net(kind, init, views):
+    def net(kind, init, views, outer):
         spec, table = (cfg["listener"], None) if kind == "listener" else (cfg["hybrid"], X)
         return week2._make(ds, inputs, descriptors, pool_inputs, cfg, kind, spec, kind,
-                           records, X=table, init=init, tta=views)
+                           records, X=table, init=init, tta=views,
+                           outer_pretraining=not outer)
 
     def makes(outer: bool) -> dict:
         views = tta if outer else None
         out = {name: (lambda seed, f=f: f(seed)) for name, f in learners.items()}
-        out["listener"] = net("listener", 0, views)
+        out["listener"] = net("listener", 0, views, outer)
         for j in range(M if outer else 1):
-            out[f"hybrid#{j}"] = net("hybrid", j, views if j == 0 else None)
+            out[f"hybrid#{j}"] = net("hybrid", j, views if j == 0 else None, outer)
             out[f"descriptor net#{j}"] = (lambda seed, j=j: learners["descriptor net"](seed, j))
         return out
 

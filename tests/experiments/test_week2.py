@@ -65,3 +65,21 @@ def test_every_forest_descriptor_has_a_group():
         descriptor_group("midi:loudness_war")
     with pytest.raises(ValueError, match="no group"):
         descriptor_group("video:brightness")
+
+
+def test_an_inner_fit_reuses_its_outer_folds_pretraining(ds):
+    from percepiano.data.splits import make_folds, nested_split
+    from percepiano.models.ensemble import inner_folds
+
+    folds = make_folds(ds.segments, "piece", 4, seed=1)
+    test = list(folds.index[folds == 2])
+    train, val = nested_split(ds.segments, folds.index[folds != 2], "piece", 1)
+    outer = week2.pretraining_names(ds, train, val, test, 1)
+    assert outer == (train, val + test)
+    rows = train + val
+    fold = inner_folds(rows, ds.segments.music_group, 3, seed=1)
+    for j in range(3):
+        held = [n for n, f in zip(rows, fold, strict=True) if f == j]
+        rest = [n for n, f in zip(rows, fold, strict=True) if f != j]
+        tr, va = nested_split(ds.segments, rest, "piece", 1)
+        assert week2.pretraining_names(ds, tr, va, held, 1, outer=True) == outer
