@@ -28,9 +28,9 @@ def permutation_drop(fitted: dict, inputs: dict, labels: pd.DataFrame, groups: p
     """R² lost per dimension when each descriptor group (``groups``: column -> group), or the
     audio branch (``AUDIO``: every test segment hears another's spectrogram), is permuted.
 
-    ``fitted``: one fit of ``experiments.week2._make(..., keep=...)``: {"net", "norm", "tc",
-    "table", "test"}. Returns rows (group, repeat, dimension, r2_drop), drop = R² intact minus
-    R² permuted on the fit's test segments (positive: the model needs the group)."""
+    ``fitted``: one fit kept by ``experiments.networks.network_maker(..., keep=...)``: {"net",
+    "norm", "tc", "table", "test"}. Returns rows (group, repeat, dimension, r2_drop), drop = R²
+    intact minus R² permuted on the fit's test segments (positive: the model needs the group)."""
     from percepiano.evaluation.metrics import r2
     from percepiano.training.train import predict
 

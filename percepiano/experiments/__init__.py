@@ -1,6 +1,7 @@
 """The experiments behind the book: the results store (``store``) and one module per chapter,
-named like the chapter's file (``book/ast.py`` <-> ``experiments/ast.py``), plus ``bench``, the
-speed benchmark, which ``run --all`` leaves out.
+named like the chapter's file (``book/ast.py`` <-> ``experiments/ast.py``), plus ``networks``,
+the networks that the week-2 and week-3 chapters fit, and ``bench``, the speed benchmark,
+which ``run --all`` leaves out.
 
 Importing this package registers every chapter's experiments in ``store.REGISTRY``; the chapter
 modules import ``store`` only, never this package, so no module imports its importer.
@@ -28,7 +29,7 @@ from percepiano.experiments.store import (
 )
 
 # each chapter's module registers its experiments when imported, in the book's order
-from percepiano.experiments import data, baselines, ast, week1, listener, week2, week3  # noqa: E402,F401,I001  isort: skip
+from percepiano.experiments import data, baselines, ast, week1, listener, week2, week3, interpret  # noqa: E402,F401,I001  isort: skip
 # and the speed benchmark (`percepiano bench`), which measures the machine, not the data
 from percepiano.experiments import bench  # noqa: E402,F401,I001  isort: skip
 

@@ -9,10 +9,8 @@ cross-validation strategies.
   them (``models.ensemble.memoized``), whose cost is the sum of its members' fits.
 * ``week3_splits``: the descriptor learners on random, piece, performer, composer, work and
   the temporal split (``data.temporal``).
-* ``week3_interpret``: the hybrid's pathways (permutation of descriptor groups and of the
-  whole audio branch), SHAP values of LightGBM, attention rollout, attention distance,
-  integrated gradients, and whether attention falls on musical events
-  (``analysis.pathways``).
+
+What the models use, the chapter that follows, is ``experiments.interpret``.
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from percepiano.experiments import networks as N
 from percepiano.experiments.store import experiment
 
 MEMBERS = {"smoke": 2, "quick": 5, "full": 10}  # networks in a seed ensemble, bags
@@ -104,17 +103,16 @@ def week3_ensembles(cfg: dict) -> dict:
     """Six members, their averages, seed ensembles, bagging, stacks and test-time views."""
     from percepiano.data.splits import nested_split
     from percepiano.evaluation import cross_validation
-    from percepiano.experiments import week2
     from percepiano.models import ensemble as E
 
-    ds, inputs, descriptors, pool_inputs, _ = week2._load(cfg)
-    X = week2.descriptor_table(ds, (), cfg["features"])
+    ds, inputs, descriptors, pool_inputs, _ = N.load(cfg)
+    X = N.descriptor_table(ds, (), cfg["features"])
     learners, tta = _learners(ds, X, cfg, inputs), _tta_inputs(ds, cfg, inputs)
     records, log, M = [], [], cfg["members"]
 
     def net(kind, init, views, outer):
         spec, table = (cfg["listener"], None) if kind == "listener" else (cfg["hybrid"], X)
-        return week2._make(ds, inputs, descriptors, pool_inputs, cfg, kind, spec, kind,
+        return N.network_maker(ds, inputs, descriptors, pool_inputs, cfg, kind, spec, kind,
                            records, X=table, init=init, tta=views,
                            outer_pretraining=not outer)
 
@@ -187,7 +185,7 @@ def week3_ensembles(cfg: dict) -> dict:
         return float(cost.get(alias.get(base, base) + (" (inner)" if inner else ""), 0.0))
     for r in rows:
         r["fit_s_per_fold"] = sum(cost_of(m) for m in configs[r["config"]][2])
-    head = week2._headline({"table": rows}, "stack: all six")
+    head = N.headline({"table": rows}, "stack: all six")
     return {**head, "table": rows, "per_fold": per_fold, "oof": pd.concat(oofs).rename_axis("name"),
             "fits": fits.to_dict("records"), "network_fits": records, "stack_weights": stack_fits,
             "members_used": {n: list(c[2]) for n, c in configs.items()}}
@@ -223,10 +221,10 @@ def week3_splits(cfg: dict) -> dict:
     from percepiano.data import temporal
     from percepiano.evaluation import cross_validation
     from percepiano.evaluation.temporal import cross_validate_temporal
-    from percepiano.experiments import week1, week2
+    from percepiano.experiments import week1
 
     ds, inputs = week1._load(cfg)
-    X = week2.descriptor_table(ds, (), cfg["features"])
+    X = N.descriptor_table(ds, (), cfg["features"])
     learners = _learners(ds, X, cfg, inputs, grid=cfg["lgbm_grid"][:1])
     rows, per_fold, oofs = [], [], []
     for split in cfg["splits"]:
@@ -249,81 +247,3 @@ def week3_splits(cfg: dict) -> dict:
             "table": rows, "per_fold": per_fold, "oof": pd.concat(oofs).rename_axis("name"),
             "temporal_test": int(temporal.temporal_test(ds.segments,
                                                         cfg["temporal_share"]).sum())}
-
-
-# ---- interpretability --------------------------------------------------------------------------
-
-IG_DIMS = ("Pedal_Sparse/dry_Saturated/wet", "Dynamic_Little_dynamic_range_Large_dynamic_range")
-
-
-def _interpret_config(s) -> dict:
-    return {**_common(s), "seed": 0, "repeats": {"smoke": 1, "quick": 2, "full": 5}[s.profile],
-            "ig_dims": list(IG_DIMS), "ig_steps": 32, "n_boot": s.n_boot}
-
-
-@experiment("week3_interpret", config=_interpret_config)
-def week3_interpret(cfg: dict) -> dict:
-    """The hybrid (seed 0, piece folds): permutation of its pathways, LightGBM's SHAP values,
-    attention rollout, distance and integrated gradients, attention on musical events."""
-    from percepiano.analysis import attention, pathways
-    from percepiano.data.splits import make_folds, nested_split
-    from percepiano.evaluation import cross_validation
-    from percepiano.experiments import week2
-    from percepiano.features.groups import descriptor_group
-
-    ds, inputs, descriptors, pool_inputs, _ = week2._load(cfg)
-    X = week2.descriptor_table(ds, (), cfg["features"])
-    groups = pd.Series({c: descriptor_group(c) for c in X.columns})
-    seed, keep = cfg["seed"], []
-    make = week2._make(ds, inputs, descriptors, pool_inputs, cfg, "hybrid", cfg["hybrid"],
-                       "hybrid", [], X=X, keep=keep)
-    cv = cross_validation.cross_validate(ds, "piece", cfg["folds"], seed, make(seed),
-                                         progress=False)
-    folds = make_folds(ds.segments, "piece", cfg["folds"], seed)
-    perm, shap_rows, listen = [], [], []
-    for f, fitted in enumerate(keep):
-        perm.append(pathways.permutation_drop(fitted, inputs, ds.labels, groups,
-                                              cfg["repeats"], seed).assign(fold=f))
-        train, val = nested_split(ds.segments, folds.index[folds != f], "piece", seed)
-        shap_rows.append(pathways.lgbm_shap(X, ds.labels, train + val, fitted["test"], groups,
-                                            dict(cfg["lgbm_grid"][0]), seed).assign(fold=f))
-        test = fitted["test"]
-        for b in range(0, len(test), 64):
-            lis = pathways.listening(fitted, inputs, test[b:b + 64], ds.segments.midi_path)
-            listen.append((test[b:b + 64], lis, f))
-    names = [n for chunk, _, _ in listen for n in chunk]
-    rel = np.concatenate([lis["rollout"] for _, lis, _ in listen])
-    valid = np.concatenate([lis["valid"] for _, lis, _ in listen])
-    align = {}
-    for ev in ("onsets", "pedal_changes", "loudness_peaks"):
-        e = np.concatenate([lis["events"][ev] for _, lis, _ in listen])
-        r_, e_ = [rel[i][valid[i]] for i in range(len(rel))], [e[i][valid[i]] for i in
-                                                              range(len(rel))]
-        shifted = [np.roll(x, len(x) // 2) for x in e_]  # the same events half a crop away
-        align[ev] = {k: _plain(attention.alignment(r_, ev_, cfg["n_boot"], seed))
-                     for k, ev_ in (("events", e_), ("shifted", shifted))}
-    dist = np.concatenate([lis["distance"] for _, lis, _ in listen])
-    examples = []
-    for dim in cfg["ig_dims"]:
-        y = ds.labels.loc[names, dim]
-        for end, name in (("high", y.idxmax()), ("low", y.idxmin())):
-            f = int(folds[name])
-            lis = pathways.listening(keep[f], inputs, [name], ds.segments.midi_path, [dim],
-                                     cfg["ig_steps"])
-            examples.append({"name": name, "dimension": dim, "end": end, "rating": float(y[name]),
-                             "prediction": float(cv["oof"].loc[name, dim]), "fold": f,
-                             "times": lis["times"].round(3).tolist(),
-                             "rollout": lis["rollout"][0].round(5).tolist(),
-                             "ig": lis["ig"][dim][0].round(5).tolist(),
-                             "crop": lis["crops"][0].round(0).tolist()})
-    return {"pooled_r2": float(cv["pooled"]["mean_r2"]), "pooled_r": float(cv["pooled"]["mean_r"]),
-            "headline": {"keys": ["pooled_r2", "pooled_r"], "kind": "piece", "seed": seed,
-                         "metric": "pooled out-of-fold R² and r of the hybrid explained"},
-            "permutation": pd.concat(perm).to_dict("records"),
-            "shap": pd.concat(shap_rows).to_dict("records"), "alignment": align,
-            "distance": dist.round(4).tolist(),
-            "examples": examples, "groups": groups.to_dict()}
-
-
-def _plain(res: dict) -> dict:
-    return {"mean": res["mean"], "ci": list(res["ci"]), "n": res["n"]}

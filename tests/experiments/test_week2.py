@@ -7,7 +7,7 @@ import pytest
 from percepiano import experiments
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
-from percepiano.experiments import week2
+from percepiano.experiments import networks, week2
 from percepiano.features.groups import AUDIO_GROUPS, MIDI_GROUPS, descriptor_group
 
 
@@ -74,7 +74,7 @@ def test_an_inner_fit_reuses_its_outer_folds_pretraining(ds):
     folds = make_folds(ds.segments, "piece", 4, seed=1)
     test = list(folds.index[folds == 2])
     train, val = nested_split(ds.segments, folds.index[folds != 2], "piece", 1)
-    outer = week2.pretraining_names(ds, train, val, test, 1)
+    outer = networks.pretraining_names(ds, train, val, test, 1)
     assert outer == (train, val + test)
     rows = train + val
     fold = inner_folds(rows, ds.segments.music_group, 3, seed=1)
@@ -82,4 +82,4 @@ def test_an_inner_fit_reuses_its_outer_folds_pretraining(ds):
         held = [n for n, f in zip(rows, fold, strict=True) if f == j]
         rest = [n for n, f in zip(rows, fold, strict=True) if f != j]
         tr, va = nested_split(ds.segments, rest, "piece", 1)
-        assert week2.pretraining_names(ds, tr, va, held, 1, outer=True) == outer
+        assert networks.pretraining_names(ds, tr, va, held, 1, outer=True) == outer
