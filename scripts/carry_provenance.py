@@ -12,7 +12,9 @@ records the new code in ``provenance.json`` instead, under conditions it checks:
 * the result was current for OLD's code (configuration hash equal to today's, code hash equal
   to OLD's, both read from git, never from the working tree);
 * every module of its closure that differs between OLD and NEW is one of ``--modules``, the
-  modules the change is declared number-neutral for; any other difference refuses;
+  modules the change is declared number-neutral for; any other difference refuses (an
+  experiment whose function moved to another module names the module that held it at OLD
+  with ``--moved``, so its closure at OLD is read from there);
 * where a changed module is in ``percepiano.data``, the development part that every experiment
   reads (segment names, metadata, labels, label spread and ratings) loads byte for byte the same
   under OLD's and NEW's code (each run in its own process from a ``git archive`` of the commit).
@@ -87,8 +89,13 @@ def main() -> int:
     p.add_argument("--modules", nargs="+", required=True,
                    help="the modules whose change is declared number-neutral")
     p.add_argument("--why", required=True, help="why the change cannot move the numbers")
+    p.add_argument("--moved", nargs="*", default=[], metavar="EXPERIMENT=MODULE",
+                   help="an experiment whose function moved to another module, and the module "
+                        "that held it at --from (e.g. week3_interpret="
+                        "percepiano.experiments.week3)")
     p.add_argument("--profile", default="quick", choices=config.PROFILES)
     args = p.parse_args()
+    moved = dict(m.split("=", 1) for m in args.moved)
     old, new = (git("rev-parse", c).decode().strip() for c in (args.old, args.new))
     committed = git("show", "-s", "--format=%cI", new).decode().strip()
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
@@ -99,7 +106,7 @@ def main() -> int:
             if res is None:
                 continue
             prov, func = res.provenance, experiments.get(name).func.__module__
-            before = codehash.module_hashes(func, modules=old_code)
+            before = codehash.module_hashes(moved.get(name, func), modules=old_code)
             after = codehash.module_hashes(func, modules=new_code)
             if prov.get("code_hash") == codehash.digest(after):
                 print(f"{name}: current at {args.new} already")
