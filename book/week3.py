@@ -12,11 +12,11 @@
 
 # %% [markdown]
 # (chapter-week3)=
-# # Week 3: ensembles, what the models use, and which split asks what
+# # Week 3: ensembles, and which split asks what
 #
 # {ref}`chapter-week2` left two families of models: trees on descriptors, strongest by R², and
 # networks that listen, which reach them only when they read the same descriptors. This
-# chapter asks three questions:
+# chapter asks two questions, and {ref}`chapter-interpret` a third (what the models use):
 #
 # 1. **Does combining models help, and at what cost?** Plain averages, seed ensembles and
 #    bagging {cite}`breiman1996bagging` of the networks, stacked generalisation
@@ -24,13 +24,7 @@
 #    boosted trees {cite}`ke2017lightgbm` beside the forests, and test-time augmentation. An
 #    average only helps where its members err differently, so the correlation of their errors
 #    is measured too.
-# 2. **What do the models use?** The hybrid's pathways (permutation importance
-#    {cite}`breiman2001random` of each descriptor group and of the whole audio branch), SHAP
-#    values of the boosted trees {cite}`lundberg2017unified,lundberg2020local`, and where the
-#    listening branch attends: attention rollout {cite}`abnar2020quantifying`, mean attention
-#    distance {cite}`dosovitskiy2021image`, integrated gradients
-#    {cite}`sundararajan2017axiomatic`, and whether attention falls on musical events.
-# 3. **Which split answers which question?** The same learners on random, piece, performer,
+# 2. **Which split answers which question?** The same learners on random, piece, performer,
 #    composer, work and temporal splits, and whether their ranking holds.
 #
 # Every comparison is paired over the same {glue:text}`w3_folds` folds and
@@ -42,33 +36,22 @@ import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, no ipywidgets
 
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
 from percepiano import config, experiments, plots
-from percepiano.analysis import readings as say
 from percepiano.analysis import ensemble_figures as F
-from percepiano.analysis import figures, headline, pathways
-from percepiano.data import dataset
+from percepiano.analysis import readings as say
+from percepiano.analysis.page import METRICS, Page, open_page
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import stats
 
-plots.style()
-ds = dataset.load()  # the development part; the final exam stays locked
-y, excerpts = ds.labels[list(DIMENSIONS)], ds.segments.excerpt
-units = stats.units_by_kind(ds.segments)
-deadpan = headline.deadpan(ds.segments)
-n_boot = config.settings().n_boot
-METRICS = {"mean_r2": "R²", "mean_r": "r", "mean_pairwise": "pairwise accuracy"}
-AB = ("mean_r2", "mean_r", "mean_pairwise")
+page = open_page()  # the development part; the final exam stays locked
+y = page.y
 ens = experiments.load_or_run("week3_ensembles")
 cvs = experiments.load_or_run("week3_splits")
-interp = experiments.load_or_run("week3_interpret")
 ecfg = ens.provenance["config"]
-glue("profile", config.profile(), display=False)
-glue("level", stats.LEVEL, display=False)
 glue("w3_seeds", len(ecfg["seeds"]), display=False)
 glue("w3_folds", int(ecfg["folds"]), display=False)
 glue("w3_members", int(ecfg["members"]), display=False)
@@ -77,16 +60,11 @@ table = pd.DataFrame(ens["table"])
 cost = table.groupby("config", sort=False).fit_s_per_fold.mean()
 family = table.drop_duplicates("config").set_index("config").family
 preds = stats.by_config(ens.oof, "config", kind="piece")
-summ = stats.summarise(y, ens.oof, ["config"], units["piece"], excerpts, metrics=list(METRICS),
-                       n_boot=n_boot, deadpan=deadpan)
+summ = page.summary(ens.oof)
 
 
 def shown(names):
-    wide = plots.with_intervals(summ[summ.performances == "all"].drop(columns="performances"),
-                                ["config"], METRICS)
-    human = summ[(summ.performances == "human") & (summ.metric == "mean_pairwise")]
-    out = wide.join(human.set_index("config").estimate.rename("pairwise, human only"))
-    return out.loc[names].assign(**{"fit s per fold": cost.reindex(names).round(1)})
+    return Page.shown(summ).loc[names].assign(**{"fit s per fold": cost.reindex(names).round(1)})
 
 
 # %% [markdown]
@@ -113,8 +91,8 @@ display(plots.table(shown(singles + combos),
                     f"{len(ecfg['seeds'])} seeds, {stats.LEVEL:.0%} bootstrap intervals over "
                     f"music groups; {config.profile()} profile) and the fitting time they cost "
                     f"({ens.provenance.get('device', 'cpu')})."))
-ab = stats.compare(y, {k: preds[k] for k in [best_single] + combos + singles if k in preds},
-                   best_single, units["piece"], excerpts, metrics=AB, n_boot=n_boot)
+ab = page.compare({k: preds[k] for k in [best_single] + combos + singles if k in preds},
+                  best_single)
 glue("w3_best_single", best_single, display=False)
 display(Markdown(f"Against the best single member by R², **{best_single}**, paired over the "
                  "same folds and seeds: " + stats.tally(ab, "it")))
@@ -188,8 +166,7 @@ display(plots.table(weights, "Mean stacking weight of each member (non-negative 
 tta = []
 for net in ("listener", "hybrid"):
     views = {k: v for k, v in preds.items() if k == net or k.startswith(f"{net}, ")}
-    tta.append(stats.compare(y, views, net, units["piece"], excerpts, metrics=AB,
-                             n_boot=n_boot).assign(network=net))
+    tta.append(page.compare(views, net).assign(network=net))
 tta = pd.concat(tta, ignore_index=True)
 display(Markdown("Test-time views (a crop grid at a quarter-crop hop, the other soundfont's "
                  "render, the performance transposed a semitone down and up, and all four "
@@ -198,98 +175,6 @@ display(Markdown("Test-time views (a crop grid at a quarter-crop hop, the other 
                             for n in dict.fromkeys(tta.network))))
 
 # %% [markdown]
-# (sec-week3-pathways)=
-# ## What the models use
-#
-# The hybrid of the first seed, in each of the four piece folds, predicts its test fold again
-# with one descriptor group, or the whole audio branch, permuted across the test segments; the
-# R² it loses is what it needs from that pathway that no other pathway supplies. Beside it, the
-# mean |SHAP value| of LightGBM per group (in points of the rating scale).
-
-# %% tags=["hide-input"]
-perm = pd.DataFrame(interp["permutation"])
-shap = pd.DataFrame(interp["shap"])
-plots.glue_figure("fig_w3_pathways", F.pathway_heatmap(
-    perm.groupby(["group", "dimension"], as_index=False).r2_drop.mean(), "r2_drop",
-    "hybrid: R² lost when the pathway is permuted"))
-plots.glue_figure("fig_w3_shap", F.pathway_heatmap(
-    shap.groupby(["group", "dimension"], as_index=False).mean_abs_shap.mean(), "mean_abs_shap",
-    "LightGBM: mean |SHAP| per descriptor group"))
-display(Markdown(say.pathways(perm, shap)))
-
-# %% [markdown]
-# ```{glue:figure} fig_w3_pathways
-# :name: fig-w3-pathways
-#
-# R² the hybrid loses when one pathway is permuted, by dimension category (mean over folds and
-# repeats). "audio branch" permutes the spectrograms, every descriptor intact.
-# ```
-#
-# ```{glue:figure} fig_w3_shap
-# :name: fig-w3-shap
-#
-# LightGBM's mean |SHAP value| per descriptor group and dimension category, on the test folds.
-# ```
-#
-# ### Where the listening branch attends
-#
-# For the segments rated highest and lowest on two dimensions, the attention rollout of the
-# hybrid's listening branch over the first crop of the segment, above its performance: notes
-# (opacity by velocity, onsets as red ticks) and sustain-pedal presses (shaded).
-
-# %% tags=["hide-input"]
-ex = interp["examples"]
-for i, e in enumerate(ex):
-    crop = np.asarray(e["crop"]).T
-    perf = pathways.performance(ds.segments.midi_path[e["name"]], e["times"][-1] + 0.2)
-    fig = figures.plot_rollout(
-        None, crop, e["rollout"], e["times"], perf["notes"], perf["pedal"],
-        title=f"{plots.short_name(e['dimension'])}: {e['end']}est rated "
-              f"({e['rating']:.2f}, predicted {e['prediction']:.2f}), {e['name']}",
-        mel=say.pooled_mel(ecfg))
-    plots.glue_figure(f"fig_w3_rollout_{i}", fig)
-display(Markdown(say.rollout_vs_ig(ex)))
-
-# %% [markdown]
-# ```{glue:figure} fig_w3_rollout_0
-# :name: fig-w3-rollout
-#
-# Attention rollout (white) over the log-mel of the segment rated highest on the first
-# dimension, above its piano roll; the next figures show the lowest rated and the second
-# dimension.
-# ```
-#
-# ```{glue:figure} fig_w3_rollout_1
-# ```
-#
-# ```{glue:figure} fig_w3_rollout_2
-# ```
-#
-# ```{glue:figure} fig_w3_rollout_3
-# ```
-#
-# Pictures of four segments prove little. Over every test segment of every fold, the question is
-# whether the time patches holding a musical event get more rollout relevance than the
-# segment's patches on average (a ratio of 1: attention ignores the events). The same events
-# moved half a crop away give the control: a ratio away from 1 there would come from where
-# events fall in a crop, not from attention to them.
-
-# %% tags=["hide-input"]
-align = say.alignment_table(interp["alignment"])
-display(plots.table(align, f"Relevance on patches holding an event over the mean relevance, "
-                    f"with {stats.LEVEL:.0%} bootstrap intervals over segments."))
-display(Markdown(say.alignment(interp["alignment"])))
-plots.glue_figure("fig_w3_distance",
-                  figures.plot_attention_distance(None, np.asarray(interp["distance"])))
-
-# %% [markdown]
-# ```{glue:figure} fig_w3_distance
-# :name: fig-w3-distance
-#
-# Mean attention distance per layer of the hybrid's listening branch (mean and standard
-# deviation over test segments, in seconds of music).
-# ```
-#
 # (sec-week3-splits)=
 # ## Which split answers which question
 #
@@ -303,9 +188,7 @@ plots.glue_figure("fig_w3_distance",
 # %% tags=["hide-input"]
 scfg = cvs.provenance["config"]
 glue("w3_temporal", int(cvs["temporal_test"]), display=False)
-clusters = {**units, "temporal": units["piece"]}
-s_summ = stats.summarise(y, cvs.oof, ["kind", "learner"], clusters, excerpts,
-                         metrics=list(METRICS), n_boot=n_boot)
+s_summ = page.summary(cvs.oof, ["kind", "learner"], kind=None, human=False)
 r2 = (s_summ[s_summ.metric == "mean_r2"]
       .rename(columns={"ci_lo": "lo", "ci_hi": "hi"})[["kind", "learner", "estimate", "lo",
                                                          "hi"]])
@@ -314,7 +197,7 @@ wide = plots.with_intervals(s_summ, ["kind", "learner"], METRICS)
 display(plots.table(wide, "The descriptor learners on six splits: pooled out-of-fold metrics "
                     f"with {stats.LEVEL:.0%} bootstrap intervals (the split's own units)."))
 display(Markdown(say.splits(r2, scfg["splits"])))
-wall = sum(r.provenance.get("wall_time_s", 0.0) for r in (ens, cvs, interp))
+wall = sum(r.provenance.get("wall_time_s", 0.0) for r in (ens, cvs))
 glue("w3_wall_min", wall / 60, display=False)
 
 # %% [markdown]

@@ -128,21 +128,24 @@ def alignment_table(align: Mapping) -> pd.DataFrame:
 
 
 def alignment(align: Mapping) -> str:
-    """The verdict per event: above, below or indistinguishable from 1, beside the control."""
+    """The verdict per event: above, below or indistinguishable from 1, and whether the control
+    (the same events half a crop away) leaves 1 in the same direction."""
     out = []
     for ev, r in align.items():
         lo, hi = r["events"]["ci"]
         clo, chi = r["shifted"]["ci"]
         where = ("more" if lo > 1 else "less" if hi < 1 else None)
-        ctrl = not (clo <= 1 <= chi)
+        # the control explains part of it only when it leaves 1 the same way
+        ctrl = (where == "more" and clo > 1) or (where == "less" and chi < 1)
         name = EVENTS.get(ev, ev)
         if where is None:
             out.append(f"on {name} it cannot be told from 1")
         else:
             out.append(f"{name} get {where} relevance than the average patch "
                        f"({r['events']['mean']:.3f})"
-                       + (", though the shifted control also leaves 1, so part of it is where "
-                          "events fall in a crop" if ctrl else ""))
+                       + (f", though the shifted control also leaves 1 the same way "
+                          f"({r['shifted']['mean']:.3f}), so part of it is where events fall "
+                          "in a crop" if ctrl else ""))
     small = all(abs(r["events"]["mean"] - 1) < SMALL for r in align.values())
     return ("Attention, in rollout: " + "; ".join(out) + ". "
             + (f"Every ratio lies within {SMALL:.0%} of 1: the listening branch spreads its "

@@ -21,6 +21,11 @@ def test_alignment_verdicts_follow_the_intervals():
     assert "by more than 5%" in text
     small = readings.alignment({"onsets": _align(1.01, 1.005, 1.02)})
     assert "within 5% of 1" in small
+    # a control that leaves 1 the other way explains none of the events' excess
+    other = readings.alignment({"onsets": _align(1.05, 1.04, 1.06, 0.996, 0.991, 0.9999)})
+    assert "note onsets get more relevance" in other and "shifted control" not in other
+    same = readings.alignment({"onsets": _align(1.05, 1.04, 1.06, 1.02, 1.01, 1.03)})
+    assert "shifted control also leaves 1 the same way (1.020)" in same
     table = readings.alignment_table({"onsets": _align(1.2, 1.1, 1.3)})
     assert table.loc["note onsets", "relevance ratio at events"] == "1.200 [1.100, 1.300]"
 
