@@ -56,75 +56,31 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from percepiano import config, experiments, plots
-from percepiano.analysis import headline
-from percepiano.data import dataset, structure
-from percepiano.data.dataset import DIMENSIONS
+from percepiano.analysis import training_readings as tr
+from percepiano.analysis.page import Page, open_page
+from percepiano.data import structure
 from percepiano.evaluation import stats
 from percepiano.models import ast
 
-plots.style()
-ds = dataset.load()  # the development part; the final exam stays locked
-y, excerpts = ds.labels[list(DIMENSIONS)], ds.segments.excerpt
-units = stats.units_by_kind(ds.segments)["piece"]  # music groups: what the piece split holds out
-deadpan = headline.deadpan(ds.segments)
-n_boot = config.settings().n_boot
-METRICS = {"mean_r2": "R²", "mean_r": "r", "mean_pairwise": "pairwise accuracy"}
-AB = ("mean_r2", "mean_r", "mean_pairwise")
+page = open_page()  # the development part; the final exam stays locked
 train = experiments.load_or_run("week2_training")
 fusion = experiments.load_or_run("week2_fusion")
 desc = experiments.load_or_run("week2_descriptors")
 forest = (experiments.load("forest_baselines") if "forest_baselines" in experiments.REGISTRY
           else None)
 tcfg = train.provenance["config"]
-glue("profile", config.profile(), display=False)
-glue("level", stats.LEVEL, display=False)
 glue("w2_seeds", len(tcfg["seeds"]), display=False)
 glue("w2_folds", int(tcfg["folds"]), display=False)
 glue("w2_per_excerpt", int(tcfg["per_excerpt"]), display=False)
-glue("w2_steps", int(tcfg["steps"]), display=False)
 glue("w2_dropout", ast.preset(tcfg["default"]).dropout, display=False)
 glue("w2_weight_decay", tcfg["train"]["weight_decay"], display=False)
-glue("w2_between", float(structure.between_share(y, excerpts).mean()), display=False)
+glue("w2_between", float(structure.between_share(page.y, page.excerpts).mean()), display=False)
 REF_T, REF_F = "MSE (reference)", "concat (reference)"
-
-
-def summary(oof, by=("config",)):
-    """Each configuration's pooled metrics with intervals, all and human performances."""
-    return stats.summarise(y, oof, list(by), units, excerpts, metrics=list(METRICS),
-                           n_boot=n_boot, deadpan=deadpan)
-
-
-def versus(oof, reference, family=None, table=None):
-    """Paired differences from ``reference``, Holm within the family."""
-    preds = stats.by_config(oof, "config", kind="piece")
-    if family is not None:
-        keep = {r["config"] for r in table if r["family"] in (family, "reference")}
-        preds = {k: v for k, v in preds.items() if k in keep}
-    return stats.compare(y, preds, reference, units, excerpts, metrics=AB, n_boot=n_boot)
-
-
-def shown(summ):
-    wide = plots.with_intervals(summ[summ.performances == "all"].drop(columns="performances"),
-                                ["config"], METRICS)
-    human = summ[(summ.performances == "human") & (summ.metric == "mean_pairwise")]
-    return wide.join(human.set_index("config").estimate.rename("pairwise, human only"))
-
-
-t_summary = summary(train.oof)
+t_summary = page.summary(train.oof)
+listener = stats.by_config(train.oof, "config", kind="piece")
 both = experiments.load("listener_pretraining")  # the listener chapter's runs, if stored
-if both is not None and "both" in set(both.oof.config):
-    ref, theirs = (stats.by_config(o, "config", kind="piece")[c] for o, c in
-                   ((train.oof, REF_T), (both.oof, "both")))
-    gap = (ref.sort_index()[list(DIMENSIONS)] - theirs.sort_index()[list(DIMENSIONS)]).abs()
-    glue("w2_reproduces", "The reference fine-tunes exactly as the listener chapter's "
-         "\"both\" recipe did, from the same pretrained weights; "
-         + (f"its out-of-fold predictions match that chapter's to within {gap.max().max():.1e} "
-            "on the 1-7 scale, so the two chapters' numbers are the same model's."
-            if len(ref) == len(theirs) and gap.max().max() < 1e-3 else
-            "its predictions differ from that chapter's (floating-point order, or a changed "
-            "recipe), so the reference here is its own run."), display=False)
-else:
-    glue("w2_reproduces", "", display=False)
+theirs = None if both is None else stats.by_config(both.oof, "config", kind="piece").get("both")
+glue("w2_reproduces", tr.reproduces(listener[REF_T], theirs), display=False)
 
 # %% [markdown]
 # (sec-week2-losses)=
@@ -139,9 +95,9 @@ else:
 
 # %% tags=["hide-input"]
 t_table = train["table"]
-losses_vs = versus(train.oof, REF_T, "loss", t_table)
+losses_vs = page.compare(tr.in_family(listener, t_table, "loss"), REF_T)
 loss_names = [REF_T] + list(dict.fromkeys(losses_vs.config))
-display(plots.table(shown(t_summary).loc[loss_names],
+display(plots.table(Page.shown(t_summary).loc[loss_names],
                     f"Losses, piece split: pooled out-of-fold metrics (mean over "
                     f"{len(tcfg['seeds'])} seeds, {stats.LEVEL:.0%} bootstrap intervals over "
                     f"music groups; {config.profile()} profile)."))
@@ -168,41 +124,19 @@ plots.glue_figure("fig_w2_losses", plots.differences(losses_vs,
 # validation r, fp32).
 
 # %% tags=["hide-input"]
-regimes_vs = versus(train.oof, REF_T, "regime", t_table)
+regimes_vs = page.compare(tr.in_family(listener, t_table, "regime"), REF_T)
 regime_names = [REF_T] + list(dict.fromkeys(regimes_vs.config))
 fits = pd.DataFrame(train["fits"]).groupby("config", sort=False)[
     ["best_epoch", "epochs", "s_per_epoch"]].mean()
-display(plots.table(shown(t_summary).loc[regime_names].join(fits).rename(columns={
+display(plots.table(Page.shown(t_summary).loc[regime_names].join(fits).rename(columns={
     "best_epoch": "selected epoch", "epochs": "epochs run", "s_per_epoch": "s per epoch"}),
     "Small-data regimes, piece split: pooled out-of-fold metrics and the cost of fine-tuning "
     f"(mean over folds and seeds; {train.provenance.get('device', 'cpu')})."))
 display(Markdown("Against the reference recipe: " + stats.tally(regimes_vs, "it")))
 plots.glue_figure("fig_w2_regimes", plots.differences(regimes_vs,
                                                       xlabel="difference from the reference"))
-cpu = train["cpu"]
-bf = regimes_vs[regimes_vs.config == "bf16"].set_index("metric")
-FASTER = 0.8  # a bf16 epoch must take at most this share of an fp32 one to count as faster
-if len(bf):
-    speed = fits.loc["bf16", "s_per_epoch"] / fits.loc[REF_T, "s_per_epoch"]
-    same = not (bf.significant & bf.excludes_zero).any()
-    listener_oof = stats.by_config(train.oof, "config", kind="piece")
-    moved = (listener_oof["bf16"].sort_index()[list(DIMENSIONS)]
-             - listener_oof[REF_T].sort_index()[list(DIMENSIONS)]).abs().to_numpy().max()
-    units_ = ("with AMX" if cpu["amx_bf16"] else "with AVX-512 BF16" if cpu["avx512_bf16"]
-              else "without bf16 matrix units (no AMX, no AVX-512 BF16)")
-    display(Markdown(
-        f"On this CPU ({cpu['model']}, {units_}) a bf16 epoch takes {speed:.2f} times as long "
-        f"as an fp32 one; bf16 "
-        + ("cannot be told apart from fp32 in any metric" if same else
-           "differs from fp32 in " + stats.join_items(
-               [METRICS[m] for m in bf.index[bf.significant & bf.excludes_zero]]))
-        + f", and its out-of-fold predictions differ from fp32's by at most {moved:.3f} on the "
-        "1-7 scale (XLA's CPU backend may keep excess precision between bf16 operations). "
-        + (f"It is faster here (under {FASTER:.0%} of the fp32 time) and as accurate, so bf16 "
-           "suits this machine." if speed <= FASTER and same else
-           f"It is not faster here (a bf16 epoch would need to take under {FASTER:.0%} of the "
-           "fp32 time), so the quick profile keeps fp32 on this machine; bf16 pays where the "
-           "CPU multiplies bf16 matrices natively (AMX) or on a GPU.")))
+if text := tr.bf16(regimes_vs, fits, listener, train["cpu"], REF_T):
+    display(Markdown(text))
 
 # %% [markdown]
 # ```{glue:figure} fig_w2_regimes
@@ -224,17 +158,14 @@ if len(bf):
 # in its embedding, to see whether the balance of capacity matters.
 
 # %% tags=["hide-input"]
-f_summary = summary(fusion.oof)
+f_summary = page.summary(fusion.oof)
 f_table = fusion["table"]
 hyb = stats.by_config(fusion.oof, "config", kind="piece")
-fusion_names = [REF_F] + [c for c in dict.fromkeys(r["config"] for r in f_table)
-                          if c in hyb and next(r["family"] for r in f_table if r["config"] == c)
-                          in ("fusion", "capacity")]
-display(plots.table(shown(f_summary).loc[fusion_names],
+fusions = tr.in_family(hyb, f_table, "fusion", "capacity")
+display(plots.table(Page.shown(f_summary).loc[list(fusions)],
                     "Fusions from the pretrained listener, piece split: pooled out-of-fold "
                     "metrics."))
-fam = stats.compare(y, {k: hyb[k] for k in fusion_names}, REF_F, units, excerpts, metrics=AB,
-                    n_boot=n_boot)
+fam = page.compare(fusions, REF_F)
 display(Markdown("Against concatenation: " + stats.tally(fam, "it")))
 
 # %% [markdown]
@@ -244,30 +175,11 @@ display(Markdown("Against concatenation: " + stats.tally(fam, "it")))
 # hybrid's descriptor branch, trained by itself) shows what each group adds to the rest.
 
 # %% tags=["hide-input"]
-d_oof = desc.oof
-ablation = []
-for learner in dict.fromkeys(d_oof.learner):
-    preds = stats.by_config(d_oof[d_oof.learner == learner].drop(columns="learner"), "config",
-                            kind="piece")
-    keep = {k: v for k, v in preds.items() if k == "base" or k.startswith("without")}
-    if len(keep) < 2:  # a profile that leaves this learner's ablation out
-        continue
-    ablation.append(stats.compare(y, keep, "base", units, excerpts, metrics=("mean_r2",
-                                                                           "mean_pairwise"),
-                                  n_boot=n_boot).assign(learner=learner))
-ablation = pd.concat(ablation, ignore_index=True)
-ablation["row"] = ablation.learner + ": " + ablation.config
+ablation = tr.per_learner(desc.oof, lambda k: k == "base" or k.startswith("without"),
+                          lambda p: page.compare(p, "base", metrics=("mean_r2", "mean_pairwise")))
 plots.glue_figure("fig_w2_ablation", plots.differences(ablation, label="row",
                                                        xlabel="difference from all groups"))
-hurt = ablation[(ablation.metric == "mean_r2")].sort_values("difference")
-sizes = desc["group_sizes"]
-display(Markdown(
-    "Removing a group costs the forest most R² for "
-    + stats.join_items([f"{r.config.removeprefix('without ')} ({r.difference:+.3f}, "
-                        f"{sizes[r.config.removeprefix('without ')]} descriptors)"
-                        for r in hurt[hurt.learner == "forest"].head(3).itertuples()])
-    + ". Paired against the forest with every group (Holm within each learner): "
-    + stats.tally(ablation[ablation.learner == "forest"], "all groups")))
+display(Markdown(tr.ablation(ablation, desc["group_sizes"])))
 
 # %% [markdown]
 # ```{glue:figure} fig_w2_ablation
@@ -294,32 +206,12 @@ display(Markdown(
 # by `percepiano predict`.
 
 # %% tags=["hide-input"]
-new = []
-for learner in dict.fromkeys(d_oof.learner):
-    preds = stats.by_config(d_oof[d_oof.learner == learner].drop(columns="learner"), "config",
-                            kind="piece")
-    keep = {k: v for k, v in preds.items() if not k.startswith("without")}
-    if len(keep) < 2:
-        continue
-    new.append(stats.compare(y, keep, "base", units, excerpts, metrics=AB,
-                             n_boot=n_boot).assign(learner=learner))
-hyb_new = {k: v for k, v in hyb.items()
-           if k == REF_F or k in {r["config"] for r in f_table if r["family"] == "descriptors"}}
-new.append(stats.compare(y, hyb_new, REF_F, units, excerpts, metrics=AB, n_boot=n_boot)
-           .assign(learner="hybrid"))
-new = pd.concat(new, ignore_index=True)
-new["row"] = new.learner + ": " + new.config
+new = tr.per_learner(desc.oof, lambda k: not k.startswith("without"),
+                     lambda p: page.compare(p, "base"),
+                     {"hybrid": page.compare(tr.in_family(hyb, f_table, "descriptors"), REF_F)})
 plots.glue_figure("fig_w2_new", plots.differences(new, label="row",
                                                   xlabel="difference from the base set"))
-lifted = new[new.metric == "mean_r2"]
-display(Markdown(
-    "Paired against the same learner on the base descriptors (Holm within each learner): "
-    + " ".join(f"**{learner}**: " + stats.tally(new[new.learner == learner], "its base set")
-               for learner in dict.fromkeys(new.learner))
-    + f" Of the {len(lifted)} additions, {int((lifted.difference > 0).sum())} raise R² in "
-    "the estimate and " + str(int((lifted.significant & lifted.excludes_zero
-                                   & (lifted.difference > 0)).sum()))
-    + " significantly."))
+display(Markdown(tr.new_descriptors(new)))
 
 # %% [markdown]
 # ```{glue:figure} fig_w2_new
@@ -335,63 +227,19 @@ display(Markdown(
 # ## Against the forest, and the recipe
 
 # %% tags=["hide-input"]
-best_l = t_summary[(t_summary.performances == "all") & (t_summary.metric == "mean_r2")
-                   ].set_index("config").estimate.idxmax()
-best_h = f_summary[(f_summary.performances == "all") & (f_summary.metric == "mean_r2")
-                   ].set_index("config").estimate.idxmax()
-block = {f"listener ({best_l})": stats.by_config(train.oof, "config", kind="piece")[best_l],
-         f"hybrid ({best_h})": hyb[best_h]}
+best_l, best_h = tr.best(t_summary), tr.best(f_summary)
+block = {f"listener ({best_l})": listener[best_l], f"hybrid ({best_h})": hyb[best_h]}
 forests = {} if forest is None else stats.by_config(forest.oof, "features", kind="piece")
-if "midi" in forests:
-    block["forest (MIDI descriptors)"] = forests["midi"]
-    bar = stats.compare(y, block, "forest (MIDI descriptors)", units, excerpts, metrics=AB,
-                        n_boot=n_boot)
-    reach = bar[(bar.metric == "mean_r2")].set_index("config")
-    below = [c for c, r in reach.iterrows() if r.excludes_zero and r.difference < 0]
-    reached = [c for c in reach.index if c not in below]
-    display(Markdown(
-        "Against the random forest on MIDI descriptors, the same folds and seeds: "
-        + stats.tally(bar, "it") + " "
-        + ("In R², " + stats.join_items(reached) + (" reaches" if len(reached) == 1 else
-                                                     " reach")
-           + " the forest: the interval of the difference includes zero or favours the model."
-           if reached else
-           "No listening or hybrid model reaches the forest in R²: each lies below it by an "
-           "interval that excludes zero (the verdicts above say whether that survives Holm's "
-           "correction).")))
-else:
-    display(Markdown("No random forest results are stored for this profile to compare "
-                     "with."))
+bar = page.compare({**block, tr.FOREST: forests["midi"]}, tr.FOREST) if "midi" in forests else None
+display(Markdown(tr.against_forest(bar)))
 choices = pd.concat([losses_vs.assign(reference=REF_T), regimes_vs.assign(reference=REF_T),
                      fam.assign(reference=REF_F),
                      new[new.learner == "hybrid"].assign(reference=REF_F)], ignore_index=True)
-moves = choices.pivot_table(index="config", columns="metric", values="difference", sort=False)
-human = pd.concat([t_summary, f_summary])
-human = human[(human.performances == "human") & (human.metric == "mean_pairwise")
-              ].drop_duplicates("config").set_index("config").estimate
-refs = choices.drop_duplicates("config").set_index("config").reference
-moves["pairwise, human only"] = human.reindex(moves.index) - human.reindex(refs).to_numpy()
-display(plots.table(moves.rename(columns=METRICS),
+display(plots.table(tr.choices_table(choices, pd.concat([t_summary, f_summary])),
                     "How far each choice moved the pooled metrics from its reference "
                     "(estimates; intervals in the figures above; human only: within-excerpt "
                     "pairwise accuracy on the human performances alone)."))
-better = choices[choices.significant & choices.excludes_zero & (choices.difference > 0)]
-worse = choices[choices.significant & choices.excludes_zero & (choices.difference < 0)]
-
-
-def said(rows):
-    """'config (metrics)' for each configuration among ``rows``."""
-    return stats.join_items([f"{c} ({', '.join(METRICS[m] for m in rows[rows.config == c].metric)})"
-                             for c in dict.fromkeys(rows.config)])
-
-
-display(Markdown(
-    ("Choices that improve on their reference significantly: " + said(better) + ". "
-     if len(better) else "No choice improves on its reference significantly in any metric, so "
-     "the best recipe remains the reference: the listener's \"both\" recipe fine-tuned with "
-     "mean squared error, and for the hybrid, concatenation on the forests' descriptors. ")
-    + ("Choices that make things significantly worse: " + said(worse) + "."
-       if len(worse) else "None makes things significantly worse.")))
+display(Markdown(tr.choices(choices)))
 glue("w2_best_listener", best_l, display=False)
 glue("w2_best_hybrid", best_h, display=False)
 wall = sum(r.provenance.get("wall_time_s", 0.0) for r in (train, fusion, desc))
