@@ -13,7 +13,7 @@ export PERCEPIANO_PROFILE ?= $(PROFILE)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[dev,book]'
+	$(PY) -m pip install -q -e '.[dev,book,transcribe]'
 	@touch $(STAMP)
 
 venv: $(STAMP)

@@ -74,7 +74,7 @@ def cross_validated(ds, X, train_extra, test_extra, cfg) -> dict:
     learning from X's and ``train_extra``'s training rows."""
     Y = ds.labels.loc[X.index, list(DIMENSIONS)]
     held: dict = {}
-    fp = (final._predictor(X, train_extra, Y, cfg, final.SEED, held) if train_extra
+    fp = (final.versions_predictor(X, train_extra, Y, cfg, final.SEED, held) if train_extra
           else _test_only(X, test_extra, Y, cfg, held))
     cv = cross_validate(ds, final.SPLIT, final.K, final.SEED, fp, desc="cross-validation")
     out = {"fluidr3": cv["oof"][list(DIMENSIONS)]}

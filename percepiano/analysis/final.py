@@ -78,7 +78,9 @@ class FinalModel:
     ``oof_true``/``oof_pred``: (n, 19) labels and out-of-fold predictions of the
     cross-validation on the label scale, one row per development segment (the calibration
     residuals; ``oof_pred`` is also what percentiles rank against); ``meta``: what
-    ``percepiano model info`` prints (JSON-able)."""
+    ``percepiano model info`` prints (JSON-able); ``calibration``: other (labels, predictions)
+    the intervals are calibrated on instead of the out-of-fold ones, for a route whose inputs
+    carry more error than the development files (``recalibrated``); not stored."""
 
     kind: str
     columns: list[str]
@@ -86,16 +88,32 @@ class FinalModel:
     oof_true: np.ndarray
     oof_pred: np.ndarray
     meta: dict = field(default_factory=dict)
+    calibration: tuple[np.ndarray, np.ndarray] | None = None  # (labels, predictions) (n, 19)
 
     def predict(self, rows) -> np.ndarray:
         """(n, 19) predictions on the label scale (rating / 7) for descriptor rows (n, columns)."""
         return self.forest.predict(rows)
 
     def conformal(self, level: float) -> Conformal:
-        """Split-conformal half-widths at ``level`` from the out-of-fold residuals."""
+        """Split-conformal half-widths at ``level`` from the out-of-fold residuals (or from
+        ``calibration``'s)."""
         dims = list(DIMENSIONS)
-        return Conformal.fit(pd.DataFrame(self.oof_true, columns=dims),
-                             pd.DataFrame(self.oof_pred, columns=dims), level)
+        true, pred = self.calibration or (self.oof_true, self.oof_pred)
+        return Conformal.fit(pd.DataFrame(true, columns=dims), pd.DataFrame(pred, columns=dims),
+                             level)
+
+    def recalibrated(self, true: np.ndarray, pred: np.ndarray, why: str) -> FinalModel:
+        """The same model with its intervals calibrated on (labels, predictions) ``true`` and
+        ``pred`` (n, 19, label scale), ``why`` recorded in ``meta["calibrated_on"]``; its
+        percentiles still rank among the development performances' predictions."""
+        import dataclasses
+
+        true, pred = np.asarray(true, np.float64), np.asarray(pred, np.float64)
+        if true.shape != pred.shape or true.ndim != 2 or true.shape[1] != len(DIMENSIONS):
+            raise ValueError(f"calibration needs two (n, {len(DIMENSIONS)}) arrays, got "
+                             f"{true.shape} and {pred.shape}")
+        return dataclasses.replace(self, calibration=(true, pred),
+                                   meta={**self.meta, "calibrated_on": why})
 
     def percentile(self, pred) -> np.ndarray:
         """Percentile (0-100, mid-rank) of predictions (19,) or (n, 19), label scale, among the
@@ -145,14 +163,14 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
     assert_no_exam(ds.names, "the final model's training data")
     cfg = cfg or forest.preset()
     columns = descriptor_columns(kind)
-    X, extra = _training_rows(ds, kind, columns, progress)
+    X, extra = training_rows(ds, kind, columns, progress)
     missing = sorted(set(ds.names) - set(X.index))
     if missing:
         raise ValueError(f"no {kind} descriptors for {len(missing)} segments, e.g. {missing[0]}")
     dims = list(DIMENSIONS)
     Y = ds.labels.loc[X.index, dims]
     other: dict[str, np.ndarray] = {}
-    fit_predict = (_predictor(X, extra, Y, cfg, seed, other) if extra
+    fit_predict = (versions_predictor(X, extra, Y, cfg, seed, other) if extra
                    else forest.forest_predictor(ds, X, "rf", cfg, seed))
     cv = cross_validate(ds, SPLIT, K, seed, fit_predict,
                         desc=f"cross-validating the {kind} model", progress=progress)
@@ -201,7 +219,7 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
                       y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64), meta)
 
 
-def _training_rows(ds, kind: str, columns: list[str], progress: bool):
+def training_rows(ds, kind: str, columns: list[str], progress: bool):
     """The descriptor rows a model of ``kind`` is cross-validated on (one per segment) and the
     extra versions of the same segments it also learns from (``{version: rows}``; for audio,
     ``features.takes``: the other soundfont and the simulated rooms)."""
@@ -218,7 +236,7 @@ def _training_rows(ds, kind: str, columns: list[str], progress: bool):
     return table("fluidr3"), {v: table(v) for v in takes.VERSIONS if v != "fluidr3"}
 
 
-def _predictor(X, extra: dict, Y, cfg, seed: int, other: dict):
+def versions_predictor(X, extra: dict, Y, cfg, seed: int, other: dict):
     """``fit_predict`` for ``cross_validate``: a forest fitted on the training segments' rows
     in every version predicts the test segments' main rows; its predictions for the test
     segments' other versions are gathered in ``other`` (``{version: rows}``, with

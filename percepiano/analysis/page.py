@@ -42,23 +42,27 @@ class Page:
     n_boot: int
 
     def summary(self, oof: pd.DataFrame, by: Sequence[str] = ("config",),
-                kind: str | None = "piece", human: bool = True) -> pd.DataFrame:
+                kind: str | None = "piece", human: bool = True,
+                clusters=None) -> pd.DataFrame:
         """``stats.summarise`` of a stored out-of-fold table: one row per (configuration,
         performances, metric) with estimate and interval; ``human=False`` scores all
         performances only (no ``performances`` column). ``kind=None`` reads each row's split
-        from a ``kind`` column, which ``by`` must then hold."""
-        clusters = self.units if kind is None else self.units[kind]
+        from a ``kind`` column, which ``by`` must then hold; ``clusters`` (units per segment)
+        replaces the split's units."""
+        if clusters is None:
+            clusters = self.units if kind is None else self.units[kind]
         return stats.summarise(self.y, oof, list(by), clusters, self.excerpts,
                                metrics=list(METRICS), n_boot=self.n_boot,
                                deadpan=self.deadpan if human else None)
 
     def compare(self, predictions: Mapping, reference: str, kind: str = "piece",
-                metrics: Sequence[str] = AB) -> pd.DataFrame:
+                metrics: Sequence[str] = AB, clusters=None) -> pd.DataFrame:
         """``stats.compare``: every configuration of ``predictions`` against ``reference``,
-        paired over the same folds and seeds, Holm within the family. Raises ValueError on
-        unpaired inputs."""
-        return stats.compare(self.y, predictions, reference, self.units[kind], self.excerpts,
-                             metrics=metrics, n_boot=self.n_boot)
+        paired over the same folds and seeds, Holm within the family; ``clusters`` replaces
+        the split's units. Raises ValueError on unpaired inputs."""
+        return stats.compare(self.y, predictions, reference,
+                             self.units[kind] if clusters is None else clusters,
+                             self.excerpts, metrics=metrics, n_boot=self.n_boot)
 
     @staticmethod
     def shown(summary: pd.DataFrame, by: str = "config") -> pd.DataFrame:

@@ -31,6 +31,8 @@ GAP_S = 5.0  # passages: midi_take.GAP_S and condition.GAP_S
 WINDOW_S = 30.0  # about the length of a rated excerpt
 SR = 16000
 LABEL_BOUNDS = (1.0 / SCALE_MAX, 1.0)  # a mean rating lies in 1..7
+ROUTES = ("sound", "notes")  # how an audio file is scored: its sound, or its transcribed notes
+AUDIO_ROUTE = "sound"  # the route measured more accurate (tests/analysis/test_final.py checks)
 
 def input_kind(path: str | os.PathLike) -> str:
     """``midi`` or ``audio`` from the file name; ``UserError`` for anything else."""
@@ -56,11 +58,45 @@ class Take:
     passages: int = 1
 
 
-def read_take(path: str | os.PathLike, columns: list[str]) -> Take:
-    """Read, check and describe a performance with the descriptor ``columns`` of a model."""
+def read_take(path: str | os.PathLike, columns: list[str], via: str = "sound") -> Take:
+    """Read, check and describe a performance with the descriptor ``columns`` of a model; an
+    audio file ``via="notes"`` is transcribed first and described by its notes (kind
+    ``notes``). Raises ``UserError`` on a file that is not a performance."""
     path = Path(path)
     kind = input_kind(path)
-    return (_read_midi if kind == "midi" else _read_audio)(path, columns)
+    if kind == "midi":
+        return _read_midi(path, columns)
+    if via not in ROUTES:
+        raise ValueError(f"unknown route {via!r}; choose from {', '.join(ROUTES)}")
+    return (_read_audio if via == "sound" else _read_notes)(path, columns)
+
+
+def _read_notes(path: Path, columns: list[str]) -> Take:
+    """An audio take conditioned as ``_read_audio`` conditions it, transcribed by transkun
+    (``audio.transcription``, cached) and read as its MIDI would be."""
+    import time
+
+    from percepiano.audio import condition, transcription
+    from percepiano.audio.input import check_performance, read_audio, refuse_onsets
+
+    transcription.device()  # the one-line error without the optional extra, before any work
+    audio = read_audio(path, transcription.SR)
+    check_performance(audio.y, transcription.SR, str(path), onsets=False)
+    c = condition.condition(audio.y, transcription.SR)
+    refuse_onsets(c.onsets, len(audio.y) / transcription.SR, str(path))
+    cached = transcription.cache_path(transcription.cache_key(c.y, transcription.SR)).exists()
+    start = time.perf_counter()
+    midi = transcription.transcribe_cached(c.y, transcription.SR, desc=f"transcribing {path.name}")
+    took = transcription.timing(midi) or {"seconds": time.perf_counter() - start}
+    take = _read_midi(midi, columns)
+    seconds = len(c.y) / transcription.SR
+    notes = list(audio.notes) + [
+        f"scored through its notes: transkun transcribed {seconds:.0f} s of audio in "
+        f"{took['seconds']:.0f} s ({took['seconds'] / max(seconds, 1e-9):.1f} s per second of "
+        f"audio{'; read from the cache this time' if cached else ''}); "
+        f"{len(audio.y) / transcription.SR - seconds:.1f} s of silence or noise left out"]
+    return Take(path, "notes", take.seconds, take.spans, take.rows, notes + take.notes,
+                take.passages)
 
 
 def _read_midi(path: Path, columns: list[str]) -> Take:
@@ -147,6 +183,11 @@ def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
         notes.insert(0, f"{take.seconds:.0f} s of music scored in {len(take.spans)} spans "
                         f"({'; '.join(how)}), summarised by their mean; the intervals are "
                         "calibrated for one excerpt")
+    if take.kind == "notes":
+        notes.append("the MIDI model scored the transcribed notes; its intervals are calibrated "
+                     "on transcriptions of FluidSynth renderings (" + model.meta.get(
+                         "calibrated_on", "not recalibrated") + "), and a real piano in a real "
+                     "room is harder to transcribe, the sustain pedal most of all")
     if take.kind == "audio":
         notes.append("the audio model learned from two sampled pianos (FluidSynth renderings "
                      "of MIDI), dry and in simulated rooms; an acoustic piano in a real room "

@@ -43,6 +43,13 @@ def register(sub) -> None:
                    help="draw the profile over the development performances' out-of-fold "
                         "predictions, which percentiles rank against (several files: "
                         "OUT-<file>.png each)")
+    p.add_argument("--via", choices=("sound", "notes"), default=None,
+                   help="how an audio file is scored: 'sound' (the audio model, on descriptors "
+                        "of the sound) or 'notes' (transcribed to notes by transkun, then "
+                        "scored by the MIDI model, with intervals calibrated on transcriptions; "
+                        "needs pip install -e '.[transcribe]' and takes several times the "
+                        "length of the audio on a CPU); default: the route the book measured "
+                        "more accurate. MIDI files are always scored from their notes")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="RUN_DIR",
                    help="score with an AST trained by `percepiano train` instead of the final "
@@ -106,11 +113,14 @@ def _predict(args) -> int:
     from percepiano.analysis.final import descriptor_columns
     from percepiano.cli import model as model_cli
 
+    via = args.via or scoring.AUDIO_ROUTE
     takes, refused = [], []  # every file is read and checked before any model is built
     for f in tqdm(files, desc="reading", unit="file", disable=len(files) < 2, leave=False,
                   file=sys.stderr):
+        kind = scoring.input_kind(f)
+        columns = descriptor_columns("midi" if kind == "midi" or via == "notes" else "audio")
         try:
-            takes.append(scoring.read_take(f, descriptor_columns(scoring.input_kind(f))))
+            takes.append(scoring.read_take(f, columns, via))
         except UserError as e:
             refused.append(str(e))
     if refused:
@@ -120,7 +130,8 @@ def _predict(args) -> int:
             raise UserError(refused[-1])
         print(f"percepiano predict: error: {refused[-1]}", file=sys.stderr)
         raise UserError(f"{len(refused)} of {len(files)} files refused; nothing written")
-    models = {k: model_cli.ensure(k, args.data) for k in sorted({t.kind for t in takes})}
+    models = {k: (notes_model(args.data) if k == "notes" else model_cli.ensure(k, args.data))
+              for k in sorted({t.kind for t in takes})}
     profiles = [scoring.score(t, models[t.kind], args.level) for t in takes]
     if args.csv:
         write_csv(args.csv, profiles)
@@ -134,17 +145,51 @@ def _predict(args) -> int:
     return 0
 
 
+def notes_model(data=None):
+    """The MIDI model with its intervals calibrated on the transcription route's out-of-fold
+    predictions (``transcription_route``'s stored results: full profile if current, else
+    quick). ``UserError`` when neither is stored."""
+    from percepiano import experiments
+    from percepiano.cli import model as model_cli
+    from percepiano.data import dataset
+    from percepiano.data.dataset import DIMENSIONS
+
+    res = next((r for p in ("full", "quick")
+                if (r := experiments.load("transcription_route", p)) is not None), None)
+    if res is None:
+        raise UserError("--via notes calibrates its intervals on the transcription chapter's "
+                        "results, and none are stored for this code: run `percepiano run "
+                        "transcription_route` first (about 1.5 hours on 2 cores)")
+    oof = res.oof[res.oof.route.str.startswith("MIDI forest, transcribed")]
+    dims = list(DIMENSIONS)
+    labels = dataset.load(data).labels.loc[oof.index, dims]
+    model = model_cli.ensure("midi", data).recalibrated(
+        labels.to_numpy(), oof[dims].to_numpy(),
+        f"{len(oof)} transcriptions of {oof.index.nunique()} development segments, "
+        f"{res.provenance['profile']} profile")
+    route = next(r for r in res["routes"] if r["route"] == "MIDI forest, transcribed (fluidr3)")
+    model.meta["route_accuracy"] = {"r2": route["pooled_r2"], "pairwise": route["pairwise"],
+                                    "segments": route["segments"]}
+    return model
+
+
 def _text(profile: dict, model) -> str:
     from percepiano.analysis import scoring
 
     acc = model.meta["cross_validation"]["accuracy"]
     r2, pw = acc["mean_r2"], acc["mean_pairwise"]
-    kind = "MIDI" if profile["input"] == "midi" else "audio"
+    kind = {"midi": "MIDI", "notes": "audio through its notes"}.get(profile["input"], "audio")
+    if "route_accuracy" in model.meta:  # the notes route: what transcription leaves of it
+        a = model.meta["route_accuracy"]
+        how = (f"  through transcribed renderings of music it never saw ({a['segments']} "
+               f"segments): R² {a['r2']:.2f}, ranks two performances of one excerpt right "
+               f"{a['pairwise']:.0%} of the time (the transcription chapter)")
+    else:
+        how = (f"  on music it never saw: R² {r2['estimate']:.2f} [{r2['ci_lo']:.2f}, "
+               f"{r2['ci_hi']:.2f}], ranks two performances of one excerpt right "
+               f"{pw['estimate']:.0%} of the time (95% CIs; `percepiano model info`)")
     head = [f"{profile['file']}: {kind}, {profile['seconds']:.1f} s",
-            f"model: {model.meta['description']}",
-            f"  on music it never saw: R² {r2['estimate']:.2f} [{r2['ci_lo']:.2f}, "
-            f"{r2['ci_hi']:.2f}], ranks two performances of one excerpt right "
-            f"{pw['estimate']:.0%} of the time (95% CIs; `percepiano model info`)",
+            f"model: {model.meta['description']}", how,
             f"{profile['level']:.0%} split-conformal intervals; percentile: where the score "
             f"ranks among {profile['percentile_of']}", ""]
     notes = [f"note: {n}" for n in profile["notes"]]

@@ -191,3 +191,27 @@ def test_plot_paths_are_one_per_file_and_never_collide(tmp_path):
         "p-a.png", "p-b.png"]
     assert [p.name for p in plot_paths(out, [tmp_path / "x/a.mid", tmp_path / "a.wav"])] == [
         "p-01-a.png", "p-02-a.png"]
+
+
+def test_via_notes_without_the_extra_is_one_line_and_writes_nothing(tmp_path, fresh_cache,
+                                                                      capsys, monkeypatch):
+    from percepiano.audio import transcription
+
+    monkeypatch.setattr(transcription, "available", lambda: False)
+    wav = tmp_path / "take.wav"
+    soundfile.write(wav, render.render_midi(_melody(), sr=SR), SR)
+    out_csv = tmp_path / "out.csv"
+    code, out, err = run(capsys, "predict", wav, "--via", "notes", "--csv", out_csv)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "pip install -e '.[transcribe]'" in err
+    assert "Traceback" not in err and not out_csv.exists()
+
+
+def test_via_notes_without_stored_calibration_says_how_to_get_it(tmp_path, fresh_cache, capsys,
+                                                                 monkeypatch):
+    from percepiano import experiments
+    from percepiano.cli import predict
+
+    monkeypatch.setattr(experiments, "load", lambda name, profile=None, root=None: None)
+    with pytest.raises(predict.UserError, match="percepiano run transcription_route"):
+        predict.notes_model()

@@ -1,0 +1,48 @@
+"""The transcription chapter's tables and sentences say what the numbers say."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from percepiano.analysis import transcription_readings as say
+from percepiano.data.dataset import DIMENSIONS
+
+
+def test_route_choice_follows_the_numbers_and_flags_a_stale_default():
+    r2 = {"notes": 0.40, "sound": 0.30}
+    text = say.route_choice(r2, "notes", "sound", "notes")
+    assert "notes route is the more accurate" in text and "by default" in text
+    assert "contradicts" in say.route_choice(r2, "notes", "sound", "sound")
+    assert "sound route is the more accurate" in say.route_choice(
+        {"notes": 0.2, "sound": 0.3}, "notes", "sound", "sound")
+
+
+def test_accuracy_table_gives_means_with_intervals_per_version():
+    rows = [{"version": "fluidr3", **{k: 0.5 + 0.1 * (i % 2) for k in say.ACCURACY}}
+            for i in range(10)] + [{"version": "room", **{k: 0.2 for k in say.ACCURACY}}]
+    t = say.accuracy_table(rows, n_boot=200)
+    fl = t.loc[say.VERSIONS["fluidr3"]]
+    assert fl["segments"] == 10 and fl["onset F1"].startswith("0.550 [")
+    assert t.loc[say.VERSIONS["room"], "onset F1"] == "0.200 [0.200, 0.200]"
+
+
+def test_dimension_loss_is_route_minus_reference_sorted():
+    rows = [{"route": r, "dimension": d, "r2": v}
+            for i, d in enumerate(DIMENSIONS)
+            for r, v in (("true", 0.5), ("notes", 0.5 - 0.01 * i))]
+    loss = say.dimension_loss(rows, "notes", "true")
+    assert loss.iloc[0] == pytest.approx(-0.18) and loss.index[0] == DIMENSIONS[-1]
+    assert (np.diff(loss.to_numpy()) >= 0).all()
+    text = say.dimensions_sentence(loss, lambda d: d[:8])
+    assert text.startswith("Through the transcription, the dimensions that lose most R² are")
+
+
+def test_speed_reads_timed_transcriptions_only():
+    rows = [{"seconds": 60.0, "audio_s": 10.0, "device": "cpu", "threads": 2},
+            {"seconds": 30.0, "audio_s": 5.0, "device": "cpu", "threads": 2},
+            {"audio_s": 5.0}]
+    s = say.speed(rows)
+    assert s["per_minute_s"] == pytest.approx(360.0) and s["n"] == 2
+    assert say.speed([{"audio_s": 5.0}])["n"] == 0
+    assert np.isnan(say.speed(pd.DataFrame([{"audio_s": 1.0}]).to_dict("records"))
+                    ["per_minute_s"])
