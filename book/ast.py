@@ -45,17 +45,12 @@ from myst_nb import glue
 
 from percepiano import config, experiments, plots
 from percepiano.analysis import headline
-from percepiano.data import dataset
+from percepiano.analysis.page import open_page
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import stats
 from percepiano.models import ast
 
-plots.style()
-ds = dataset.load()  # the development part; the final exam stays locked
-y, excerpts = ds.labels[list(DIMENSIONS)], ds.segments.excerpt
-units = stats.units_by_kind(ds.segments)  # what each split's bootstrap resamples
-n_boot = config.settings().n_boot
-METRICS = {"mean_r2": "R²", "mean_r": "r", "mean_pairwise": "pairwise accuracy"}
+page = open_page()  # the development part; the final exam stays locked
 res = experiments.load_or_run("ast_cv")
 cfg = res.provenance["config"]
 ceiling = experiments.load_or_run("data_ceiling")
@@ -64,8 +59,7 @@ forest = (experiments.load("forest_baselines") if "forest_baselines" in experime
           else None)
 table = pd.DataFrame(res["table"])
 per_fold = pd.DataFrame(res["per_fold"])
-summary = stats.summarise(y, res.oof, ["kind"], units, excerpts, metrics=list(METRICS),
-                          n_boot=n_boot, deadpan=headline.deadpan(ds.segments))
+summary = page.summary(res.oof, by=["kind"], kind=None)
 est = summary[summary.performances == "all"].set_index(["kind", "metric"])
 human = summary[summary.performances == "human"].set_index(["kind", "metric"])
 model = cfg["model"]
@@ -100,9 +94,7 @@ for kind in cfg["splits"]:
 piece_folds = per_fold[per_fold.kind == "piece"]
 glue("ast_n_train", float(piece_folds.n_train.mean()), display=False)
 glue("ast_n_val", float(piece_folds.n_val.mean()), display=False)
-glue("profile", config.profile(), display=False)
-glue("level", stats.LEVEL, display=False)
-glue("units", stats.describe_design(units, cfg["splits"]), display=False)
+glue("units", stats.describe_design(page.units, cfg["splits"]), display=False)
 glue("device", res.provenance.get("device", "cpu"), display=False)
 
 # %% [markdown]
@@ -145,8 +137,8 @@ for kind in cfg["splits"]:
     if forest is not None and kind in forest.provenance["config"]["splits"]:
         blocks[kind].update({f"forest, {f} descriptors": p for f, p in
                              stats.by_config(forest.oof, "features", kind=kind).items()})
-versus = stats.compare_each(y, blocks, "bar", units, excerpts,
-                            metrics=("mean_r2", "mean_pairwise"), n_boot=n_boot)
+versus = stats.compare_each(page.y, blocks, "bar", page.units, page.excerpts,
+                            metrics=("mean_r2", "mean_pairwise"), n_boot=page.n_boot)
 lines = []
 for metric, name in (("mean_r2", "R²"), ("mean_pairwise", "pairwise accuracy")):
     for _, r in versus[(versus.config == "AST") & (versus.metric == metric)].iterrows():
@@ -189,16 +181,16 @@ plots.glue_figure("fig_ast_versus", plots.differences(
 # ```
 
 # %% tags=["hide-input"]
-id_summary = stats.summarise(y, ident.oof[ident.oof.kind.isin(cfg["splits"])],
-                             ["kind", "baseline"], units, excerpts, metrics=["mean_r2"],
-                             n_boot=n_boot)
+id_summary = stats.summarise(page.y, ident.oof[ident.oof.kind.isin(cfg["splits"])],
+                             ["kind", "baseline"], page.units, page.excerpts,
+                             metrics=["mean_r2"], n_boot=page.n_boot)
 rows = [summary[(summary.metric == "mean_r2") & (summary.performances == "all")].drop(
             columns="performances").assign(baseline="AST (audio)"),
         id_summary[id_summary.baseline != "global_mean"].assign(
             baseline=lambda t: t.baseline.map(plots.BASELINE_LABELS))]
 if forest is not None:
-    f_summary = stats.summarise(y, forest.oof, ["kind", "features"], units, excerpts,
-                                metrics=["mean_r2"], n_boot=n_boot)
+    f_summary = stats.summarise(page.y, forest.oof, ["kind", "features"], page.units,
+                                page.excerpts, metrics=["mean_r2"], n_boot=page.n_boot)
     rows.append(f_summary.assign(baseline="forest: " + f_summary.features + " descriptors"))
 combined = pd.concat(rows, ignore_index=True)
 plots.glue_figure("fig_ast_splits", plots.split_bars(
@@ -242,7 +234,8 @@ display(Markdown(
     + ", ".join(f"{plots.short_name(d)} (R² {v:.2f})" for d, v in top.tail(3).items()) + "."))
 
 # %% tags=["hide-input"]
-bar = headline.identity_bar(y, ident.oof, ds.segments, cfg["splits"], n_boot=n_boot)
+bar = headline.identity_bar(page.y, ident.oof, page.ds.segments, cfg["splits"],
+                            n_boot=page.n_boot)
 shown = summary[summary.metric.isin(headline.METRICS)].assign(model="AST (default)")
 plots.table(headline.wide(pd.concat([shown, bar], ignore_index=True)),
             f"The default AST beside the identity bar (the best identity baseline of each split "
@@ -250,7 +243,7 @@ plots.table(headline.wide(pd.concat([shown, bar], ignore_index=True)),
             "pooled out-of-fold R² and within-excerpt pairwise accuracy on all development "
             "performances and on the human ones only, mean over seeds "
             f"{cfg['seeds']}, with {stats.LEVEL:.0%} bootstrap intervals over "
-            f"{stats.describe_design(units, cfg['splits'])} ({cfg['folds']}-fold "
+            f"{stats.describe_design(page.units, cfg['splits'])} ({cfg['folds']}-fold "
             f"cross-validation, {config.profile()} profile, {res['n_segments']} development "
             f"segments, device {res.provenance.get('device', 'cpu')}).")
 

@@ -33,20 +33,14 @@ from myst_nb import glue
 
 from percepiano import config, experiments, plots
 from percepiano.analysis import headline
-from percepiano.data import dataset, published, splits
+from percepiano.analysis.page import METRICS, open_page
+from percepiano.data import published, splits
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import stats
 
-plots.style()
-ds = dataset.load()  # the development part; the final exam stays locked
-y, excerpts = ds.labels[list(DIMENSIONS)], ds.segments.excerpt
-units = stats.units_by_kind(ds.segments)  # what each split's bootstrap resamples
-n_boot = config.settings().n_boot
-METRICS = {"mean_r2": "R²", "mean_r": "r", "mean_pairwise": "pairwise accuracy"}
-glue("profile", config.profile(), display=False)
-glue("n_boot", n_boot, display=False)
-glue("level", stats.LEVEL, display=False)
-glue("units", stats.describe_design(units, ["piece", "performer", "work"]), display=False)
+page = open_page()  # the development part; the final exam stays locked
+glue("n_boot", page.n_boot, display=False)
+glue("units", stats.describe_design(page.units, ["piece", "performer", "work"]), display=False)
 
 
 # %% [markdown]
@@ -74,10 +68,10 @@ glue("units", stats.describe_design(units, ["piece", "performer", "work"]), disp
 # %% tags=["hide-input"]
 ident = experiments.load_or_run("identity_baselines")
 cfg = ident.provenance["config"]
-groups = {kind: splits.groups(ds.segments, kind).nunique() for kind in cfg["kinds"]}
+groups = {kind: splits.groups(page.ds.segments, kind).nunique() for kind in cfg["kinds"]}
 folds = {kind: (2 if kind == "composer" else cfg["folds"]) for kind in cfg["kinds"]}
 plots.table(pd.DataFrame({"groups": groups, "test folds": folds}).rename_axis("split"),
-            f"Groups and folds of each split on the {len(ds.names)} development segments "
+            f"Groups and folds of each split on the {len(page.ds.names)} development segments "
             f"({config.profile()} profile, {len(cfg['seeds'])} seeds of the fold assignment).")
 
 # %% [markdown]
@@ -112,8 +106,7 @@ plots.table(pd.DataFrame({"groups": groups, "test folds": folds}).rename_axis("s
 # ({glue:text}`ex_performer_ci`).
 
 # %% tags=["hide-input"]
-id_summary = stats.summarise(y, ident.oof, ["kind", "baseline"], units, excerpts,
-                             metrics=list(METRICS), n_boot=n_boot)
+id_summary = page.summary(ident.oof, by=["kind", "baseline"], kind=None, human=False)
 est = id_summary.set_index(["kind", "baseline", "metric"])
 for (kind, baseline), key in [(("random", "excerpt_mean"), "ex_random"),
                               (("piece", "excerpt_mean"), "ex_piece"),
@@ -202,9 +195,7 @@ forest = (experiments.load("forest_baselines") if "forest_baselines" in experime
           else None)
 if forest is not None:
     fcfg = forest.provenance["config"]
-    f_summary = stats.summarise(y, forest.oof, ["kind", "features"], units, excerpts,
-                                metrics=list(METRICS), n_boot=n_boot,
-                                deadpan=headline.deadpan(ds.segments))
+    f_summary = page.summary(forest.oof, by=["kind", "features"], kind=None)
     f_human = f_summary[f_summary.performances == "human"]
     f_summary = f_summary[f_summary.performances == "all"].drop(columns="performances")
     blocks = {}
@@ -213,8 +204,8 @@ if forest is not None:
         blocks[kind] = {"bar": bar_oof, **{f"forest, {f} descriptors": p for f, p in
                                            stats.by_config(forest.oof, "features",
                                                            kind=kind).items()}}
-    f_vs_bar = stats.compare_each(y, blocks, "bar", units, excerpts,
-                                  metrics=("mean_r2", "mean_pairwise"), n_boot=n_boot)
+    f_vs_bar = stats.compare_each(page.y, blocks, "bar", page.units, page.excerpts,
+                                  metrics=("mean_r2", "mean_pairwise"), n_boot=page.n_boot)
 
 # %% tags=["hide-input"]
 if forest is not None:
@@ -254,14 +245,15 @@ if forest is not None:
     shown = pd.concat([f_summary.assign(performances="all"), f_human], ignore_index=True)
     shown = shown[shown.metric.isin(headline.METRICS)].assign(
         model="forest, " + shown.features + " descriptors").drop(columns="features")
-    bar = headline.identity_bar(y, ident.oof, ds.segments, fcfg["splits"], n_boot=n_boot)
+    bar = headline.identity_bar(page.y, ident.oof, page.ds.segments, fcfg["splits"],
+                                n_boot=page.n_boot)
     display(plots.table(
         headline.wide(pd.concat([shown, bar], ignore_index=True)),
         "Random forests beside the identity bar (the best identity baseline of each split and "
         f"metric): pooled out-of-fold R² and within-excerpt pairwise accuracy on all "
         f"development performances and on the human ones only, mean over seeds "
         f"{fcfg['seeds']}, with {stats.LEVEL:.0%} bootstrap intervals over "
-        f"{stats.describe_design(units, fcfg['splits'])} ({config.profile()} profile, "
+        f"{stats.describe_design(page.units, fcfg['splits'])} ({config.profile()} profile, "
         f"{forest['n_segments']} segments)."))
 
 # %% [markdown]

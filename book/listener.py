@@ -55,25 +55,18 @@ from myst_nb import glue
 
 from percepiano import config, experiments, plots
 from percepiano.analysis import headline
-from percepiano.data import dataset
+from percepiano.analysis.page import METRICS, open_page
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import stats
 
-plots.style()
-ds = dataset.load()  # the development part; the final exam stays locked
-y, excerpts = ds.labels[list(DIMENSIONS)], ds.segments.excerpt
-units = stats.units_by_kind(ds.segments)  # what each split's bootstrap resamples
-n_boot = config.settings().n_boot
-METRICS = {"mean_r2": "R²", "mean_r": "r", "mean_pairwise": "pairwise accuracy"}
-AB = ("mean_r2", "mean_pairwise")
+page = open_page()  # the development part; the final exam stays locked
+AB = ("mean_r2", "mean_pairwise")  # compared here (the page's AB adds r)
 TARGET = {"mean_r2": 0.45, "mean_pairwise": 0.68}  # the chapter's targets (audio only)
 pre = experiments.load_or_run("listener_pretraining")
 curve = experiments.load_or_run("listener_renders")
 forest = (experiments.load("forest_baselines") if "forest_baselines" in experiments.REGISTRY
           else None)
 pcfg = pre.provenance["config"]
-glue("profile", config.profile(), display=False)
-glue("level", stats.LEVEL, display=False)
 glue("n_dimensions", len(DIMENSIONS), display=False)
 glue("ls_seeds", len(pcfg["seeds"]), display=False)
 glue("ls_folds", int(pcfg["folds"]), display=False)
@@ -90,8 +83,8 @@ glue("ls_target_r2", TARGET["mean_r2"], display=False)
 glue("ls_target_pairwise", TARGET["mean_pairwise"], display=False)
 if forest is not None and "midi" in set(forest.oof.features):
     midi_forest = stats.cluster_bootstrap_ci(
-        y, stats.by_config(forest.oof, "features", kind="piece")["midi"], units["piece"],
-        list(TARGET), excerpts, n_boot=n_boot).estimate
+        page.y, stats.by_config(forest.oof, "features", kind="piece")["midi"],
+        page.units["piece"], list(TARGET), page.excerpts, n_boot=page.n_boot).estimate
     relation = [f"{METRICS[m]} {midi_forest[m]:.3f}, "
                 + ("at the target" if round(midi_forest[m], 2) == t else
                    "above the target" if midi_forest[m] > t else "below the target")
@@ -126,9 +119,7 @@ else:
 # %% tags=["hide-input"]
 piece = stats.by_config(pre.oof, "config", kind="piece")
 scratch = "from scratch"
-summary_all = stats.summarise(y, pre.oof[pre.oof.kind == "piece"], ["config"], units["piece"],
-                              excerpts, metrics=list(METRICS), n_boot=n_boot,
-                              deadpan=headline.deadpan(ds.segments))
+summary_all = page.summary(pre.oof[pre.oof.kind == "piece"])
 summary = summary_all[summary_all.performances == "all"].drop(columns="performances")
 table = pd.DataFrame(pre["table"])
 costs = table[table.kind == "piece"].groupby("config", sort=False)[
@@ -152,7 +143,7 @@ display(Markdown(
        "its predictions differ from those of the default AST of {ref}`chapter-ast` (another "
        "run of the same recipe: floating-point order, or a changed recipe), so the baseline "
        "here is its own run.")))
-versus = stats.compare(y, piece, scratch, units["piece"], excerpts, metrics=AB, n_boot=n_boot)
+versus = page.compare(piece, scratch, metrics=AB)
 display(Markdown("Against the AST from scratch, paired over the same folds and seeds (Holm's "
                  "correction over the family): " + stats.tally(versus, "it")))
 plots.glue_figure("fig_ls_versus", plots.differences(versus,
@@ -173,9 +164,8 @@ plots.glue_figure("fig_ls_versus", plots.differences(versus,
 
 # %% tags=["hide-input"]
 fixed, learned = "+ auxiliary head", "+ auxiliary head (learned weights)"
-w = stats.compare(y, {fixed: piece[fixed], learned: piece[learned]}, fixed, units["piece"],
-                  excerpts,
-                  metrics=("mean_r2",), n_boot=n_boot).iloc[0]
+w = page.compare({fixed: piece[fixed], learned: piece[learned]}, fixed,
+                 metrics=("mean_r2",)).iloc[0]
 display(Markdown(stats.verdict(w, "With learned uncertainty weights the head", "equal weights")
                  + "."))
 
@@ -199,7 +189,8 @@ display(Markdown(f"The best listener by R² on the piece split is **{best}**: "
                  "once."))
 ident = experiments.load_or_run("identity_baselines")
 shown = summary_all[(summary_all.config == best) & summary_all.metric.isin(headline.METRICS)]
-bar = headline.identity_bar(y, ident.oof, ds.segments, ["piece"], n_boot=n_boot)
+bar = headline.identity_bar(page.y, ident.oof, page.ds.segments, ["piece"],
+                            n_boot=page.n_boot)
 display(plots.table(headline.wide(pd.concat(
     [shown.assign(model=f"listener ({best})", kind="piece").drop(columns="config"), bar],
     ignore_index=True)),
@@ -213,9 +204,7 @@ if "midi" in forests:  # the audio-descriptor forest too, where the profile ran 
     block = {f"forest ({f.upper() if f == 'midi' else f} descriptors)": forests[f]
              for f in ("midi", "audio") if f in forests}
     block.update({best: piece[best], scratch: piece[scratch]})
-    bar = stats.compare(y, block, "forest (MIDI descriptors)", units["piece"], excerpts,
-                        metrics=AB,
-                        n_boot=n_boot)
+    bar = page.compare(block, "forest (MIDI descriptors)", metrics=AB)
     display(Markdown("Against the random forest on MIDI descriptors, the same folds and "
                      "seeds: " + stats.tally(bar, "it")))
     scratch_rows = bar[bar.config == scratch].set_index("metric")
@@ -238,10 +227,11 @@ ccfg = curve.provenance["config"]
 curve_seeds = ("seed " if len(ccfg["seeds"]) == 1 else "seeds ") + stats.join_items(
     [str(seed) for seed in ccfg["seeds"]])
 glue("ls_curve_seeds", curve_seeds, display=False)
-curve_summary = stats.summarise(y, curve.oof, ["config"], units["piece"], excerpts,
-                                metrics=["mean_r2", "mean_pairwise"], n_boot=n_boot)
+curve_summary = stats.summarise(page.y, curve.oof, ["config"], page.units["piece"],
+                                page.excerpts, metrics=["mean_r2", "mean_pairwise"],
+                                n_boot=page.n_boot)
 points = curve_summary[curve_summary.metric == "mean_r2"].assign(
-    renders=lambda t: [int(c.split()[0]) * len(ds.names) for c in t.config],
+    renders=lambda t: [int(c.split()[0]) * len(page.ds.names) for c in t.config],
     line="descriptor pretraining")
 plots.glue_figure("fig_ls_renders", plots.scaling(
     points, {"renders": "pretraining renders (variants per segment x segments)"},
@@ -252,8 +242,8 @@ if len(r) > 1:
     slope = np.polyfit(np.log2(r.renders), r.estimate, 1)[0]
     first, last = r.config.iloc[0], r.config.iloc[-1]
     pools = stats.by_config(curve.oof, "config", kind="piece")
-    end = stats.compare(y, {first: pools[first], last: pools[last]}, first, units["piece"],
-                        excerpts, metrics=("mean_r2",), n_boot=n_boot).iloc[0]
+    end = page.compare({first: pools[first], last: pools[last]}, first,
+                       metrics=("mean_r2",)).iloc[0]
     display(Markdown(
         f"With {curve_seeds}, R² goes from {r.estimate.iloc[0]:.3f} with "
         f"{r.renders.iloc[0]:,} renders to {r.estimate.iloc[-1]:.3f} with "
@@ -319,8 +309,8 @@ display(Markdown(
 blocks = {kind: stats.by_config(pre.oof, "config", kind=kind)
           for kind in dict.fromkeys(pre.oof.kind) if kind != "piece"}
 if blocks:
-    other = stats.compare_each(y, blocks, scratch, units, excerpts, metrics=AB,
-                               n_boot=n_boot)
+    other = stats.compare_each(page.y, blocks, scratch, page.units, page.excerpts,
+                               metrics=AB, n_boot=page.n_boot)
     plural = "s" if len(blocks) > 1 else ""
     display(Markdown(f"On the {stats.join_items(list(blocks))} split{plural}, against from "
                      "scratch: " + stats.tally(

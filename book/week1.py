@@ -49,17 +49,12 @@ from myst_nb import glue
 
 from percepiano import config, experiments, plots
 from percepiano.analysis import headline
-from percepiano.data import dataset
+from percepiano.analysis.page import METRICS, open_page
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import stats
 
-plots.style()
-ds = dataset.load()  # the development part; the final exam stays locked
-y, excerpts = ds.labels[list(DIMENSIONS)], ds.segments.excerpt
-units = stats.units_by_kind(ds.segments)  # what each split's bootstrap resamples
-n_boot = config.settings().n_boot
-METRICS = {"mean_r2": "R²", "mean_r": "r", "mean_pairwise": "pairwise accuracy"}
-AB = ("mean_r2", "mean_pairwise")  # the metrics every comparison reports
+page = open_page()  # the development part; the final exam stays locked
+AB = ("mean_r2", "mean_pairwise")  # the metrics every comparison reports (the page's AB adds r)
 arch = experiments.load_or_run("week1_architecture")
 augm = experiments.load_or_run("week1_augmentation")
 hyb = experiments.load_or_run("week1_hybrid")
@@ -68,10 +63,8 @@ forest = (experiments.load("forest_baselines") if "forest_baselines" in experime
           else None)
 default = f"size: {arch.provenance['config']['default']}"
 base_oof = stats.by_config(base.oof, "kind")  # the default AST, per split (chapter ast)
-glue("profile", config.profile(), display=False)
-glue("level", stats.LEVEL, display=False)
 glue("n_dimensions", len(DIMENSIONS), display=False)
-glue("w1_n_segments", len(ds.names), display=False)
+glue("w1_n_segments", len(page.ds.names), display=False)
 glue("w1_seeds", len(arch.provenance["config"]["seeds"]), display=False)
 glue("w1_folds", int(arch.provenance["config"]["folds"]), display=False)
 glue("w1_default", arch.provenance["config"]["default"], display=False)
@@ -96,8 +89,7 @@ glue("w1_semitones", max(abs(v) for v in ranges["semitones"]), display=False)
 # table below).
 
 # %% tags=["hide-input"]
-arch_summary = stats.summarise(y, arch.oof, ["config"], units["piece"], excerpts,
-                               metrics=list(METRICS), n_boot=n_boot)
+arch_summary = page.summary(arch.oof, human=False)
 shapes = pd.DataFrame(arch["models"]).T.rename_axis("config")
 NUMERIC = ["n_params", "n_tokens", "dim", "depth", "train_gflop_per_step",
            "train_pflop_per_fit", "params_per_sample"]
@@ -126,8 +118,7 @@ plots.glue_figure("fig_w1_scaling", plots.scaling(
     hue="layout", label="size"))
 
 arch_oof = stats.by_config(arch.oof, "config", kind="piece")  # split once, read everywhere
-versus_arch = stats.compare(y, arch_oof,
-                            default, units["piece"], excerpts, metrics=AB, n_boot=n_boot)
+versus_arch = page.compare(arch_oof, default, metrics=AB)
 sizes = points[points.index.str.startswith("size: ")].sort_values("n_params")
 best_size = sizes.estimate.idxmax()
 glue("w1_best_size", sizes.loc[best_size, "preset"], display=False)
@@ -199,9 +190,8 @@ display(plots.table(shown.set_index(ppc.preset.rename("size")),
                     f"seeds; {config.profile()} profile)."))
 if len(below) and len(above):
     low = below.iloc[0]
-    cmp_low = stats.compare(y, {n: arch_oof[n] for n in [low.name] + list(above.index)},
-                            low.name, units["piece"], excerpts, metrics=("mean_r2",),
-                            n_boot=n_boot)
+    cmp_low = page.compare({n: arch_oof[n] for n in [low.name] + list(above.index)},
+                           low.name, metrics=("mean_r2",))
     better = cmp_low[cmp_low.significant & cmp_low.excludes_zero & (cmp_low.difference > 0)]
     worse = cmp_low[cmp_low.significant & cmp_low.excludes_zero & (cmp_low.difference < 0)]
     trend = np.corrcoef(np.log(above.n_params), above.gap)[0, 1] if len(above) > 2 else np.nan
@@ -305,8 +295,8 @@ glue("w1_secondary", "".join(f'; "{n}" also on the {stats.join_items(list(k))} s
 aug_blocks = {kind: {"default AST": base_oof[kind],
                      **stats.by_config(augm.oof, "config", kind=kind)}
               for kind in dict.fromkeys(augm.oof.kind)}
-versus_aug = stats.compare_each(y, aug_blocks, "default AST", units, excerpts, metrics=AB,
-                                n_boot=n_boot)
+versus_aug = stats.compare_each(page.y, aug_blocks, "default AST", page.units,
+                                page.excerpts, metrics=AB, n_boot=page.n_boot)
 piece_aug = versus_aug[versus_aug.block == "piece"]
 display(Markdown("On the piece split, each augmentation against the default AST without "
                  "augmentation: " + stats.tally(piece_aug, "the default")))
@@ -397,8 +387,8 @@ for kind in hcfg["splits"]:
         block["forest"] = stats.by_config(forest.oof, "features", kind=kind)[features]
     contenders[kind] = block
 reference = "forest" if features is not None else f"AST ({default[6:]})"
-versus_forest = stats.compare_each(y, contenders, reference, units, excerpts, metrics=AB,
-                                   n_boot=n_boot)
+versus_forest = stats.compare_each(page.y, contenders, reference, page.units,
+                                   page.excerpts, metrics=AB, n_boot=page.n_boot)
 ast_row = versus_forest[(versus_forest.block == "piece") & (versus_forest.metric == "mean_r2")
                         & (versus_forest.config == f"AST ({default[6:]})")]
 glue("w1_ast_vs_forest", stats.verdict(
@@ -410,9 +400,7 @@ glue("w1_ast_vs_forest", stats.verdict(
 summary_rows = []
 for kind, block in contenders.items():
     oof = pd.concat([p.assign(model=n) for n, p in block.items()])
-    summary_rows.append(stats.summarise(y, oof, ["model"], units[kind], excerpts,
-                                        metrics=list(METRICS), n_boot=n_boot,
-                                        deadpan=headline.deadpan(ds.segments)).assign(kind=kind))
+    summary_rows.append(page.summary(oof, by=["model"], kind=kind).assign(kind=kind))
 contender_all = pd.concat(summary_rows, ignore_index=True)
 contender_summary = contender_all[contender_all.performances == "all"].drop(
     columns="performances")
@@ -443,9 +431,9 @@ parts_of = {kind: {n: block[n] for n in (f"AST ({default[6:]})", "descriptor net
             for kind, block in contenders.items()}
 pairs = []
 for other in (f"AST ({default[6:]})", "descriptor net"):
-    part = stats.compare_each(y, {k: {other: b[other], "hybrid": b["hybrid"]}
-                                  for k, b in parts_of.items()}, other, units, excerpts,
-                              metrics=("mean_r2",), n_boot=n_boot)
+    part = stats.compare_each(page.y, {k: {other: b[other], "hybrid": b["hybrid"]}
+                                       for k, b in parts_of.items()}, other, page.units,
+                              page.excerpts, metrics=("mean_r2",), n_boot=page.n_boot)
     pairs.append(part)
 hybrid_vs = stats.mark(pd.concat(pairs, ignore_index=True))  # Holm over these comparisons
 display(Markdown(
@@ -510,13 +498,14 @@ display(Markdown(" ".join(text)))
 # %% tags=["hide-input"]
 ident = experiments.load_or_run("identity_baselines")
 shown = contender_all[contender_all.metric.isin(headline.METRICS)]
-bar = headline.identity_bar(y, ident.oof, ds.segments, list(contenders), n_boot=n_boot)
+bar = headline.identity_bar(page.y, ident.oof, page.ds.segments, list(contenders),
+                            n_boot=page.n_boot)
 display(plots.table(headline.wide(pd.concat([shown, bar], ignore_index=True)),
                     "The week's contenders beside the identity bar (the best identity baseline of "
                     "each split and metric): pooled out-of-fold R² and within-excerpt pairwise "
                     "accuracy on all development performances and on the human ones only, mean "
                     f"over seeds, {stats.LEVEL:.0%} bootstrap intervals over "
-                    f"{stats.describe_design(units, list(contenders))} "
+                    f"{stats.describe_design(page.units, list(contenders))} "
                     f"({config.profile()} profile)."))
 
 # %% tags=["hide-input"]

@@ -23,6 +23,7 @@ from percepiano.evaluation import stats
 
 METRICS = {"mean_r2": "R²", "mean_r": "r", "mean_pairwise": "pairwise accuracy"}
 AB = tuple(METRICS)  # the metrics of every paired comparison
+GLUED = ("profile", "level")  # what ``open_page`` glues for the chapter's text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,8 +86,8 @@ def open_page() -> Page:
 
     plots.style()
     ds = dataset.load()
-    glue("profile", config.profile(), display=False)
-    glue("level", stats.LEVEL, display=False)
+    for name, value in zip(GLUED, (config.profile(), stats.LEVEL), strict=True):
+        glue(name, value, display=False)
     units = stats.units_by_kind(ds.segments)
     units["temporal"] = units["piece"]  # whole excerpts held out (data.temporal): music groups
     return Page(ds=ds, y=ds.labels[list(DIMENSIONS)], excerpts=ds.segments.excerpt,
