@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter, ScalarFormatter
 
 from percepiano.data.dataset import CATEGORIES, DIMENSIONS
 
@@ -50,8 +51,12 @@ def members_curve(table: pd.DataFrame, families: Mapping[str, str], metric: str 
         a.fill_between(g.index, g.lo, g.hi, alpha=0.15)
         b.plot(g.cost, g.v, marker="o", label=label)
     a.set(xlabel="members", ylabel=ylabel)
+    a.xaxis.set_major_locator(MaxNLocator(integer=True))
     b.set(xlabel="fitting seconds per fold (all members)")
     b.set_xscale("log")
+    b.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    b.xaxis.set_major_formatter(ScalarFormatter())
+    b.xaxis.set_minor_formatter(NullFormatter())
     a.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -61,15 +66,24 @@ def cost_scatter(points: pd.DataFrame, x: str = "fit_s_per_fold", y: str = "esti
                  label: str = "config", hue: str = "family") -> Figure:
     """Each configuration's accuracy (``y``, with ``lo``/``hi`` interval columns when present)
     against its fitting cost (``x``, log scale), coloured by ``hue``, labelled by ``label``."""
-    fig, ax = plt.subplots(figsize=(8, 4.8))
+    fig, ax = plt.subplots(figsize=(8, 5.2))
     palette = dict(zip(points[hue].unique(), sns.color_palette("tab10"), strict=False))
-    for r in points.itertuples():
+    placed: list[tuple[float, float]] = []  # label anchors (log10 x, points up), to dodge
+    for r in points.sort_values(y, ascending=False).itertuples():
         c = palette[getattr(r, hue)]
         if hasattr(r, "lo"):
             ax.plot([getattr(r, x)] * 2, [r.lo, r.hi], color=c, alpha=0.4, lw=1)
         ax.scatter(getattr(r, x), getattr(r, y), color=c, s=25, zorder=3)
+        lx, dy = np.log10(max(getattr(r, x), 1e-9)), 2.0
+        span = np.ptp(points[y]) or 1.0
+        ly = getattr(r, y) / span * 300  # in points of a 300-point-high axis, roughly
+        while any(abs(lx - px) < 0.45 and abs(ly + dy - py) < 8 for px, py in placed):
+            dy -= 8  # the next line down, until it no longer overlaps a placed label
+        placed.append((lx, ly + dy))
         ax.annotate(getattr(r, label), (getattr(r, x), getattr(r, y)), fontsize=7,
-                    xytext=(3, 2), textcoords="offset points")
+                    xytext=(4, dy), textcoords="offset points",
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if dy < 0
+                    else None)
     for name, c in palette.items():
         ax.scatter([], [], color=c, label=name)
     ax.set_xscale("log")
@@ -104,14 +118,14 @@ def split_ranking(table: pd.DataFrame, order, metric: str = "estimate") -> Figur
         ranks = table.pivot(index="kind", columns="learner", values=metric).reindex(kinds).rank(
             axis=1, ascending=False)
         b.plot(x, ranks[name], marker="o", label=name)
-    a.set_xticks(x + 0.4 - width / 2, kinds)
+    a.set_xticks(x + 0.4 - width / 2, kinds, rotation=20)
     a.set(ylabel="pooled R²")
     low = a.get_ylim()[0]
     if low < FLOOR:  # a learner far below zero would flatten the others: cut, and say so
         a.set_ylim(FLOOR, None)
         a.set_title(f"axis cut at R² = {FLOOR}", fontsize=8)
     a.axhline(0, color="grey", lw=0.8)
-    b.set_xticks(x, kinds)
+    b.set_xticks(x, kinds, rotation=20)
     b.set(ylabel="rank within the split", yticks=range(1, len(learners) + 1))
     b.invert_yaxis()
     a.legend(fontsize=8)
