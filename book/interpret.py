@@ -47,6 +47,7 @@ from percepiano.analysis import ensemble_figures as F
 from percepiano.analysis import figures, pathways
 from percepiano.analysis import readings as say
 from percepiano.analysis.page import open_page
+from percepiano.data.dataset import SCALE_MAX
 from percepiano.evaluation import stats
 
 page = open_page()  # the development part; the final exam stays locked
@@ -104,7 +105,8 @@ for i, e in enumerate(ex):
     fig = figures.plot_rollout(
         None, crop, e["rollout"], e["times"], perf["notes"], perf["pedal"],
         title=f"{plots.short_name(e['dimension'])}: {e['end']}est rated "
-              f"({e['rating']:.2f}, predicted {e['prediction']:.2f}), {e['name']}",
+              f"({e['rating'] * SCALE_MAX:.1f} of 7, predicted "
+              f"{e['prediction'] * SCALE_MAX:.1f}), {e['name']}",
         mel=say.pooled_mel(icfg))
     plots.glue_figure(f"fig_in_rollout_{i}", fig)
 display(Markdown(say.rollout_vs_ig(ex)))

@@ -148,8 +148,9 @@ display(Markdown(say.dimensions_sentence(loss, plots.short_name)))
 # trained on the true and the perturbed MIDI together.
 
 # %% tags=["hide-input"]
-display(plots.table(pd.DataFrame(res["error_models"]).set_index("fold"),
-                    "The error model fitted for each fold (seconds; MIDI velocity units)."))
+if res["error_models"]:  # none when the whole subset lies in one fold
+    display(plots.table(pd.DataFrame(res["error_models"]).set_index("fold"),
+                        "The error model fitted for each fold (seconds; MIDI velocity units)."))
 noisy = {k: v for k, v in on_all.items() if k in (S.transcribed("fluidr3"),
                                                    S.with_errors("fluidr3"))}
 if len(noisy) == 2:
