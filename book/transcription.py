@@ -57,6 +57,7 @@ names, part = res["subset"], res["part"]
 glue("tr_n", len(names), display=False)
 glue("tr_part", len(part), display=False)
 glue("tr_excerpts", page.ds.segments.excerpt.loc[names].nunique(), display=False)
+glue("tr_part_excerpts", page.ds.segments.excerpt.loc[part].nunique(), display=False)
 segments = pd.Series(names, index=names)  # resampling units: the segments themselves
 speed = say.speed(res["accuracy"])
 glue("tr_per_minute", speed["per_minute_s"] / 60, display=False)
@@ -95,7 +96,10 @@ plots.glue_figure("fig_tr_accuracy", say.accuracy_figure(res["accuracy"]))
 # MIDI, then scores the held-out segments from their true MIDI and from each transcription;
 # the audio forest scores the same renderings from their sound. Intervals resample segments
 # (the subset holds {glue:text}`tr_excerpts` excerpts, too few to resample music); the
-# comparisons are paired on the same segments and folds.
+# comparisons are paired on the same segments and folds. The part heard through the other
+# piano and the room holds {glue:text}`tr_part_excerpts` excerpt(s): R² there is measured
+# against the small spread of ratings within so little music and falls far below zero for
+# every route, so read the within-excerpt pairwise accuracy for those rows.
 
 # %% tags=["hide-input"]
 oof = res.oof.drop(columns="fold")

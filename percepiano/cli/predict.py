@@ -111,9 +111,13 @@ def _predict(args) -> int:
 
     from percepiano.analysis import scoring
     from percepiano.analysis.final import descriptor_columns
+    from percepiano.audio import transcription
     from percepiano.cli import model as model_cli
 
-    via = args.via or scoring.AUDIO_ROUTE
+    via, fallback = args.via or scoring.AUDIO_ROUTE, None
+    if args.via is None and via == "notes" and not transcription.available():
+        via, fallback = "sound", ("scored from its sound: the route through its notes, measured "
+                                  "more accurate, needs pip install -e '.[transcribe]'")
     takes, refused = [], []  # every file is read and checked before any model is built
     for f in tqdm(files, desc="reading", unit="file", disable=len(files) < 2, leave=False,
                   file=sys.stderr):
@@ -123,6 +127,9 @@ def _predict(args) -> int:
             takes.append(scoring.read_take(f, columns, via))
         except UserError as e:
             refused.append(str(e))
+            continue
+        if fallback and kind == "audio":
+            takes[-1].notes.append(fallback)
     if refused:
         for line in refused[:-1]:
             print(f"percepiano predict: error: {line}", file=sys.stderr)

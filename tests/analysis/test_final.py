@@ -150,3 +150,17 @@ def test_each_final_model_is_the_best_system_the_book_measured_for_its_input():
     assert forests["audio"] > max(listening.values())
     assert forests["midi"] > max([forests["audio"], forests["both"], *listening.values(),
                                   *hybrid.values()])
+
+
+def test_the_default_route_for_audio_is_the_one_measured_more_accurate():
+    """`predict` scores audio through its notes only where the transcription chapter measured
+    that route above the audio model, on the same segments."""
+    from percepiano.analysis import scoring
+    from percepiano.experiments import transcription_scoring as S
+
+    path = RESULTS / "transcription_route" / "metrics.json"
+    if not path.is_file():
+        pytest.skip("the transcription route has no stored results in this profile")
+    r2 = {r["route"]: r["pooled_r2"] for r in json.loads(path.read_text())["routes"]}
+    best = "notes" if r2[S.transcribed("fluidr3")] > r2[S.audio("fluidr3")] else "sound"
+    assert scoring.AUDIO_ROUTE == best
