@@ -29,7 +29,7 @@ import pandas as pd
 from percepiano.experiments.store import experiment
 
 MIN_SEGMENTS = {"smoke": 2, "quick": 48, "full": None}  # None: every development segment
-PART = {"smoke": 1, "quick": 12, "full": None}  # also heard through the other piano and a room
+PART = {"smoke": 2, "quick": 12, "full": None}  # also heard through the other piano and a room
 VERSIONS = ("fluidr3", "timgm6mb", "room")
 SR = 44100
 
