@@ -217,8 +217,9 @@ def check(out: Path, keep: bool = False) -> int:
     log("running the smoke experiments")
     subprocess.run([venv_bin("percepiano"), "run", "--all", "--profile", "smoke"], cwd=ROOT,
                    env=env, check=True, stdout=subprocess.DEVNULL)
-    log("building the smoke book")
-    jupyter_book(out, env, force=True)
+    log(f"ran the smoke experiments in {time.perf_counter() - start:.0f} s; building the smoke "
+        "book")
+    log(f"built the smoke book in {jupyter_book(out, env, force=True):.0f} s; reading its pages")
     html_root = out / "_build" / "html"
     failures = {}
     with tempfile.TemporaryDirectory(prefix="book-check-chromium-") as profile_dir:

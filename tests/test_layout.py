@@ -144,3 +144,28 @@ def test_tests_mirror_the_package():
     folders = [p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()]
     missing = [f for f in folders if not (tests / f).is_dir()]
     assert not missing, f"no tests/ folder for {missing}"
+
+
+def _catches_warnings(node: ast.With) -> bool:
+    return any(isinstance(item.context_expr, ast.Call)
+               and ast.unparse(item.context_expr.func).endswith("catch_warnings")
+               for item in node.items)
+
+
+def test_every_midi_file_is_read_with_pretty_midis_tempo_warning_silenced():
+    """PercePiano's files put tempo events on every track, and pretty_midi warns about each one
+    it reads: a bare read writes to stderr in every chapter that shows such a file."""
+    bare = []
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text())
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("PrettyMIDI")
+                    and (node.args or node.keywords)
+                    and not any(k.arg == "resolution" for k in node.keywords)):
+                up = parents.get(node)
+                while up is not None and not (isinstance(up, ast.With) and _catches_warnings(up)):
+                    up = parents.get(up)
+                if up is None:
+                    bare.append(f"{name}:{node.lineno}")
+    assert not bare, f"MIDI read without silencing pretty_midi's warnings: {bare}"

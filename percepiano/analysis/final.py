@@ -9,6 +9,11 @@ split (a test checks the choice against the stored results):
   that costs nothing measurable.
 * ``audio``: a random forest on audio descriptors of the sound (it scores above the AST trained
   from scratch on the same split).
+* ``notes``: for a recording scored through its transcription, the MIDI forest also trained on
+  every segment's MIDI passed through the transcription-error model that the transcription
+  chapter fitted (``analysis.notes_route``); its intervals are calibrated on that chapter's
+  out-of-fold predictions on real transcriptions, and its percentiles rank among out-of-fold
+  predictions on simulated transcriptions.
 
 ``build`` trains a model on all development data (never the locked final exam): first a
 ``K``-fold piece-split cross-validation of the same recipe, whose out-of-fold predictions give
@@ -37,12 +42,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from percepiano.analysis import notes_route
 from percepiano.analysis.conformal import Conformal, percentile
+from percepiano.analysis.notes_route import SIMULATED
 from percepiano.data.dataset import DIMENSIONS, SCALE_MAX
 from percepiano.io import atomic_path
 from percepiano.models.treearrays import ArrayForest
 
-KINDS = ("midi", "audio")
+KINDS = ("midi", "audio", "notes")
 SPLIT, K, SEED = "piece", 4, 0  # the cross-validation behind intervals and accuracy
 LEVELS = (0.8, 0.9)  # coverage levels whose out-of-fold coverage `model info` reports
 METRICS = ("mean_r2", "mean_r", "mean_within_rho", "mean_pairwise")
@@ -55,12 +62,14 @@ DESCRIPTIONS = {
     "audio": "random forest on audio descriptors of the conditioned sound (spectrum, loudness "
              "contour, onsets, harmony; trimmed to the music, loudness-normalised), trained on "
              "two sampled pianos and on recordings in simulated rooms",
+    "notes": "random forest on the MIDI descriptors of transkun's transcription of the sound, "
+             "trained on the true MIDI and on MIDI with simulated transcription errors",
 }
 
 
 def descriptor_columns(kind: str) -> list[str]:
     """The descriptor columns (``forest.feature_table``'s names) a kind's model reads."""
-    if kind == "midi":
+    if kind in ("midi", "notes"):
         from percepiano.features.midi import MIDI_FEATURES, SCORE_FEATURES
 
         return [f"midi:{n}" for n in MIDI_FEATURES if n not in SCORE_FEATURES]
@@ -123,16 +132,18 @@ class FinalModel:
     @property
     def percentile_of(self) -> str:
         """What ``percentile`` ranks against, in words for the output."""
+        through = " through simulated transcriptions" if self.kind == "notes" else ""
         return (f"the out-of-fold predictions for the {len(self.oof_pred)} development "
-                f"performances ({K}-fold {SPLIT}-split cross-validation)")
+                f"performances{through} ({K}-fold {SPLIT}-split cross-validation)")
 
     def save(self, folder: str | os.PathLike) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        cal = dict(zip(("cal_true", "cal_pred"), self.calibration or (), strict=False))
         with atomic_path(folder / "model.npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, oof_true=self.oof_true, oof_pred=self.oof_pred,
-                         **self.forest.arrays("forest_"))
+                         **self.forest.arrays("forest_"), **cal)
         meta = {**self.meta, "format": FORMAT, "kind": self.kind, "columns": self.columns}
         with atomic_path(folder / "meta.json") as tmp:  # written last: marks a finished model
             tmp.write_text(json.dumps(meta, indent=1, default=float))
@@ -145,14 +156,18 @@ class FinalModel:
         if meta.get("format") != FORMAT:
             raise ValueError(f"{folder}: stored in format {meta.get('format')}, expected {FORMAT}")
         with np.load(folder / "model.npz", allow_pickle=False) as z:
+            cal = (z["cal_true"], z["cal_pred"]) if "cal_true" in z.files else None
             return cls(kind=meta["kind"], columns=list(meta["columns"]),
                        forest=ArrayForest.from_arrays(z, "forest_"), oof_true=z["oof_true"],
-                       oof_pred=z["oof_pred"], meta=meta)
+                       oof_pred=z["oof_pred"], meta=meta, calibration=cal)
 
 
-def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> FinalModel:
+def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True,
+          route=None) -> FinalModel:
     """Cross-validate, then fit on every development segment of ``ds`` (see the module
-    docstring). ``cfg``: forest settings (default: the active profile's)."""
+    docstring). ``cfg``: forest settings (default: the active profile's); ``route``: for
+    ``notes``, the transcription chapter's stored results (``analysis.notes_route``). Raises
+    ValueError for ``notes`` without them."""
     from percepiano.analysis.conformal import fold_coverage
     from percepiano.data.dataset import assert_no_exam
     from percepiano.evaluation.cross_validation import cross_validate
@@ -163,7 +178,9 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
     assert_no_exam(ds.names, "the final model's training data")
     cfg = cfg or forest.preset()
     columns = descriptor_columns(kind)
-    X, extra = training_rows(ds, kind, columns, progress)
+    if kind == "notes" and route is None:
+        raise ValueError("the notes model needs the transcription chapter's stored results")
+    X, extra = training_rows(ds, kind, columns, progress, route)
     missing = sorted(set(ds.names) - set(X.index))
     if missing:
         raise ValueError(f"no {kind} descriptors for {len(missing)} segments, e.g. {missing[0]}")
@@ -215,14 +232,21 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
         "built": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": platform.node(),
     }
-    return FinalModel(kind, columns, ArrayForest.from_pipeline(pipeline),
-                      y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64), meta)
+    model = FinalModel(kind, columns, ArrayForest.from_pipeline(pipeline),
+                       y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64), meta)
+    return notes_route.finish(model, route, ds, other, oof.index, LEVELS) if kind == "notes" \
+        else model
 
 
-def training_rows(ds, kind: str, columns: list[str], progress: bool):
+def training_rows(ds, kind: str, columns: list[str], progress: bool, route=None):
     """The descriptor rows a model of ``kind`` is cross-validated on (one per segment) and the
     extra versions of the same segments it also learns from (``{version: rows}``; for audio,
-    ``features.takes``: the other soundfont and the simulated rooms)."""
+    ``features.takes``: the other soundfont and the simulated rooms; for notes, the MIDI with
+    simulated transcription errors of ``route``, ``analysis.notes_route``)."""
+    if kind == "notes":
+        X, _ = training_rows(ds, "midi", columns, progress)
+        return X, {SIMULATED: notes_route.simulated_rows(route, ds, X.index, columns, SEED,
+                                                         progress)}
     if kind == "midi":
         from percepiano.models import forest
 

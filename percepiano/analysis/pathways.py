@@ -89,7 +89,6 @@ def listening(fitted: dict, inputs: dict, names, midi_paths: pd.Series, ig_dims=
     whether the patch lies inside the segment (a short segment's crop is padded), "crops":
     (S, T_frames, F) the pooled log-mel crops in dB}."""
     import jax.numpy as jnp
-    import pretty_midi
 
     from percepiano.analysis import attention as A
     from percepiano.analysis import attribution as G
@@ -112,7 +111,7 @@ def listening(fitted: dict, inputs: dict, names, midi_paths: pd.Series, ig_dims=
     flat = dataclasses.replace(cfg, time_pool=1)
     ev = {"onsets": [], "pedal_changes": [], "loudness_peaks": []}
     for n, c in zip(names, crops, strict=True):
-        p = A.event_profile(pretty_midi.PrettyMIDI(str(midi_paths[n])), times, half)
+        p = A.event_profile(_read_midi(midi_paths[n]), times, half)
         ev["onsets"].append(p["onsets"])
         ev["pedal_changes"].append(p["pedal_changes"])
         ev["loudness_peaks"].append(A.loudness_peaks(c.T, flat, pooled_mel)["per_patch"])
@@ -150,12 +149,22 @@ def _per_patch(per_frame: np.ndarray, cfg, nt: int) -> np.ndarray:
 def performance(midi_path, end: float) -> dict:
     """The notes (n, 4: start, end, pitch, velocity) starting before ``end`` seconds and the
     sustain-pedal intervals of a performance's MIDI, for ``figures.plot_rollout``."""
-    import pretty_midi
-
     from percepiano.analysis.attention import pedal_intervals
 
-    pm = pretty_midi.PrettyMIDI(str(midi_path))
+    pm = _read_midi(midi_path)
     notes = np.array([(n.start, min(n.end, end), n.pitch, n.velocity) for i in pm.instruments
                       if not i.is_drum for n in i.notes if n.start < end], np.float64)
     return {"notes": notes.reshape(-1, 4),
             "pedal": [(a, min(b, end)) for a, b in pedal_intervals(pm) if a < end]}
+
+
+def _read_midi(path):
+    """A performance's ``PrettyMIDI``; pretty_midi's warning about tempo events on non-zero
+    tracks (PercePiano's files put them on every track; the times stay right) silenced."""
+    import warnings
+
+    import pretty_midi
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return pretty_midi.PrettyMIDI(str(path))

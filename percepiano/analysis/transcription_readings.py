@@ -74,7 +74,12 @@ def dimensions_sentence(loss: pd.Series, short) -> str:
 def route_choice(routes: Mapping[str, float], notes: str, sound: str, chosen: str) -> str:
     """Which route the command line takes for audio, from the pooled R² of the notes route
     (``notes``) and of the sound route (``sound``) on the same segments; ``chosen``: the
-    route ``analysis.scoring.AUDIO_ROUTE`` names."""
+    route ``analysis.scoring.AUDIO_ROUTE`` names. Either route missing (too few segments in the
+    profile to fit an error model) says so."""
+    if notes not in routes or sound not in routes:
+        return ("This profile transcribed too little to compare the two routes; `percepiano "
+                f"predict` scores audio through its {chosen} by default, the route measured more "
+                "accurate on the quick profile's larger subset (`--via` chooses).")
     better = "notes" if routes[notes] > routes[sound] else "sound"
     return (f"On the same segments, the notes route reaches pooled R² {routes[notes]:.3f} and "
             f"the sound route {routes[sound]:.3f}, so the {better} route is the more accurate "

@@ -154,10 +154,12 @@ def cache_path(key: str, cache: str | os.PathLike | None = None) -> Path:
 
 
 def transcribe_cached(y: np.ndarray, sr: int, cache: str | os.PathLike | None = None,
-                      progress: bool = True, desc: str = "transcribing") -> Path:
+                      progress: bool = True, desc: str = "transcribing",
+                      key: str | None = None) -> Path:
     """``transcribe`` unless the same audio was transcribed before: the path of the cached
     MIDI file (written atomically, so a stopped run leaves nothing half-written). Beside it,
-    ``<key>.json`` records how long the transcription took (``timing``)."""
+    ``<key>.json`` records how long the transcription took (``timing``). ``key``: the audio's
+    ``cache_key`` when the caller has already computed it."""
     import json
     import time
 
@@ -166,7 +168,7 @@ def transcribe_cached(y: np.ndarray, sr: int, cache: str | os.PathLike | None = 
 
     from percepiano.io import atomic_path
 
-    path = cache_path(cache_key(y, sr), cache)
+    path = cache_path(key or cache_key(y, sr), cache)
     if not path.exists():
         start = time.perf_counter()
         midi = transcribe(y, sr, progress, desc)

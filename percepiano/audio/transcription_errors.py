@@ -52,7 +52,9 @@ class ErrorModel:
         return asdict(self)
 
 
-def _notes(pm) -> np.ndarray:
+def note_rows(pm) -> np.ndarray:
+    """(n, 4) onset and offset in seconds, MIDI pitch and velocity (1-127) of the non-drum
+    notes of a ``pretty_midi.PrettyMIDI``, by onset."""
     rows = sorted((n.start, n.end, n.pitch, n.velocity) for i in pm.instruments
                   if not i.is_drum for n in i.notes)
     return np.array(rows, float).reshape(-1, 4)
@@ -86,7 +88,7 @@ def fit(pairs) -> ErrorModel:
     d_on, v_true, v_est, n_true, n_match = [], [], [], 0, 0
     kept, presses, edges = 0, 0, []
     for ref, est in pairs:
-        r, e = _notes(ref), _notes(est)
+        r, e = note_rows(ref), note_rows(est)
         n_true += len(r)
         if len(r) and len(e):
             m = np.array(match_notes(r[:, :2], pretty_midi.note_number_to_hz(r[:, 2]),

@@ -17,22 +17,25 @@ from pathlib import Path
 from percepiano.cli.common import add_data_option, emit
 from percepiano.errors import UserError
 
-KIND_CHOICES = ("midi", "audio", "all")
+KIND_CHOICES = ("midi", "audio", "notes", "all")
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "model", help="build or describe the final models that `predict` uses",
-        description="The final models: a random forest on MIDI descriptors for MIDI input and "
-                    "one on audio descriptors for audio input, trained on every development "
-                    "segment (never the locked final exam) after a piece-split "
-                    "cross-validation that gives their accuracy and calibrates the prediction "
-                    "intervals. `predict` builds a missing model itself; `build` does it ahead.")
+        description="The final models: a random forest on MIDI descriptors for MIDI input, one "
+                    "on audio descriptors for audio scored from its sound, and one on MIDI "
+                    "descriptors taught to read transcriptions for audio scored through its "
+                    "notes; each trained on every development segment (never the locked final "
+                    "exam) after a piece-split cross-validation that gives its accuracy and "
+                    "calibrates the prediction intervals. `predict` builds a missing model "
+                    "itself; `build` does it ahead.")
     msub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     b = msub.add_parser("build", help="build the final models (once; cached)",
                         description="Build the final models and cache them. Building the audio "
                                     "model the first time renders every development segment "
-                                    "with FluidSynth (minutes).")
+                                    "with FluidSynth (minutes); the notes model reads the "
+                                    "transcription chapter's stored results.")
     b.add_argument("--kind", choices=KIND_CHOICES, default="all",
                    help="which model (default: all)")
     b.add_argument("--force", action="store_true", help="rebuild even when one is cached")
@@ -58,6 +61,11 @@ def model_key(kind: str) -> str:
              "manifest": hashlib.sha256(data.joinpath("manifest.sha256").read_bytes()).hexdigest(),
              "exam": hashlib.sha256(data.joinpath("final_exam.txt").read_bytes()).hexdigest(),
              "profile": config.profile()}  # the profile's forest settings are in the code
+    if kind == "notes":  # the transcriptions and predictions it is fitted and calibrated on
+        from percepiano.analysis import notes_route
+
+        res = route_results()
+        parts["route"] = notes_route.digest(res) if res is not None else None
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -85,6 +93,17 @@ def _code_hash(func) -> str:
     return value
 
 
+def route_results():
+    """The transcription chapter's stored results the notes model is built from
+    (``analysis.notes_route``): the full profile's when current, else the quick one's; None
+    when neither is current for this code."""
+    from percepiano import experiments
+    from percepiano.analysis import notes_route
+
+    return next((r for p in ("full", "quick")
+                 if (r := experiments.load(notes_route.EXPERIMENT, p)) is not None), None)
+
+
 def model_dir(kind: str) -> Path:
     from percepiano import config
 
@@ -98,22 +117,30 @@ def ensure(kind: str, data=None, force: bool = False, progress: bool = True):
     folder = model_dir(kind)
     if not force and (folder / "meta.json").is_file():
         return final.FinalModel.load(folder)
+    from percepiano.analysis import notes_route
     from percepiano.data import dataset
 
+    route = route_results() if kind == "notes" else None
+    if kind == "notes" and route is None:
+        raise UserError(f"the notes model learns from the transcription chapter's results, and "
+                        f"none are stored for this code: run `percepiano run "
+                        f"{notes_route.EXPERIMENT}` first (about 1.5 hours on 2 cores)")
     print(f"building the {kind} model (once; cached in {folder})", file=sys.stderr)
     ds = dataset.load(data)
-    model = final.build(ds, kind, progress=progress)
+    model = final.build(ds, kind, progress=progress, route=route)
     model.meta["id"] = folder.name
     model.save(folder)
     return model
 
 
 def kinds(choice: str) -> tuple[str, ...]:
-    return ("midi", "audio") if choice == "all" else (choice,)
+    return ("midi", "audio", "notes") if choice == "all" else (choice,)
 
 
 def describe(model) -> str:
     """Several lines: what the model is, its data, its cross-validated accuracy."""
+    from percepiano.analysis import final
+
     m = model.meta
     cv = m["cross_validation"]
     acc = cv["accuracy"]
@@ -130,16 +157,24 @@ def describe(model) -> str:
     for key, name in names.items():
         a = acc[key]
         lines.append(f"    {name:<34} {a['estimate']:.3f}  [{a['ci_lo']:.3f}, {a['ci_hi']:.3f}]")
-    others = {"timgm6mb": "R² on the other piano (TimGM6mb)", "room": "R² in simulated rooms"}
+    others = {"timgm6mb": "R² on the other piano (TimGM6mb)", "room": "R² in simulated rooms",
+              final.SIMULATED: "R² on simulated transcriptions"}
     for version, name in others.items():
         if (a := acc.get(f"mean_r2_on_{version}")) is not None:
             lines.append(f"    {name:<34} {a['estimate']:.3f}  [{a['ci_lo']:.3f}, "
                          f"{a['ci_hi']:.3f}]")
+    if (a := m.get("route_accuracy")) is not None:
+        lines.append(f"    {'R² on real transcriptions':<34} {a['r2']:.3f}  (transcription "
+                     f"chapter, {a['segments']} segments; pairwise {a['pairwise']:.3f})")
     if m.get("augmented_with"):
-        lines.append(f"  also learned from: {', '.join(m['augmented_with'])} versions of every "
-                     "training segment (another sampled piano; simulated rooms)")
-    lines.append("  intervals:  split-conformal from the out-of-fold residuals; coverage on "
-                 "each held-out fold, calibrated on the others:")
+        lines.append(f"  also learned from: {', '.join(m['augmented_with'])} versions of "
+                     "every training segment")
+    if m.get("calibrated_on"):
+        lines.append(f"  intervals:  split-conformal, calibrated on {m['calibrated_on']}; "
+                     "coverage on each of their folds, calibrated on the others:")
+    else:
+        lines.append("  intervals:  split-conformal from the out-of-fold residuals; coverage "
+                     "on each held-out fold, calibrated on the others:")
     for level, c in cv["coverage"].items():
         lines.append(f"    nominal {float(level):.0%}: mean {c['mean']:.3f} over the 19 "
                      f"dimensions (from {c['min']:.3f} to {c['max']:.3f})")

@@ -46,7 +46,8 @@ def register(sub) -> None:
     p.add_argument("--via", choices=("sound", "notes"), default=None,
                    help="how an audio file is scored: 'sound' (the audio model, on descriptors "
                         "of the sound) or 'notes' (transcribed to notes by transkun, then "
-                        "scored by the MIDI model, with intervals calibrated on transcriptions; "
+                        "scored by a MIDI model that also learned from MIDI with simulated "
+                        "transcription errors, intervals calibrated on transcriptions; "
                         "needs pip install -e '.[transcribe]' and takes several times the "
                         "length of the audio on a CPU); default: the route the book measured "
                         "more accurate. MIDI files are always scored from their notes")
@@ -137,8 +138,7 @@ def _predict(args) -> int:
             raise UserError(refused[-1])
         print(f"percepiano predict: error: {refused[-1]}", file=sys.stderr)
         raise UserError(f"{len(refused)} of {len(files)} files refused; nothing written")
-    models = {k: (notes_model(args.data) if k == "notes" else model_cli.ensure(k, args.data))
-              for k in sorted({t.kind for t in takes})}
+    models = {k: model_cli.ensure(k, args.data) for k in sorted({t.kind for t in takes})}
     profiles = [scoring.score(t, models[t.kind], args.level) for t in takes]
     if args.csv:
         write_csv(args.csv, profiles)
@@ -150,34 +150,6 @@ def _predict(args) -> int:
     text = "\n\n".join(_text(p, models[p["input"]]) for p in profiles)
     emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
     return 0
-
-
-def notes_model(data=None):
-    """The MIDI model with its intervals calibrated on the transcription route's out-of-fold
-    predictions (``transcription_route``'s stored results: full profile if current, else
-    quick). ``UserError`` when neither is stored."""
-    from percepiano import experiments
-    from percepiano.cli import model as model_cli
-    from percepiano.data import dataset
-    from percepiano.data.dataset import DIMENSIONS
-
-    res = next((r for p in ("full", "quick")
-                if (r := experiments.load("transcription_route", p)) is not None), None)
-    if res is None:
-        raise UserError("--via notes calibrates its intervals on the transcription chapter's "
-                        "results, and none are stored for this code: run `percepiano run "
-                        "transcription_route` first (about 1.5 hours on 2 cores)")
-    oof = res.oof[res.oof.route.str.startswith("MIDI forest, transcribed")]
-    dims = list(DIMENSIONS)
-    labels = dataset.load(data).labels.loc[oof.index, dims]
-    model = model_cli.ensure("midi", data).recalibrated(
-        labels.to_numpy(), oof[dims].to_numpy(),
-        f"{len(oof)} transcriptions of {oof.index.nunique()} development segments, "
-        f"{res.provenance['profile']} profile")
-    route = next(r for r in res["routes"] if r["route"] == "MIDI forest, transcribed (fluidr3)")
-    model.meta["route_accuracy"] = {"r2": route["pooled_r2"], "pairwise": route["pairwise"],
-                                    "segments": route["segments"]}
-    return model
 
 
 def _text(profile: dict, model) -> str:

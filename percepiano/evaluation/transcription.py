@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from percepiano.audio.transcription_errors import sustain_intervals
+from percepiano.audio.transcription_errors import note_rows, sustain_intervals
 
 FRAME_S = 0.01
 ONSET_TOL, PEDAL_TOL = 0.05, 0.1  # seconds
@@ -29,9 +29,7 @@ def notes(pm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     non-drum notes of a ``pretty_midi.PrettyMIDI``, by onset."""
     import pretty_midi
 
-    rows = sorted((n.start, n.end, n.pitch, n.velocity) for i in pm.instruments
-                  if not i.is_drum for n in i.notes)
-    a = np.array(rows, dtype=float).reshape(-1, 4)
+    a = note_rows(pm)
     return a[:, :2], pretty_midi.note_number_to_hz(a[:, 2]), a[:, 3]
 
 

@@ -46,15 +46,17 @@ def subset(segments: pd.DataFrame, seconds: pd.Series, min_segments: int | None)
     first = s.groupby("excerpt")[["composer", "music_group"]].first().assign(seconds=mean)
     queues = {c: list(part.sort_values(["seconds"]).index)
               for c, part in first.groupby("composer")}
-    chosen, groups = [], set()
-    while sum(len(s[s.excerpt == e]) for e in chosen) < min_segments and any(queues.values()):
+    size = s.excerpt.value_counts()
+    chosen, groups, count = [], set(), 0
+    while count < min_segments and any(queues.values()):
         for queue in queues.values():
             while queue and first.loc[queue[0], "music_group"] in groups:
                 queue.pop(0)
             if queue:
                 chosen.append(queue.pop(0))
                 groups.add(first.loc[chosen[-1], "music_group"])
-            if sum(len(s[s.excerpt == e]) for e in chosen) >= min_segments:
+                count += int(size[chosen[-1]])
+            if count >= min_segments:
                 break
     names = s[s.excerpt.isin(chosen)]
     if len(names) > min_segments and len(chosen) == 1:

@@ -14,19 +14,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-TRUE = "MIDI forest, true MIDI"
+from percepiano.analysis.notes_route import (  # the route names, shared with the final model
+    TRUE,
+    audio,
+    notes_json,
+    transcribed,
+    with_errors,
+)
 
-
-def transcribed(version: str) -> str:
-    return f"MIDI forest, transcribed ({version})"
-
-
-def with_errors(version: str) -> str:
-    return f"MIDI forest + error model, transcribed ({version})"
-
-
-def audio(version: str) -> str:
-    return f"audio forest ({version})"
+__all__ = ["TRUE", "audio", "durations", "notes_json", "per_dimension", "read_midi",
+           "score_routes", "summarise", "transcribed", "with_errors"]
 
 
 def durations(ds) -> pd.Series:
@@ -44,39 +41,12 @@ def read_midi(path):
         return pretty_midi.PrettyMIDI(str(path))
 
 
-def notes_json(pm) -> dict:
-    """The transcription kept with the results: notes as [onset s, offset s, pitch, velocity]
-    and sustain presses as [down s, up s], times to the millisecond."""
-    from percepiano.audio.transcription_errors import sustain_intervals
-
-    notes = sorted([round(n.start, 3), round(n.end, 3), n.pitch, n.velocity]
-                   for i in pm.instruments for n in i.notes)
-    return {"notes": notes, "sustain": np.round(sustain_intervals(pm), 3).tolist()}
-
-
 def _rows(paths: dict, columns: list[str]) -> pd.DataFrame:
     """Descriptor rows of {key: MIDI path} as ``predict`` reads them (the mean of its spans)."""
     from percepiano.analysis.scoring import read_take
 
     return pd.DataFrame({k: read_take(p, columns).rows.mean(axis=0) for k, p in paths.items()},
                         index=columns).T
-
-
-def _perturbed(ds, names, model, columns, seed: int) -> pd.DataFrame:
-    """Descriptor rows of ``names``' MIDI passed through the error ``model`` (one draw each,
-    seeded by the name)."""
-    import hashlib
-
-    from percepiano.audio.midi_take import read_take
-    from percepiano.audio.transcription_errors import apply
-    from percepiano.features.midi import performance_features
-
-    out = {}
-    for n in names:
-        rng = np.random.default_rng([seed, int(hashlib.sha256(n.encode()).hexdigest()[:8], 16)])
-        f = performance_features(apply(read_take(ds.segments.midi_path[n]).pm, model, rng), None)
-        out[n] = [f.get(c.split(":", 1)[1], np.nan) for c in columns]
-    return pd.DataFrame(out, index=columns).T
 
 
 def score_routes(ds, names: list[str], part: list[str], paths: dict, cfg: dict) -> dict:
@@ -89,6 +59,7 @@ def score_routes(ds, names: list[str], part: list[str], paths: dict, cfg: dict) 
     from tqdm.auto import tqdm
 
     from percepiano.analysis import final
+    from percepiano.analysis.notes_route import perturbed_rows
     from percepiano.audio import transcription_errors as TE
     from percepiano.data.dataset import DIMENSIONS
     from percepiano.data.splits import make_folds
@@ -131,7 +102,7 @@ def score_routes(ds, names: list[str], part: list[str], paths: dict, cfg: dict) 
             model = TE.fit([(acc.reference(Path(ds.segments.midi_path[n]).read_bytes(), n),
                              read_midi(paths[(n, "fluidr3")])) for n in fit_on])
             models.append({"fold": int(f), "fitted_on": len(fit_on), **model.to_dict()})
-            noisy = _perturbed(ds, train, model, midi_cols, seed)
+            noisy = perturbed_rows(ds.segments.midi_path.loc[train], model, midi_cols, seed)
             rf2 = forest.make_model("rf", fcfg, seed).fit(
                 np.vstack([X.loc[train].to_numpy(), noisy.loc[train].to_numpy()]),
                 np.vstack([Y.loc[train].to_numpy()] * 2))

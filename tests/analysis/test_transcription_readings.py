@@ -13,6 +13,7 @@ def test_route_choice_follows_the_numbers_and_flags_a_stale_default():
     text = say.route_choice(r2, "notes", "sound", "notes")
     assert "notes route is the more accurate" in text and "by default" in text
     assert "contradicts" in say.route_choice(r2, "notes", "sound", "sound")
+    assert "too little to compare" in say.route_choice({"sound": 0.1}, "notes", "sound", "notes")
     assert "sound route is the more accurate" in say.route_choice(
         {"notes": 0.2, "sound": 0.3}, "notes", "sound", "sound")
 

@@ -210,8 +210,9 @@ def test_via_notes_without_the_extra_is_one_line_and_writes_nothing(tmp_path, fr
 def test_via_notes_without_stored_calibration_says_how_to_get_it(tmp_path, fresh_cache, capsys,
                                                                  monkeypatch):
     from percepiano import experiments
-    from percepiano.cli import predict
+    from percepiano.cli import model
+    from percepiano.errors import UserError
 
     monkeypatch.setattr(experiments, "load", lambda name, profile=None, root=None: None)
-    with pytest.raises(predict.UserError, match="percepiano run transcription_route"):
-        predict.notes_model()
+    with pytest.raises(UserError, match="percepiano run transcription_route"):
+        model.ensure("notes")
