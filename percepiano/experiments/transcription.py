@@ -78,8 +78,9 @@ def _config(s) -> dict:
             "min_segments": MIN_SEGMENTS[s.profile],
             "part": PART[s.profile], "versions": list(VERSIONS), "sr": SR,
             "target_lufs": condition.TARGET_LUFS, "split": final.SPLIT, "k": final.K,
-            "seed": final.SEED, "forest": {k: v for k, v in forest.preset().__dict__.items()
-                                           if k != "candidates"},
+            "seed": final.SEED,
+            "forest": {k: v for k, v in forest.preset(s.profile).__dict__.items()
+                       if k != "candidates"},
             "transcription": {"version": transcription.VERSION,
                               "window_s": transcription.WINDOW_S,
                               "hop_s": transcription.HOP_S}}

@@ -67,7 +67,7 @@ def score_routes(ds, names: list[str], part: list[str], paths: dict, cfg: dict) 
     from percepiano.models import forest
 
     dims, seed = list(DIMENSIONS), cfg["seed"]
-    fcfg = forest.variant(forest.preset(), {})
+    fcfg = forest.variant(forest.preset(cfg["profile"]), {})
     folds = make_folds(ds.segments, cfg["split"], cfg["k"], seed)
     midi_cols, audio_cols = final.descriptor_columns("midi"), final.descriptor_columns("audio")
     X = _rows(dict(ds.segments.midi_path), midi_cols)  # every segment, read as predict reads

@@ -477,3 +477,16 @@ def test_equal_predictions_are_stored_as_equal_bytes(store, git):
     assert (store / "smoke" / "fake" / "oof.csv.gz").read_bytes() == first
     assert first[3] == 0  # FLG: no FNAME, no FEXTRA, no FCOMMENT
     assert first[4:8] == b"\0\0\0\0"  # MTIME 0
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_a_profiles_configuration_does_not_depend_on_the_active_profile(profile, monkeypatch):
+    """Stored quick results stay current for a command run in another profile (a test runs in
+    smoke): every experiment's configuration reads the profile it is planned for."""
+    import percepiano.experiments  # noqa: F401 - registers every experiment
+
+    plans = {}
+    for active in ("smoke", "quick", "full"):
+        monkeypatch.setenv("PERCEPIANO_PROFILE", active)
+        plans[active] = {n: results_store.plan(n, profile)[1] for n in results_store.REGISTRY}
+    assert plans["smoke"] == plans["quick"] == plans["full"]
