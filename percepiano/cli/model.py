@@ -95,13 +95,27 @@ def _code_hash(func) -> str:
 
 def route_results():
     """The transcription chapter's stored results the notes model is built from
-    (``analysis.notes_route``): the full profile's when current, else the quick one's; None
-    when neither is current for this code."""
-    from percepiano import experiments
+    (``analysis.notes_route``): the full profile's when current, else the quick one's, under
+    the results folder (``config.results_dir``), else under the package's own checkout (so
+    ``predict`` finds them from any folder); None when none is current for this code."""
+    from percepiano import codehash, config, experiments
     from percepiano.analysis import notes_route
 
-    return next((r for p in ("full", "quick")
-                 if (r := experiments.load(notes_route.EXPERIMENT, p)) is not None), None)
+    roots = dict.fromkeys([config.results_dir(), codehash.PACKAGE.parent / "results"])
+    return next((r for root in roots for p in ("full", "quick")
+                 if (r := experiments.load(notes_route.EXPERIMENT, p, root)) is not None), None)
+
+
+def unavailable(kind: str) -> str | None:
+    """Why the model of ``kind`` can be neither loaded nor built, in one line; None when it
+    can (only the notes model needs something more: the transcription chapter's results)."""
+    from percepiano.analysis import notes_route
+
+    if kind != "notes" or (model_dir(kind) / "meta.json").is_file() or route_results():
+        return None
+    return (f"the notes model learns from the transcription chapter's results, and none are "
+            f"stored for this code: run `percepiano run {notes_route.EXPERIMENT}` first "
+            "(about 1.5 hours on 2 cores)")
 
 
 def model_dir(kind: str) -> Path:
@@ -117,14 +131,11 @@ def ensure(kind: str, data=None, force: bool = False, progress: bool = True):
     folder = model_dir(kind)
     if not force and (folder / "meta.json").is_file():
         return final.FinalModel.load(folder)
-    from percepiano.analysis import notes_route
     from percepiano.data import dataset
 
+    if (why := unavailable(kind)) is not None:
+        raise UserError(why)
     route = route_results() if kind == "notes" else None
-    if kind == "notes" and route is None:
-        raise UserError(f"the notes model learns from the transcription chapter's results, and "
-                        f"none are stored for this code: run `percepiano run "
-                        f"{notes_route.EXPERIMENT}` first (about 1.5 hours on 2 cores)")
     print(f"building the {kind} model (once; cached in {folder})", file=sys.stderr)
     ds = dataset.load(data)
     model = final.build(ds, kind, progress=progress, route=route)
@@ -153,7 +164,9 @@ def describe(model) -> str:
              f"  trained on: {t['segments']} segments of {t['excerpts']} excerpts, "
              f"{t['pieces']} pieces ({t['part']})",
              f"  accuracy:   {cv['k']}-fold {cv['split']}-split cross-validation (music never "
-             f"seen in training), 95 % cluster-bootstrap CIs over music groups"]
+             f"seen in training), 95 % cluster-bootstrap CIs over music groups"
+             + ("; on the true MIDI first, then through transcriptions"
+                if "route_accuracy" in m else "")]
     for key, name in names.items():
         a = acc[key]
         lines.append(f"    {name:<34} {a['estimate']:.3f}  [{a['ci_lo']:.3f}, {a['ci_hi']:.3f}]")

@@ -20,10 +20,14 @@ def register(sub) -> None:
                     "prediction interval and its percentile among what the model predicts, out "
                     "of fold, for the PercePiano development performances. "
                     "A MIDI file is scored from its notes and pedalling (tempo from every "
-                    "track, timed from the first note); an audio file (WAV, FLAC, OGG, MP3) "
-                    "from its sound, after its DC offset is removed, the silence or noise "
-                    "around the music cut and its loudness brought to -23 LUFS, so that the "
-                    "level it was recorded at does not count. Pauses of more than 5 s split a "
+                    "track, timed from the first note). An audio file (WAV, FLAC, OGG, MP3) has "
+                    "its DC offset removed, the silence or noise around the music cut and its "
+                    "loudness brought to -23 LUFS, so that the level it was recorded at does "
+                    "not count; then, by default, it is transcribed to notes by transkun and "
+                    "scored by a MIDI model that also learned from simulated transcription "
+                    "errors (the route the book measured more accurate; several times the "
+                    "length of the audio on a CPU), or with --via sound from descriptors of "
+                    "its sound (seconds). Pauses of more than 5 s split a "
                     "take into passages scored apart, and a passage over 2 minutes is scored "
                     "in windows of about 30 s; the spans are summarised by their mean. What "
                     "was cut, and doubts about a recording (low sample rate or bit rate, "
@@ -116,9 +120,14 @@ def _predict(args) -> int:
     from percepiano.cli import model as model_cli
 
     via, fallback = args.via or scoring.AUDIO_ROUTE, None
-    if args.via is None and via == "notes" and not transcription.available():
-        via, fallback = "sound", ("scored from its sound: the route through its notes, measured "
-                                  "more accurate, needs pip install -e '.[transcribe]'")
+    if via == "notes" and any(f.suffix.lower() not in scoring.MIDI_SUFFIXES for f in files):
+        why = (transcription.MISSING if not transcription.available()
+               else model_cli.unavailable("notes"))
+        if why and args.via is None:  # the default route falls back; an asked-for one refuses
+            via, fallback = "sound", ("scored from its sound: the route through its notes, "
+                                      f"measured more accurate, is unavailable ({why})")
+        elif why:
+            raise UserError(why)
     takes, refused = [], []  # every file is read and checked before any model is built
     for f in tqdm(files, desc="reading", unit="file", disable=len(files) < 2, leave=False,
                   file=sys.stderr):
