@@ -116,17 +116,22 @@ display(Markdown(say.rollout_vs_ig(ex)))
 # :name: fig-in-rollout
 #
 # Attention rollout (white) over the log-mel of the segment rated highest on the first
-# dimension, above its piano roll; the next figures show the lowest rated and the second
-# dimension.
+# dimension, above its piano roll.
 # ```
 #
 # ```{glue:figure} fig_in_rollout_1
+#
+# The same for the segment rated lowest on the first dimension.
 # ```
 #
 # ```{glue:figure} fig_in_rollout_2
+#
+# The same for the segment rated highest on the second dimension.
 # ```
 #
 # ```{glue:figure} fig_in_rollout_3
+#
+# The same for the segment rated lowest on the second dimension.
 # ```
 #
 # Pictures of four segments prove little. Over every test segment of every fold, the question is

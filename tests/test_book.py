@@ -123,6 +123,21 @@ def test_cross_references_point_to_existing_labels():
         assert target in labels, f"{{{role}}}`{target}` has no label"
 
 
+def test_every_figure_has_a_caption():
+    """A glued figure without a caption is a picture the reader cannot place (and the book check
+    counts one caption per glued figure)."""
+    seen = 0
+    for path in _chapters():
+        _, md, _ = _cells(path)
+        blocks = re.findall(r"^[`:]{3,}\{(?:glue:)?figure\}\s*(\S+)\n(.*?)^[`:]{3,}\s*$", md,
+                            flags=re.MULTILINE | re.DOTALL)
+        seen += len(blocks)
+        for name, body in blocks:
+            text = [ln for ln in body.splitlines() if ln.strip() and not ln.startswith(":")]
+            assert text, f"{path.name}: figure {name} has no caption"
+    assert seen >= 30  # the pattern reads the chapters' figure blocks
+
+
 def test_no_number_is_typed_into_the_prose():
     """Decimal numbers in the text must be glued; a typed 0.397 would silently go stale."""
     for path in _chapters():
