@@ -5,11 +5,14 @@ The protocol follows few-shot benchmarks (Triantafillou et al. 2020, "Meta-Datas
 variation, a Schubert movement or impromptu: ``segments["piece"]``) as the new task:
 
 * **training** sees every segment of the other works, and none of this one;
-* the work's segments are shuffled once per **draw** (seeded by the seed, the work and the draw);
-  the first ``k`` are the labelled **support** for each ``k`` of the curve, so supports are
-  nested (the one labelled performance of ``k = 1`` is also among those of ``k = 2``);
-* the segments after the largest ``k`` are the **query**, the same for every ``k`` of a draw, so
-  the points of a curve differ only in how much of the work was labelled.
+* the work's segments are split once (seeded by the seed and the work) into a **pool** of
+  ``max(max(ks), n // 2)`` segments that may be labelled and the **query**, the rest, which
+  every ``k`` and every draw is scored on: the points of a curve differ only in how much of the
+  work was labelled, and draws are seeds over the same segments (``evaluation.stats``
+  averages a metric over them);
+* the pool is shuffled once per **draw**; its first ``k`` segments are the labelled
+  **support**, so supports are nested (the one labelled performance of ``k = 1`` is also among
+  those of ``k = 2``).
 
 Meta-learning draws its episodes (``episodes``) from the training works only: a performance of
 the held-out work never reaches meta-training (``tests/evaluation/test_fewshot.py``).
@@ -28,20 +31,20 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Task:
-    """One held-out work in one draw. ``order``: the work's segments, shuffled; ``support(k)``
-    its first ``k``; ``query``: the segments after the largest ``k`` of the curve."""
+    """One held-out work in one draw. ``pool``: the segments that may be labelled, in this
+    draw's order; ``support(k)`` its first ``k``; ``query``: the others, the same in every
+    draw."""
 
     work: str
     draw: int
     train: tuple[str, ...]
-    order: tuple[str, ...]
+    pool: tuple[str, ...]
     query: tuple[str, ...]
 
     def support(self, k: int) -> list[str]:
-        if not 0 <= k <= len(self.order) - len(self.query):
-            raise ValueError(f"k={k} is outside 0..{len(self.order) - len(self.query)} for "
-                             f"work {self.work!r}")
-        return list(self.order[:k])
+        if not 0 <= k <= len(self.pool):
+            raise ValueError(f"k={k} is outside 0..{len(self.pool)} for work {self.work!r}")
+        return list(self.pool[:k])
 
 
 def tasks(segments: pd.DataFrame, ks, draws: int, seed: int = 0,
@@ -64,9 +67,12 @@ def tasks(segments: pd.DataFrame, ks, draws: int, seed: int = 0,
             skipped.append(work)
             continue
         train = tuple(sorted(segments.index[~inside]))
+        split = list(np.random.default_rng([seed, i]).permutation(names))
+        size = max(kmax, len(names) // 2)
+        pool, query = sorted(split[:size]), tuple(sorted(split[size:]))
         for d in range(draws):
-            order = tuple(np.random.default_rng([seed, i, d]).permutation(names))
-            out.append(Task(work, d, train, order, order[kmax:]))
+            order = tuple(np.random.default_rng([seed, i, d + 1]).permutation(pool))
+            out.append(Task(work, d, train, order, query))
     return out, skipped
 
 

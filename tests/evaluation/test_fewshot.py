@@ -1,5 +1,5 @@
 """The few-shot protocol: held-out works never reach training or meta-training, supports are
-nested, and every k of a draw is scored on the same query."""
+nested, and every k and every draw of a work is scored on the same query."""
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,9 @@ def test_every_large_enough_work_is_held_out_in_every_draw_and_the_rest_is_train
     assert sorted({t.work for t in tasks}) == ["w0", "w1", "w2", "w3"] and len(tasks) == 12
     for t in tasks:
         work = set(seg.index[seg.piece == t.work])
-        assert set(t.order) == work and not work & set(t.train)
-        assert set(t.train) | work == set(seg.index)
-        assert t.query == t.order[8:] and len(t.query) >= 2
+        assert set(t.pool) | set(t.query) == work and not work & set(t.train)
+        assert not set(t.pool) & set(t.query) and set(t.train) | work == set(seg.index)
+        assert len(t.pool) == max(8, len(work) // 2) and len(t.query) >= 2
 
 
 def test_supports_are_nested_and_share_the_query_and_draws_differ():
@@ -34,7 +34,8 @@ def test_supports_are_nested_and_share_the_query_and_draws_differ():
     t = tasks[0]
     assert t.support(0) == [] and t.support(1) == t.support(2)[:1] == t.support(8)[:1]
     assert not set(t.support(8)) & set(t.query)
-    assert tasks[0].work == tasks[1].work and tasks[0].order != tasks[1].order
+    assert tasks[0].work == tasks[1].work and tasks[0].pool != tasks[1].pool
+    assert tasks[0].query == tasks[1].query
     with pytest.raises(ValueError, match="outside"):
         t.support(9)
 
@@ -53,7 +54,7 @@ def test_meta_training_never_sees_a_performance_of_the_held_out_work(seed, k):
     for t in tasks:
         eps = fewshot.episodes(seg, t.train, k, 20, np.random.default_rng(seed))
         seen = {n for s, q in eps for n in s + q}
-        assert seen and not seen & set(t.order)
+        assert seen and not seen & (set(t.pool) | set(t.query))
         for s, q in eps:
             assert len(s) == k and not set(s) & set(q)
             assert len({seg.piece[n] for n in s + q}) == 1  # one work per episode
