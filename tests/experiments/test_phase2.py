@@ -1,0 +1,33 @@
+"""The Phase 2 chapter's experiment runs in the smoke profile and keeps its protocol."""
+
+import numpy as np
+
+from percepiano import experiments
+from percepiano.data import dataset
+from percepiano.data.dataset import DIMENSIONS
+from percepiano.experiments import phase2
+
+
+def test_phase2_fewshot_runs_in_smoke_and_scores_every_method_on_one_query(ds, results_root):
+    res = experiments.run("phase2_fewshot", "smoke")
+    cfg = res.provenance["config"]
+    ds = dataset.subset(ds, cfg["max_segments"])  # what the experiment saw
+    oof = res.oof
+    assert set(oof.method) == set(phase2.METHODS) and sorted(set(oof.k)) == cfg["ks"]
+    assert list(oof.columns[:19]) == list(DIMENSIONS)
+    assert ((oof[list(DIMENSIONS)] >= 0) & (oof[list(DIMENSIONS)] <= 1)).all().all()
+    # every method and k of a work is scored on the same query segments
+    for work, part in oof.groupby("work"):
+        sets = {frozenset(g.index) for _, g in part.groupby(["method", "k", "seed"])}
+        assert len(sets) == 1
+        assert not set(next(iter(sets))) & {n for n in ds.names
+                                            if ds.segments.piece[n] != work}
+    # k = 0 has no support: the bar is the other works' mean, the same for the work's query
+    bar = oof[(oof.method == "mean of the k") & (oof.k == 0)]
+    for work, part in bar.groupby("work"):
+        train = [n for n in ds.names if ds.segments.piece[n] != work]
+        want = ds.labels.loc[train, list(DIMENSIONS)].mean().to_numpy()
+        assert np.allclose(part[list(DIMENSIONS)].to_numpy(), want, atol=1e-4)
+    table = {(r["method"], r["k"]): r for r in res["table"]}
+    assert len(table) == len(phase2.METHODS) * len(cfg["ks"])
+    assert res["headline"]["kind"] == "work" and res["works"]
