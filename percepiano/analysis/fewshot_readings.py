@@ -1,0 +1,82 @@
+"""What the Phase 2 chapter says and draws about few-shot adaptation to a new work
+(``experiments.phase2.phase2_fewshot``), generated from the stored predictions so the text
+stays true when the numbers change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from percepiano.evaluation.verdicts import join_items
+
+METRIC_NAMES = {"mean_r2": "pooled R²", "mean_pairwise": "within-excerpt pairwise accuracy"}
+
+
+def against_no_labels(page, oof: pd.DataFrame) -> pd.DataFrame:
+    """Each learner with ``k`` labelled performances against the same learner with none, paired
+    over the same query segments and draws, intervals over works (``page.compare``, Holm within
+    each learner): ``compare``'s rows with a ``method`` column; ``config`` is ``k`` as text."""
+    from percepiano.evaluation.comparison import by_config
+
+    out = []
+    for method, part in oof.groupby("method", sort=False):
+        preds = by_config(part.drop(columns=["method", "work"]), "k")
+        out.append(page.compare(preds, "0", kind="work").assign(method=method))
+    return pd.concat(out, ignore_index=True)
+
+
+def least_that_helps(table: pd.DataFrame, metric: str = "mean_r2") -> str:
+    """For each learner, the fewest labelled performances that lift ``metric`` significantly
+    above the same learner with none (``against_no_labels``' table), or that none does."""
+    part = table[table.metric == metric]
+    helped, never = [], []
+    for method, rows in part.groupby("method", sort=False):
+        up = rows[rows.significant & rows.excludes_zero & (rows.difference > 0)]
+        if len(up):
+            first = up.assign(k=up.config.astype(int)).sort_values("k").iloc[0]
+            helped.append(f"{method} from k = {int(first.k)} ({first.difference:+.3f} "
+                          f"[{first.ci_lo:+.3f}, {first.ci_hi:+.3f}])")
+        else:
+            never.append(method)
+    said = []
+    if helped:
+        said.append(f"Labelled performances of the new work raise the {METRIC_NAMES[metric]} "
+                    f"significantly for {join_items(helped)}")
+    if never:
+        said.append(f"no number of them up to the largest tried does for {join_items(never)}")
+    return "; ".join(said) + "."
+
+
+def best_at(summary: pd.DataFrame, metric: str = "mean_r2") -> Mapping[int, str]:
+    """{k: the learner with the highest ``metric`` estimate at that k} from ``page.summary``'s
+    rows (columns method, k, metric, estimate)."""
+    part = summary[summary.metric == metric]
+    return {int(k): str(rows.sort_values("estimate").iloc[-1].method)
+            for k, rows in part.groupby("k", sort=True)}
+
+
+def curve_figure(summary: pd.DataFrame):
+    """Pooled R² and within-excerpt pairwise accuracy against k, one line per learner, with
+    the bootstrap intervals over works as bars."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
+    methods = list(dict.fromkeys(summary.method))
+    for ax, metric in zip(axes, METRIC_NAMES, strict=True):
+        part = summary[summary.metric == metric]
+        for i, method in enumerate(methods):
+            rows = part[part.method == method].sort_values("k")
+            x = rows.k.astype(float) + (i - (len(methods) - 1) / 2) * 0.06 * rows.k.clip(
+                lower=0.5)
+            ax.errorbar(x, rows.estimate, yerr=[rows.estimate - rows.ci_lo,
+                                                rows.ci_hi - rows.estimate],
+                        marker="o", ms=4, capsize=2, label=method)
+        ax.set_xscale("symlog", linthresh=1)
+        ks = sorted(set(part.k.astype(int)))
+        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set_xlabel("labelled performances of the new work (k)")
+        ax.set_ylabel(METRIC_NAMES[metric])
+    axes[1].legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig

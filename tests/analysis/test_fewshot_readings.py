@@ -1,0 +1,55 @@
+"""The Phase 2 chapter's sentences and figure follow the numbers they are given."""
+
+import numpy as np
+import pandas as pd
+
+from percepiano.analysis import fewshot_readings as say
+from percepiano.data.dataset import DIMENSIONS
+
+
+def _vs(rows):
+    return pd.DataFrame([{"method": m, "config": str(k), "metric": "mean_r2", "difference": d,
+                          "ci_lo": d - 0.02, "ci_hi": d + 0.02, "significant": s,
+                          "excludes_zero": s} for m, k, d, s in rows])
+
+
+def test_the_least_data_that_helps_is_the_smallest_significant_k_per_learner():
+    table = _vs([("forest", 1, 0.01, False), ("forest", 2, 0.05, True),
+                 ("forest", 8, 0.09, True), ("ridge", 1, -0.04, True),
+                 ("ridge", 8, 0.00, False)])
+    text = say.least_that_helps(table)
+    assert "forest from k = 2 (+0.050 [+0.030, +0.070])" in text
+    assert "up to the largest tried does for ridge" in text  # a significant drop is no help
+    assert say.least_that_helps(_vs([("ridge", 1, 0.0, False)])).startswith("no number")
+
+
+def test_best_at_names_the_highest_estimate_at_each_k():
+    summary = pd.DataFrame({"method": ["a", "b", "a", "b"], "k": [0, 0, 4, 4],
+                            "metric": "mean_r2", "estimate": [0.1, 0.2, 0.5, 0.3]})
+    assert say.best_at(summary) == {0: "b", 4: "a"}
+
+
+def test_against_no_labels_compares_each_learner_with_its_own_k_zero():
+    calls = []
+
+    class Page:
+        def compare(self, preds, reference, kind):
+            calls.append((sorted(preds), reference, kind))
+            return pd.DataFrame({"config": [c for c in preds if c != reference]})
+
+    names = ["s1", "s2"]
+    rows = [pd.DataFrame(np.full((2, 19), 0.5), index=names, columns=list(DIMENSIONS))
+            .assign(method=m, k=k, seed=0, work="w") for m in ("a", "b") for k in (0, 2)]
+    out = say.against_no_labels(Page(), pd.concat(rows))
+    assert calls == [(["0", "2"], "0", "work")] * 2
+    assert list(out.method) == ["a", "b"] and list(out.config) == ["2", "2"]
+
+
+def test_the_curve_has_one_line_per_learner_on_each_metric():
+    summary = pd.DataFrame([{"method": m, "k": k, "metric": metric, "estimate": 0.1 * k,
+                             "ci_lo": 0.1 * k - 0.05, "ci_hi": 0.1 * k + 0.05}
+                            for m in ("a", "b") for k in (0, 1, 8)
+                            for metric in ("mean_r2", "mean_pairwise")])
+    fig = say.curve_figure(summary)
+    assert [len(ax.lines) >= 2 for ax in fig.axes] == [True, True]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0", "1", "8"]
