@@ -72,25 +72,33 @@ def read_take(path: str | os.PathLike, columns: list[str], via: str = "sound") -
 
 
 def _read_notes(path: Path, columns: list[str]) -> Take:
-    """An audio take conditioned as ``_read_audio`` conditions it, transcribed by transkun
-    (``audio.transcription``, cached) and read as its MIDI would be."""
+    """An audio take checked as ``_read_audio`` checks it (at ``SR``, so both routes refuse
+    the same files), conditioned at transkun's rate, transcribed (``audio.transcription``,
+    cached; a progress bar on a terminal) and read as its MIDI would be."""
+    import sys
     import time
 
     from percepiano.audio import condition, transcription
     from percepiano.audio.input import check_performance, read_audio, refuse_onsets
 
     transcription.device()  # the one-line error without the optional extra, before any work
+    heard = read_audio(path, SR)
+    check_performance(heard.y, SR, str(path), onsets=False)
+    refuse_onsets(condition.condition(heard.y, SR).onsets, len(heard.y) / SR, str(path))
     audio = read_audio(path, transcription.SR)
-    check_performance(audio.y, transcription.SR, str(path), onsets=False)
     c = condition.condition(audio.y, transcription.SR)
-    refuse_onsets(c.onsets, len(audio.y) / transcription.SR, str(path))
     key = transcription.cache_key(c.y, transcription.SR)
     cached = transcription.cache_path(key).exists()
     start = time.perf_counter()
     midi = transcription.transcribe_cached(c.y, transcription.SR, key=key,
+                                           progress=sys.stderr.isatty(),
                                            desc=f"transcribing {path.name}")
     took = transcription.timing(midi) or {"seconds": time.perf_counter() - start}
-    take = _read_midi(midi, columns)
+    try:
+        take = _read_midi(midi, columns)
+    except UserError as e:  # named after the cached transcription: say it of the take
+        raise UserError(f"{path}: its transcription cannot be scored "
+                        f"({str(e).split(': ', 1)[-1]})") from None
     seconds = len(c.y) / transcription.SR
     notes = list(audio.notes) + [
         f"scored through its notes: transkun transcribed {seconds:.0f} s of audio in "

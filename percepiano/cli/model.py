@@ -108,10 +108,11 @@ def route_results():
 
 def unavailable(kind: str) -> str | None:
     """Why the model of ``kind`` can be neither loaded nor built, in one line; None when it
-    can (only the notes model needs something more: the transcription chapter's results)."""
+    can. Only the notes model needs something more: the transcription chapter's results (a
+    cached notes model is keyed by them too, so without them none can be found)."""
     from percepiano.analysis import notes_route
 
-    if kind != "notes" or (model_dir(kind) / "meta.json").is_file() or route_results():
+    if kind != "notes" or route_results() is not None:
         return None
     return (f"the notes model learns from the transcription chapter's results, and none are "
             f"stored for this code: run `percepiano run {notes_route.EXPERIMENT}` first "
