@@ -14,11 +14,10 @@
 # (chapter-phase2)=
 # # A new piece from a few labelled performances
 #
-# Every model in this book loses most of what it knows when a whole work is held out: the
-# forest's pooled R² falls from the piece split to the work split ({numref}`fig-w3-splits`),
-# and the listening models fall below zero. A teacher meeting a new piece does not start from
-# nothing, though; a few performances of it, rated, may be enough to place the rest. This
-# chapter asks how few.
+# Holding out whole works is the hardest of the splits of {numref}`fig-w3-splits`: the test
+# music shares neither notes nor movement with anything the model learned from. A teacher
+# meeting a new piece does not start from nothing, though; a few performances of it, rated,
+# may be enough to place the rest. This chapter asks how few.
 #
 # Every work of the development part (a Beethoven WoO 80 variation, a Schubert movement or
 # impromptu) is held out in turn. Its segments are split once into a pool that may be labelled

@@ -45,7 +45,8 @@ def least_that_helps(table: pd.DataFrame, metric: str = "mean_r2") -> str:
                     f"significantly for {join_items(helped)}")
     if never:
         said.append(f"no number of them up to the largest tried does for {join_items(never)}")
-    return "; ".join(said) + "."
+    text = "; ".join(said) + "."
+    return text[0].upper() + text[1:]
 
 
 def best_at(summary: pd.DataFrame, metric: str = "mean_r2") -> Mapping[int, str]:

@@ -20,7 +20,7 @@ def test_the_least_data_that_helps_is_the_smallest_significant_k_per_learner():
     text = say.least_that_helps(table)
     assert "forest from k = 2 (+0.050 [+0.030, +0.070])" in text
     assert "up to the largest tried does for ridge" in text  # a significant drop is no help
-    assert say.least_that_helps(_vs([("ridge", 1, 0.0, False)])).startswith("no number")
+    assert say.least_that_helps(_vs([("ridge", 1, 0.0, False)])).startswith("No number")
 
 
 def test_best_at_names_the_highest_estimate_at_each_k():
