@@ -140,15 +140,14 @@ def train_epoch(graphdef, state, frames, starts, y, n_steps, key, first_step, *,
     return jax.lax.fori_loop(0, n_steps, step, (state, jnp.zeros(starts.shape[0], jnp.float32)))
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "crop", "sharding"))
+@functools.partial(jax.jit, static_argnames=("graphdef", "crop", "sharding", "pooled"))
 def eval_crops(graphdef, state, frames, starts, *, crop: int,
-               sharding: NamedSharding | None = None, desc=None):
-    """Predictions (standardised, no dropout) for the crops at ``starts`` (B,) of ``frames``;
-    ``graphdef``/``state`` are ``nnx.split(model)``; ``desc`` (B, d): each crop's descriptors,
-    for a hybrid model."""
+               sharding: NamedSharding | None = None, desc=None, pooled: bool = False):
+    """Predictions (standardised, no dropout) for the crops at ``starts`` (B,) of ``frames``,
+    or with ``pooled`` the model's pooled embeddings (B, dim); ``graphdef``/``state`` are
+    ``nnx.split(model)``; ``desc`` (B, d): each crop's descriptors, for a hybrid model."""
     TRACES["eval_crops"] += 1
     model = nnx.merge(graphdef, state)
     x = _constrain(crops(frames, starts, crop), sharding)
-    if desc is None:
-        return model(x)[0]
-    return model(x, _constrain(desc, sharding))[0]
+    out = model(x) if desc is None else model(x, _constrain(desc, sharding))
+    return out[1]["pooled"] if pooled else out[0]

@@ -44,13 +44,16 @@ from percepiano.training.checkpoint import check_same_run, manager, restore, sav
 from percepiano.training.sharding import batch_sharding, data_mesh, replicate, replicated
 from percepiano.training.steps import TrainConfig, eval_crops, make_optimizer, train_epoch
 
-__all__ = ["FitResult", "data_mesh", "fit", "make_fit_predict", "model_inputs", "predict"]
+__all__ = ["FitResult", "data_mesh", "embed", "fit", "make_fit_predict", "model_inputs",
+           "predict"]
 
 
 def _predict_packed(model: ASTModel, packed: Packed, frames, plan, norm: Normaliser,
-                    tc: TrainConfig, mesh: Mesh, desc: np.ndarray | None = None) -> np.ndarray:
+                    tc: TrainConfig, mesh: Mesh, desc: np.ndarray | None = None,
+                    pooled: bool = False) -> np.ndarray:
     """Predictions for ``packed`` (on the device as ``frames``) over its ``eval_plan``;
-    ``desc`` (n, d): the packed segments' standardised descriptors, for a hybrid model."""
+    ``desc`` (n, d): the packed segments' standardised descriptors, for a hybrid model; with
+    ``pooled``, the mean pooled embedding of each segment's crops instead."""
     starts, owner = plan
     bs = -(-tc.eval_batch // mesh.size) * mesh.size
     graphdef, state = nnx.split(model)
@@ -65,11 +68,12 @@ def _predict_packed(model: ASTModel, packed: Packed, frames, plan, norm: Normali
             rows[:len(owner[b:b + bs])] = owner[b:b + bs]
             d = desc[rows]
         out.append(eval_crops(graphdef, state, frames, chunk, crop=packed.crop,
-                              sharding=sharding, desc=d))
+                              sharding=sharding, desc=d, pooled=pooled))
     z = np.concatenate([np.asarray(o) for o in out])[:len(starts)]
     sums = np.zeros((len(packed.names), z.shape[1]))
     np.add.at(sums, owner, z)
-    return norm.y_inverse(sums / np.bincount(owner, minlength=len(packed.names))[:, None])
+    means = sums / np.bincount(owner, minlength=len(packed.names))[:, None]
+    return means if pooled else norm.y_inverse(means)
 
 
 def predict(model: ASTModel, inputs, names, norm: Normaliser, tc: TrainConfig,
@@ -81,6 +85,16 @@ def predict(model: ASTModel, inputs, names, norm: Normaliser, tc: TrainConfig,
     desc = None if descriptors is None else norm.d(descriptors, names)
     return _predict_packed(model, packed, replicated(mesh, packed.frames),
                            eval_plan(packed, tc), norm, tc, mesh, desc)
+
+
+def embed(model, inputs, names, norm: Normaliser, tc: TrainConfig,
+          mesh: Mesh | None = None) -> np.ndarray:
+    """(len(names), dim) pooled embeddings of an AST or listener (``intermediates["pooled"]``,
+    no dropout), averaged over each segment's evaluation crop grid, like ``predict``."""
+    mesh = mesh or data_mesh()
+    packed = pack(inputs, list(names), norm, model.cfg.input_frames)
+    return _predict_packed(model, packed, replicated(mesh, packed.frames),
+                           eval_plan(packed, tc), norm, tc, mesh, pooled=True)
 
 
 @dataclass

@@ -132,3 +132,16 @@ def test_augmentation_changes_training_and_same_seed_repeats():
         np.testing.assert_array_equal(pa, pb)
     assert not all(np.array_equal(pa, pp)
                    for pa, pp in zip(params(a.model), params(plain.model), strict=True))
+
+
+def test_embed_gives_each_segment_the_mean_pooled_embedding_of_its_crops():
+    inputs, labels, tr, va = toy_data()
+    res = train.fit(inputs, labels, tr, va, CFG, TC, progress=False)
+    emb = train.embed(res.model, inputs, va, res.norm, TC)
+    assert emb.shape == (len(va), CFG.dim) and np.isfinite(emb).all()
+    # the head applied to the mean embedding is the mean prediction (the head is linear)
+    head = res.model.head
+    z = np.asarray(head(emb.astype(np.float32)))
+    np.testing.assert_allclose(res.norm.y_inverse(z), train.predict(res.model, inputs, va,
+                                                                     res.norm, TC), atol=1e-4)
+    assert len({tuple(np.round(e, 4)) for e in emb}) == len(va)  # segments differ
