@@ -39,14 +39,15 @@ def least_that_helps(table: pd.DataFrame, metric: str = "mean_r2") -> str:
                           f"[{first.ci_lo:+.3f}, {first.ci_hi:+.3f}])")
         else:
             never.append(method)
-    said = []
-    if helped:
-        said.append(f"Labelled performances of the new work raise the {METRIC_NAMES[metric]} "
-                    f"significantly for {join_items(helped)}")
+    name = METRIC_NAMES[metric]
+    if not helped:
+        return (f"No number of labelled performances of the new work, up to the largest tried, "
+                f"raises the {name} significantly for {join_items(never)}.")
+    text = (f"Labelled performances of the new work raise the {name} significantly for "
+            f"{join_items(helped)}")
     if never:
-        said.append(f"no number of them up to the largest tried does for {join_items(never)}")
-    text = "; ".join(said) + "."
-    return text[0].upper() + text[1:]
+        text += f"; no number of them up to the largest tried does for {join_items(never)}"
+    return text + "."
 
 
 def best_at(summary: pd.DataFrame, metric: str = "mean_r2") -> Mapping[int, str]:
@@ -81,3 +82,57 @@ def curve_figure(summary: pd.DataFrame):
     axes[1].legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
+
+
+def transfer_summary(page, oof: pd.DataFrame) -> pd.DataFrame:
+    """``page.summary`` of ``experiments.phase2.phase2_transfer``'s predictions per
+    configuration, on each composer (scored by models trained on the other) and on both
+    (column ``scored on``); intervals over music groups."""
+    parts = []
+    for target in [*sorted(set(oof.target)), "both"]:
+        part = oof if target == "both" else oof[oof.target == target]
+        parts.append(page.summary(part.drop(columns="target"), ["config"], kind="composer",
+                                  human=False).assign(**{"scored on": target}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def transfer_against_plain(page, oof: pd.DataFrame) -> pd.DataFrame:
+    """Each adaptation (configuration ``learner + adaptation``) against the same learner on the
+    descriptors as they are (configuration ``learner``), paired over
+    every segment (each scored by a model trained on the other composer), intervals over music
+    groups, Holm within each learner: ``compare``'s rows with a ``learner`` column."""
+    from percepiano.evaluation.comparison import by_config
+
+    out = []
+    learners = oof.config.str.split(" + ", regex=False).str[0]
+    for learner in dict.fromkeys(learners):
+        part = oof[learners == learner].drop(columns="target")
+        out.append(page.compare(by_config(part, "config"), learner, kind="composer")
+                   .assign(learner=learner))
+    return pd.concat(out, ignore_index=True)
+
+
+def transfer_text(table: pd.DataFrame) -> str:
+    """Generated sentences from ``transfer_against_plain``'s table, one paragraph per
+    learner (``verdicts.tally``)."""
+    from percepiano.evaluation.verdicts import tally
+
+    return "\n\n".join(tally(part, f"{learner} on the descriptors as they are")
+                       for learner, part in table.groupby("learner", sort=False))
+
+
+def label_shift(labels: pd.DataFrame, composer: pd.Series, top: int = 3) -> str:
+    """The dimensions whose mean rating differs most between the composers, in points of the
+    1-7 scale (``labels`` on the 0-1 scale, rows by segment; ``composer`` per segment): what
+    no alignment of the descriptors can learn without the other composer's ratings."""
+    from percepiano.data.dataset import SCALE_MAX
+    from percepiano.plots import short_name
+
+    means = labels.groupby(composer.loc[labels.index]).mean() * SCALE_MAX
+    if len(means) != 2:
+        raise ValueError(f"two composers expected, got {len(means)}")
+    a, b = means.index
+    diff = (means.loc[b] - means.loc[a]).sort_values(key=abs, ascending=False).head(top)
+    items = [f"{short_name(d)} ({v:+.2f})" for d, v in diff.items()]
+    return (f"The mean ratings of the two composers' performances differ most on "
+            f"{join_items(items)} (points of the 1-7 scale, {b} minus {a}).")

@@ -17,6 +17,9 @@ the 0-1 scale) and the new work's ``k`` labelled rows (``X_support`` (k, d), ``Y
   ``weighted_forest``; the usual linear probe of few-shot transfer (Tian et al. 2020,
   "Rethinking few-shot image classification: a good embedding is all you need?").
 
+``ridge_alpha`` chooses ridge's penalty by cross-validation over the training works (grouped
+k-fold, ``sklearn.model_selection.GridSearchCV``), before any row of the new work is seen.
+
 ``share`` is fixed before any test work is seen (a quarter of the weight: enough to move a forest
 fitted on hundreds of rows, not so much that eight rows decide alone); it is not tuned.
 """
@@ -65,18 +68,40 @@ def weighted_forest(X_train, Y_train, X_support, Y_support, X_query, cfg=None, s
     return model.predict(np.asarray(X_query))
 
 
-def ridge(X_train, Y_train, X_support, Y_support, X_query, alpha: float = 10.0,
-          share: float = SHARE) -> np.ndarray:
-    """Ridge regression (penalty ``alpha`` on standardised features, missing values imputed by
-    the training medians) on the training and support rows, the support weighted to ``share``
-    of the total; its predictions for ``X_query``."""
+ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)  # ridge penalties tried, standardised features
+
+
+def _ridge_model(alpha: float):
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
+                         StandardScaler(), Ridge(alpha=alpha))
+
+
+def ridge_alpha(X_train, Y_train, groups, alphas=ALPHAS, folds: int = 5) -> float:
+    """The ridge penalty of ``alphas`` with the lowest mean squared error in ``folds``-fold
+    cross-validation grouped by ``groups`` (n,) (each training row's work; fewer folds when
+    there are fewer groups). Raises ValueError with fewer than two distinct groups."""
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+
+    folds = min(folds, len(np.unique(groups)))
+    if folds < 2:
+        raise ValueError("choosing the ridge penalty needs at least 2 groups")
+    search = GridSearchCV(_ridge_model(alphas[0]), {"ridge__alpha": list(alphas)},
+                          cv=GroupKFold(folds), scoring="neg_mean_squared_error")
+    search.fit(np.asarray(X_train), np.asarray(Y_train), groups=np.asarray(groups))
+    return float(search.best_params_["ridge__alpha"])
+
+
+def ridge(X_train, Y_train, X_support, Y_support, X_query, alpha: float = 10.0,
+          share: float = SHARE) -> np.ndarray:
+    """Ridge regression (penalty ``alpha`` on standardised features, missing values imputed by
+    the training medians) on the training and support rows, the support weighted to ``share``
+    of the total; its predictions for ``X_query``."""
     X, Y, w = _stack(X_train, Y_train, X_support, Y_support, share)
-    model = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True),
-                          StandardScaler(), Ridge(alpha=alpha))
+    model = _ridge_model(alpha)
     model.fit(X, Y, ridge__sample_weight=w)
     return model.predict(np.asarray(X_query))

@@ -2,9 +2,14 @@
 trained on the other works or from a meta-learned initialisation (Reptile).
 
 The network is a two-layer perceptron over standardised descriptors (or frozen embeddings),
-``(n, d) -> (n, 19)`` on the 0-1 label scale, its output added to the training mean:
+``(n, d) -> (n, 19)`` on the 0-1 label scale, its output added to the training mean. It follows
+the recipe of the week-2 descriptor network (``models.hybrid.HybridConfig(ast=None)``): dropout
+of whole inputs and after each hidden layer, AdamW, and early stopping on held-out works.
 
-* ``fit``: Adam on every training row (minibatches), the usual supervised start;
+* ``fit``: AdamW on minibatches of the training rows; with ``groups`` (the work of each row),
+  a share of the works is held out and the weights of the best validation loss are kept (checked
+  every ``eval_every`` steps, stopping ``patience`` checks after the best), the usual supervised
+  start;
 * ``meta_fit``: **Reptile** (Nichol, Achiam & Schulman 2018, "On first-order meta-learning
   algorithms"), with works as tasks, from the supervised weights: for each episode (a training
   work's support and query rows, ``evaluation.fewshot.episodes``), a few steps of SGD from the
@@ -34,7 +39,12 @@ from flax import nnx
 @dataclass(frozen=True)
 class MetaConfig:
     hidden: int = 64  # a small net: a few hundred training rows per held-out work
-    steps: int = 800  # Adam steps of supervised training
+    steps: int = 2000  # most AdamW steps of supervised training (early stopping ends sooner)
+    input_dropout: float = 0.1  # drops whole descriptors, as the week-2 descriptor network
+    dropout: float = 0.1  # after each hidden layer, as the week-2 descriptor network
+    val_share: float = 0.2  # share of the training works held out for early stopping
+    eval_every: int = 50  # steps between validation checks
+    patience: int = 4  # checks without a better validation loss before stopping
     batch: int = 64
     lr: float = 1e-3  # Adam, as the descriptor network's
     weight_decay: float = 1e-4
@@ -45,17 +55,29 @@ class MetaConfig:
     outer_lr: float = 0.5  # Reptile's step toward the adapted weights, annealed to 0
 
 
+def _drop(x, rate: float, key):
+    """Inverted dropout of ``x`` at ``rate`` (Srivastava et al. 2014); ``key=None``: none."""
+    if key is None or rate == 0:
+        return x
+    return jnp.where(jax.random.bernoulli(key, 1 - rate, x.shape), x / (1 - rate), 0.0)
+
+
 class Regressor(nnx.Module):
     """(n, d) standardised inputs -> ((n, 19) predictions around the training mean,
-    {"embedding": (n, hidden)})."""
+    {"embedding": (n, hidden)}); with a ``key``, dropout of inputs and hidden units."""
 
-    def __init__(self, d: int, hidden: int, n_outputs: int = 19, *, rngs: nnx.Rngs):
+    def __init__(self, d: int, hidden: int, n_outputs: int = 19, input_dropout: float = 0.0,
+                 dropout: float = 0.0, *, rngs: nnx.Rngs):
         self.fc1 = nnx.Linear(d, hidden, rngs=rngs)
         self.fc2 = nnx.Linear(hidden, hidden, rngs=rngs)
         self.head = nnx.Linear(hidden, n_outputs, rngs=rngs)
+        self.rates = (input_dropout, dropout)
 
-    def __call__(self, x):
-        h = jax.nn.gelu(self.fc2(jax.nn.gelu(self.fc1(x))))
+    def __call__(self, x, key=None):
+        k = jax.random.split(key, 3) if key is not None else (None,) * 3
+        x = _drop(x, self.rates[0], k[0])
+        h = _drop(jax.nn.gelu(self.fc1(x)), self.rates[1], k[1])
+        h = _drop(jax.nn.gelu(self.fc2(h)), self.rates[1], k[2])
         return self.head(h), {"embedding": h}
 
 
@@ -82,12 +104,12 @@ class Net:
         return np.asarray(out, np.float64) + self.y_mean
 
 
-def _apply(graphdef, params, x):
-    return nnx.merge(graphdef, params)(x)[0]
+def _apply(graphdef, params, x, key=None):
+    return nnx.merge(graphdef, params)(x, key)[0]
 
 
-def _mse(params, graphdef, x, y):
-    return jnp.mean((_apply(graphdef, params, x) - y) ** 2)
+def _mse(params, graphdef, x, y, key=None):
+    return jnp.mean((_apply(graphdef, params, x, key) - y) ** 2)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 5))
@@ -122,8 +144,9 @@ def _adam(lr: float, weight_decay: float):
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _train(graphdef, tx, params, xs, ys):
-    """Adam over the minibatches ``xs`` (S, b, d), ``ys`` (S, b, 19)."""
+def _train(graphdef, tx, params, opt_state, xs, ys, keys):
+    """(params, optimiser state) after AdamW over the minibatches ``xs`` (S, b, d), ``ys``
+    (S, b, 19), with dropout keys ``keys`` (S, 2)."""
 
     def step(carry, batch):
         p, s = carry
@@ -131,7 +154,12 @@ def _train(graphdef, tx, params, xs, ys):
         u, s = tx.update(g, s, p)
         return (optax.apply_updates(p, u), s), None
 
-    return jax.lax.scan(step, (params, tx.init(params)), (xs, ys))[0][0]
+    return jax.lax.scan(step, (params, opt_state), (xs, ys, keys))[0]
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _loss(graphdef, params, x, y):
+    return _mse(params, graphdef, x, y)
 
 
 def _start(X, Y, cfg: MetaConfig, seed: int) -> Net:
@@ -139,7 +167,8 @@ def _start(X, Y, cfg: MetaConfig, seed: int) -> Net:
     median = np.nan_to_num(np.nanmedian(X, axis=0))
     filled = np.where(np.isnan(X), median, X)
     sd = filled.std(axis=0)
-    model = Regressor(X.shape[1], cfg.hidden, np.shape(Y)[1], rngs=nnx.Rngs(seed))
+    model = Regressor(X.shape[1], cfg.hidden, np.shape(Y)[1], cfg.input_dropout, cfg.dropout,
+                      rngs=nnx.Rngs(seed))
     graphdef, params = nnx.split(model)
     return Net(graphdef, params, median, filled.mean(axis=0), np.where(sd > 0, sd, 1.0),
                np.asarray(Y, np.float64).mean(axis=0))
@@ -149,15 +178,49 @@ def _targets(net: Net, Y) -> jnp.ndarray:
     return jnp.asarray(np.asarray(Y, np.float64) - net.y_mean, jnp.float32)
 
 
-def fit(X, Y, cfg: MetaConfig = MetaConfig(), seed: int = 0) -> Net:
-    """Supervised training on ``X`` (n, d), ``Y`` (n, 19): ``cfg.steps`` Adam steps on
-    minibatches drawn by a generator seeded with ``seed``."""
-    net = _start(X, Y, cfg, seed)
-    x, y = net.inputs(X), _targets(net, Y)
-    b = min(cfg.batch, len(x))
-    idx = np.random.default_rng(seed).integers(0, len(x), (cfg.steps, b))
-    params = _train(net.graphdef, _adam(cfg.lr, cfg.weight_decay), net.params, x[idx], y[idx])
-    return Net(net.graphdef, params, net.median, net.mean, net.sd, net.y_mean)
+def held_out_groups(groups, share: float, seed: int) -> np.ndarray:
+    """(n,) bool: the rows of a seeded random ``share`` of the distinct ``groups`` (at least
+    one group, never all of them). Raises ValueError with fewer than two groups."""
+    groups = np.asarray(groups)
+    distinct = np.unique(groups)
+    if len(distinct) < 2:
+        raise ValueError("early stopping on held-out groups needs at least two groups")
+    n = min(max(1, round(share * len(distinct))), len(distinct) - 1)
+    chosen = np.random.default_rng(seed).choice(distinct, n, replace=False)
+    return np.isin(groups, chosen)
+
+
+def fit(X, Y, cfg: MetaConfig = MetaConfig(), seed: int = 0, groups=None) -> Net:
+    """Supervised training on ``X`` (n, d), ``Y`` (n, 19): AdamW on minibatches drawn by a
+    generator seeded with ``seed``, with dropout. With ``groups`` (n,) (each row's work),
+    ``cfg.val_share`` of the groups is held out and the weights of the lowest validation loss
+    are kept, stopping ``cfg.patience`` checks after it (at most ``cfg.steps`` steps); without,
+    ``cfg.steps`` steps on every row."""
+    X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
+    val = (held_out_groups(groups, cfg.val_share, seed) if groups is not None
+           else np.zeros(len(X), bool))
+    net = _start(X[~val], Y[~val], cfg, seed)
+    x, y = net.inputs(X[~val]), _targets(net, Y[~val])
+    xv, yv = net.inputs(X[val]), _targets(net, Y[val])
+    b, chunk = min(cfg.batch, len(x)), cfg.eval_every if val.any() else cfg.steps
+    rng, key = np.random.default_rng(seed), jax.random.key(seed)
+    tx = _adam(cfg.lr, cfg.weight_decay)
+    params, state = net.params, tx.init(net.params)
+    best, best_loss, since = params, np.inf, 0
+    for start in range(0, cfg.steps, chunk):
+        idx = rng.integers(0, len(x), (min(chunk, cfg.steps - start), b))
+        key, sub = jax.random.split(key)
+        params, state = _train(net.graphdef, tx, params, state, x[idx], y[idx],
+                               jax.random.split(sub, len(idx)))
+        if not val.any():
+            best = params
+            continue
+        loss = float(_loss(net.graphdef, params, xv, yv))
+        best, best_loss, since = ((params, loss, 0) if loss < best_loss
+                                  else (best, best_loss, since + 1))
+        if since >= cfg.patience:
+            break
+    return Net(net.graphdef, best, net.median, net.mean, net.sd, net.y_mean)
 
 
 def meta_fit(X, Y, episodes, cfg: MetaConfig = MetaConfig(), seed: int = 0,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from percepiano.analysis import fewshot_readings as say
 from percepiano.data.dataset import DIMENSIONS
@@ -20,7 +21,9 @@ def test_the_least_data_that_helps_is_the_smallest_significant_k_per_learner():
     text = say.least_that_helps(table)
     assert "forest from k = 2 (+0.050 [+0.030, +0.070])" in text
     assert "up to the largest tried does for ridge" in text  # a significant drop is no help
-    assert say.least_that_helps(_vs([("ridge", 1, 0.0, False)])).startswith("No number")
+    assert say.least_that_helps(_vs([("ridge", 1, 0.0, False)])) == (
+        "No number of labelled performances of the new work, up to the largest tried, raises "
+        "the pooled R² significantly for ridge.")
 
 
 def test_best_at_names_the_highest_estimate_at_each_k():
@@ -53,3 +56,38 @@ def test_the_curve_has_one_line_per_learner_on_each_metric():
     fig = say.curve_figure(summary)
     assert [len(ax.lines) >= 2 for ax in fig.axes] == [True, True]
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["0", "1", "8"]
+
+
+def test_transfer_compares_each_adaptation_with_its_own_learner_on_every_segment():
+    calls = []
+
+    class Page:
+        def compare(self, preds, reference, kind):
+            calls.append((sorted(preds), reference, kind))
+            return pd.DataFrame({"config": [c for c in preds if c != reference],
+                                 "metric": "mean_r2", "difference": 0.0, "ci_lo": -0.1,
+                                 "ci_hi": 0.1, "p_holm": 1.0, "significant": False,
+                                 "excludes_zero": False})
+
+    rows = [pd.DataFrame(np.full((1, 19), 0.5), index=[f"{t}1"], columns=list(DIMENSIONS))
+            .assign(config=learner + a, seed=0, target=t)
+            for learner in ("forest", "ridge") for a in ("", " + CORAL")
+            for t in ("B", "S")]
+    out = say.transfer_against_plain(Page(), pd.concat(rows))
+    assert calls == [(["forest", "forest + CORAL"], "forest", "composer"),
+                     (["ridge", "ridge + CORAL"], "ridge", "composer")]
+    text = say.transfer_text(out)
+    assert text.count("\n\n") == 1 and "ridge on the descriptors as they are" in text
+
+
+def test_label_shift_names_the_largest_differences_in_points_of_the_scale():
+    dims = list(DIMENSIONS)
+    labels = pd.DataFrame(0.5, index=["a1", "a2", "b1", "b2"], columns=dims)
+    labels.loc[["b1", "b2"], dims[4]] = 0.5 + 1 / 7  # one point higher for composer b
+    labels.loc[["b1", "b2"], dims[7]] = 0.5 - 2 / 7  # two points lower
+    composer = pd.Series(["A", "A", "B", "B"], index=labels.index)
+    text = say.label_shift(labels, composer, top=2)
+    assert text.index("(-2.00)") < text.index("(+1.00)")
+    assert "B minus A" in text
+    with pytest.raises(ValueError, match="two composers"):
+        say.label_shift(labels, pd.Series("A", index=labels.index))

@@ -1,6 +1,7 @@
 """The Phase 2 chapter's experiment runs in the smoke profile and keeps its protocol."""
 
 import numpy as np
+import pytest
 
 from percepiano import experiments
 from percepiano.data import dataset
@@ -31,3 +32,36 @@ def test_phase2_fewshot_runs_in_smoke_and_scores_every_method_on_one_query(ds, r
     table = {(r["method"], r["k"]): r for r in res["table"]}
     assert len(table) == len(phase2.METHODS) * len(cfg["ks"])
     assert res["headline"]["kind"] == "work" and res["works"]
+
+
+def test_phase2_transfer_scores_each_composer_only_from_the_other(ds, results_root):
+    res = experiments.run("phase2_transfer", "smoke")
+    cfg = res.provenance["config"]
+    ds = dataset.subset(ds, cfg["max_segments"])
+    oof = res.oof
+    want = {phase2.config_name(learner, a) for learner in cfg["learners"]
+            for a in phase2.ADAPTATIONS}
+    assert "forest" in want and "ridge + CORAL" in want
+    assert set(oof.config) == want
+    composer = ds.segments.composer
+    for _, part in oof.groupby(["config", "seed"]):
+        assert sorted(part.index) == sorted(ds.names)  # every segment scored once
+        assert (composer.loc[part.index].to_numpy() == part.target.to_numpy()).all()
+    table = {(r["config"], r["target"]) for r in res["table"]}
+    assert table == {(c, t) for c in want for t in ["Beethoven", "Schubert", "both"]}
+    assert res["headline"]["kind"] == "composer"
+
+
+def test_the_adaptations_keep_the_table_shape_and_refuse_an_unknown_name(ds):
+    ds = dataset.subset(ds, 60)
+    from percepiano.models import forest
+
+    X = forest.feature_table(ds, "midi", progress=False).loc[ds.names]
+    composer = ds.segments.composer.loc[ds.names].to_numpy()
+    plain = phase2.adapted(X, composer, "Schubert", "as they are", 1.0)
+    assert np.array_equal(plain, X.to_numpy(np.float64), equal_nan=True)
+    for a in phase2.ADAPTATIONS[1:]:
+        Z = phase2.adapted(X, composer, "Schubert", a, 1.0)
+        assert Z.shape == X.shape and np.isfinite(Z).all()
+    with pytest.raises(ValueError, match="unknown adaptation"):
+        phase2.adapted(X, composer, "Schubert", "mixup", 1.0)

@@ -41,3 +41,16 @@ def test_a_heavier_support_pulls_the_forest_and_ridge_toward_it():
         assert learner(0.5).shape == (len(Xq), 19)
     none = adapt.ridge(Xt, Yt, Xs[:0], Ys[:0], Xq)  # k = 0: the training rows alone
     assert none.shape == (len(Xq), 19) and abs(none.mean() - Yt.mean()) < 0.05
+
+
+def test_ridge_alpha_is_chosen_over_groups_and_prefers_a_large_penalty_on_noise():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(8), 20)
+    X = rng.normal(size=(160, 30))
+    noise = rng.normal(size=(160, 19))  # nothing to learn: a penalty that shrinks to the mean
+    assert adapt.ridge_alpha(X, noise, groups) >= 1000
+    signal = X[:, :19] + 0.01 * rng.normal(size=(160, 19))  # a clean linear map: the weakest
+    assert adapt.ridge_alpha(X, signal, groups) == min(adapt.ALPHAS)
+    assert adapt.ridge_alpha(X, noise, groups % 3) >= 1000  # three groups: three folds
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        adapt.ridge_alpha(X, noise, np.zeros(160))

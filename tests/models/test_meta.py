@@ -59,3 +59,27 @@ def test_the_compiled_loops_do_not_retrace_for_another_support_of_the_same_size(
     before = meta._sgd._cache_size()
     meta.adapt(net, X[4:8], Y[4:8], CFG)
     assert meta._sgd._cache_size() == before
+
+
+def test_held_out_groups_are_whole_groups_never_all_of_them():
+    groups = np.repeat(np.arange(5), 4)
+    val = meta.held_out_groups(groups, 0.4, seed=0)
+    assert set(groups[val]).isdisjoint(groups[~val]) and len(set(groups[val])) == 2
+    assert meta.held_out_groups(groups, 1.0, 0).sum() == 16  # one group always trains
+    assert meta.held_out_groups(groups, 0.0, 0).sum() == 4  # and one always validates
+    with pytest.raises(ValueError, match="two groups"):
+        meta.held_out_groups(np.zeros(6), 0.2, 0)
+
+
+def test_early_stopping_on_held_out_groups_stops_before_memorising_noise():
+    """Targets of pure noise: a long fit memorises them; early stopping on held-out groups
+    keeps weights that predict fresh rows better."""
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(200, 20)), 0.5 + 0.1 * rng.normal(size=(200, 19))
+    Xn, Yn = rng.normal(size=(200, 20)), 0.5 + 0.1 * rng.normal(size=(200, 19))
+    cfg = meta.MetaConfig(hidden=64, steps=1500, lr=1e-2, eval_every=50, patience=2,
+                          dropout=0.0, input_dropout=0.0)
+    stopped = meta.fit(X, Y, cfg, groups=np.repeat(np.arange(10), 20))
+    full = meta.fit(X, Y, cfg)
+    assert (np.mean((stopped.predict(Xn) - Yn) ** 2)
+            < 0.8 * np.mean((full.predict(Xn) - Yn) ** 2))
