@@ -27,7 +27,9 @@ the labels a segment rated in the top tenth would rank near the 70th percentile 
 (``tests/analysis/test_final.py`` measures both rankings).
 
 ``FinalModel.save`` writes plain arrays (``model.npz``, read with ``allow_pickle=False``) and
-``meta.json``; nothing is pickled.
+``meta.json``; nothing is pickled. Format 3 added the development segments' names and
+descriptor rows (what ``analysis.explain`` places a take's descriptors among) and each tree
+node's cover (what TreeSHAP weighs paths by).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ KINDS = ("midi", "audio", "notes")
 SPLIT, K, SEED = "piece", 4, 0  # the cross-validation behind intervals and accuracy
 LEVELS = (0.8, 0.9)  # coverage levels whose out-of-fold coverage `model info` reports
 METRICS = ("mean_r2", "mean_r", "mean_within_rho", "mean_pairwise")
-FORMAT = 2  # bump when the stored layout changes
+FORMAT = 3  # bump when the stored layout changes
 
 DESCRIPTIONS = {
     "midi": "random forest on the performance's MIDI descriptors (timing, dynamics, "
@@ -86,7 +88,9 @@ class FinalModel:
 
     ``oof_true``/``oof_pred``: (n, 19) labels and out-of-fold predictions of the
     cross-validation on the label scale, one row per development segment (the calibration
-    residuals; ``oof_pred`` is also what percentiles rank against); ``meta``: what
+    residuals; ``oof_pred`` is also what percentiles rank against); ``names`` (n,) and
+    ``rows`` (n, columns): those segments and their descriptors (for the audio model, of their
+    FluidR3 renderings; for notes, of their MIDI), in the same order; ``meta``: what
     ``percepiano model info`` prints (JSON-able); ``calibration``: other (labels, predictions)
     the intervals are calibrated on instead of the out-of-fold ones, for a route whose inputs
     carry more error than the development files (``recalibrated``); not stored."""
@@ -96,6 +100,8 @@ class FinalModel:
     forest: ArrayForest
     oof_true: np.ndarray
     oof_pred: np.ndarray
+    names: np.ndarray
+    rows: np.ndarray
     meta: dict = field(default_factory=dict)
     calibration: tuple[np.ndarray, np.ndarray] | None = None  # (labels, predictions) (n, 19)
 
@@ -143,6 +149,7 @@ class FinalModel:
         with atomic_path(folder / "model.npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, oof_true=self.oof_true, oof_pred=self.oof_pred,
+                         names=np.asarray(self.names, str), rows=self.rows,
                          **self.forest.arrays("forest_"), **cal)
         meta = {**self.meta, "format": FORMAT, "kind": self.kind, "columns": self.columns}
         with atomic_path(folder / "meta.json") as tmp:  # written last: marks a finished model
@@ -154,12 +161,14 @@ class FinalModel:
         folder = Path(folder)
         meta = json.loads((folder / "meta.json").read_text())
         if meta.get("format") != FORMAT:
-            raise ValueError(f"{folder}: stored in format {meta.get('format')}, expected {FORMAT}")
+            raise ValueError(f"{folder}: stored in format {meta.get('format')}, expected {FORMAT}"
+                             " (an older build: `percepiano model build` builds the current one)")
         with np.load(folder / "model.npz", allow_pickle=False) as z:
             cal = (z["cal_true"], z["cal_pred"]) if "cal_true" in z.files else None
             return cls(kind=meta["kind"], columns=list(meta["columns"]),
                        forest=ArrayForest.from_arrays(z, "forest_"), oof_true=z["oof_true"],
-                       oof_pred=z["oof_pred"], meta=meta, calibration=cal)
+                       oof_pred=z["oof_pred"], names=z["names"], rows=z["rows"], meta=meta,
+                       calibration=cal)
 
 
 def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True,
@@ -233,7 +242,8 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True,
         "host": platform.node(),
     }
     model = FinalModel(kind, columns, ArrayForest.from_pipeline(pipeline),
-                       y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64), meta)
+                       y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64),
+                       np.asarray(oof.index, str), X.loc[oof.index].to_numpy(np.float64), meta)
     return notes_route.finish(model, route, ds, other, oof.index, LEVELS) if kind == "notes" \
         else model
 
@@ -281,16 +291,6 @@ def versions_predictor(X, extra: dict, Y, cfg, seed: int, other: dict):
         return model.predict(X.loc[list(test)].to_numpy())
 
     return fit_predict
-
-
-def windows(duration: float, long_s: float, window_s: float) -> list[tuple[float, float]]:
-    """The spans a performance of ``duration`` seconds is scored in: the whole of it up to
-    ``long_s``; beyond, equal consecutive windows of about ``window_s`` seconds."""
-    if duration <= long_s:
-        return [(0.0, duration)]
-    n = max(2, round(duration / window_s))
-    edges = np.linspace(0.0, duration, n + 1)
-    return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def to_scale(values) -> np.ndarray:

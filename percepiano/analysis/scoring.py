@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from percepiano.analysis.final import FinalModel, to_scale, windows
+from percepiano.analysis.final import FinalModel, to_scale
 from percepiano.audio.input import AUDIO_SUFFIXES, MIDI_SUFFIXES
 from percepiano.data.dataset import CATEGORIES, DIMENSIONS, SCALE_MAX
 from percepiano.data.poles import POLES, category_label, label
@@ -163,6 +163,16 @@ def _read_audio(path: Path, columns: list[str]) -> Take:
 
 def _music(passages: list[tuple[float, float]]) -> float:
     return float(sum(b - a for a, b in passages))
+
+
+def windows(duration: float, long_s: float, window_s: float) -> list[tuple[float, float]]:
+    """The spans a performance of ``duration`` seconds is scored in: the whole of it up to
+    ``long_s``; beyond, equal consecutive windows of about ``window_s`` seconds."""
+    if duration <= long_s:
+        return [(0.0, duration)]
+    n = max(2, round(duration / window_s))
+    edges = np.linspace(0.0, duration, n + 1)
+    return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def passage_spans(passages: list[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -22,8 +22,8 @@ from percepiano.errors import UserError
 # lists them (the data flow); a command's module is imported only when it is run or listed
 COMMANDS = {"data": "data", "splits": "splits", "ceiling": "ceiling", "baselines": "baselines",
             "render": "render", "features": "features", "train": "train", "model": "model",
-            "predict": "predict", "bench": "bench", "run": "run", "verify": "run",
-            "experiments": "run"}
+            "predict": "predict", "explain": "explain", "bench": "bench", "run": "run",
+            "verify": "run", "experiments": "run"}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -84,9 +84,14 @@ def expand(inputs: list[Path]) -> list[Path]:
     return list(dict.fromkeys(out))
 
 
+def check_level(level: float) -> None:
+    """``UserError`` unless the intervals' coverage ``level`` lies strictly between 0 and 1."""
+    if not 0 < level < 1:
+        raise UserError(f"--level must lie strictly between 0 and 1 (e.g. 0.8), got {level}")
+
+
 def _check_outputs(args) -> None:
-    if not 0 < args.level < 1:
-        raise UserError(f"--level must lie strictly between 0 and 1 (e.g. 0.8), got {args.level}")
+    check_level(args.level)
     if args.csv and args.csv.suffix.lower() != ".csv":
         raise UserError(f"--csv {args.csv}: the file name must end in .csv")
     if args.plot and args.plot.suffix.lower() != ".png":
@@ -112,6 +117,30 @@ def _predict(args) -> int:
     _check_outputs(args)
     if args.checkpoint is not None:
         return _predict_checkpoint(args, files)
+    from percepiano.analysis import scoring
+    from percepiano.cli import model as model_cli
+
+    takes = read_takes(files, args.via)
+    models = {k: model_cli.ensure(k, args.data) for k in sorted({t.kind for t in takes})}
+    profiles = [scoring.score(t, models[t.kind], args.level) for t in takes]
+    if args.csv:
+        write_csv(args.csv, profiles)
+    if args.plot:
+        from percepiano import plots
+
+        for path, prof in zip(plot_paths(args.plot, files), profiles, strict=True):
+            plots.save_profile(prof, models[prof["input"]].oof_pred, path)
+    text = "\n\n".join(_text(p, models[p["input"]]) for p in profiles)
+    emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
+    return 0
+
+
+def read_takes(files: list[Path], via: str | None, command: str = "predict") -> list:
+    """Every file read and checked (``scoring.read_take``) before any model is built: an audio
+    file by the route ``via`` (None: the route measured more accurate, falling back to its
+    sound, with a note, when the notes route is unavailable). Each refused file's line is
+    printed on stderr as ``percepiano <command>: error: ...``; then ``UserError`` (the one line
+    for a single file; how many were refused for several)."""
     from tqdm.auto import tqdm
 
     from percepiano.analysis import scoring
@@ -119,11 +148,12 @@ def _predict(args) -> int:
     from percepiano.audio import transcription
     from percepiano.cli import model as model_cli
 
-    via, fallback = args.via or scoring.AUDIO_ROUTE, None
+    asked = via
+    via, fallback = via or scoring.AUDIO_ROUTE, None
     if via == "notes" and any(f.suffix.lower() not in scoring.MIDI_SUFFIXES for f in files):
         why = (transcription.MISSING if not transcription.available()
                else model_cli.unavailable("notes"))
-        if why and args.via is None:  # the default route falls back; an asked-for one refuses
+        if why and asked is None:  # the default route falls back; an asked-for one refuses
             via, fallback = "sound", ("scored from its sound: the route through its notes, "
                                       f"measured more accurate, is unavailable ({why})")
         elif why:
@@ -142,28 +172,26 @@ def _predict(args) -> int:
             takes[-1].notes.append(fallback)
     if refused:
         for line in refused[:-1]:
-            print(f"percepiano predict: error: {line}", file=sys.stderr)
+            print(f"percepiano {command}: error: {line}", file=sys.stderr)
         if len(files) == 1:
             raise UserError(refused[-1])
-        print(f"percepiano predict: error: {refused[-1]}", file=sys.stderr)
+        print(f"percepiano {command}: error: {refused[-1]}", file=sys.stderr)
         raise UserError(f"{len(refused)} of {len(files)} files refused; nothing written")
-    models = {k: model_cli.ensure(k, args.data) for k in sorted({t.kind for t in takes})}
-    profiles = [scoring.score(t, models[t.kind], args.level) for t in takes]
-    if args.csv:
-        write_csv(args.csv, profiles)
-    if args.plot:
-        from percepiano import plots
-
-        for path, prof in zip(plot_paths(args.plot, files), profiles, strict=True):
-            plots.save_profile(prof, models[prof["input"]].oof_pred, path)
-    text = "\n\n".join(_text(p, models[p["input"]]) for p in profiles)
-    emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
-    return 0
+    return takes
 
 
 def _text(profile: dict, model) -> str:
     from percepiano.analysis import scoring
 
+    head = [*header(profile, model),
+            f"{profile['level']:.0%} split-conformal intervals; percentile: where the score "
+            f"ranks among {profile['percentile_of']}", ""]
+    notes = [f"note: {n}" for n in profile["notes"]]
+    return "\n".join([*head, scoring.table(profile), *notes])
+
+
+def header(profile: dict, model) -> list[str]:
+    """Three lines: the file, what it was read as, and the model with its accuracy."""
     acc = model.meta["cross_validation"]["accuracy"]
     r2, pw = acc["mean_r2"], acc["mean_pairwise"]
     kind = {"midi": "MIDI", "notes": "audio through its notes"}.get(profile["input"], "audio")
@@ -176,12 +204,8 @@ def _text(profile: dict, model) -> str:
         how = (f"  on music it never saw: R² {r2['estimate']:.2f} [{r2['ci_lo']:.2f}, "
                f"{r2['ci_hi']:.2f}], ranks two performances of one excerpt right "
                f"{pw['estimate']:.0%} of the time (95% CIs; `percepiano model info`)")
-    head = [f"{profile['file']}: {kind}, {profile['seconds']:.1f} s",
-            f"model: {model.meta['description']}", how,
-            f"{profile['level']:.0%} split-conformal intervals; percentile: where the score "
-            f"ranks among {profile['percentile_of']}", ""]
-    notes = [f"note: {n}" for n in profile["notes"]]
-    return "\n".join([*head, scoring.table(profile), *notes])
+    return [f"{profile['file']}: {kind}, {profile['seconds']:.1f} s",
+            f"model: {model.meta['description']}", how]
 
 
 def csv_rows(profiles: list[dict]):

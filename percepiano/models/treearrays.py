@@ -3,10 +3,11 @@ evaluated with numpy alone (no scikit-learn import on the scoring path).
 
 ``ArrayForest.from_pipeline`` reads a fitted ``forest.make_model`` pipeline (median imputation,
 then a joint ``RandomForestRegressor`` or ``ExtraTreesRegressor``): every tree's nodes are
-concatenated into one table (left and right child, split feature, threshold, leaf value) with
-child indices made global. ``predict`` walks all trees for all rows at once, one level per
-step, and reproduces scikit-learn's predictions: features are compared in float32, as its trees
-do, and the leaf values are averaged in float64.
+concatenated into one table (left and right child, split feature, threshold, node value, and
+the node's cover: the training samples, bootstrap-weighted, that reach it) with child indices
+made global. ``predict`` walks all trees for all rows at once, one level per step, and
+reproduces scikit-learn's predictions: features are compared in float32, as its trees do, and
+the leaf values are averaged in float64.
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FIELDS = ("left", "right", "feature", "threshold", "value", "roots", "fill")
+FIELDS = ("left", "right", "feature", "threshold", "value", "weight", "roots", "fill")
 
 
 @dataclass(frozen=True)
 class ArrayForest:
     """Nodes of all trees (``left``/``right``: global child index, -1 at a leaf; ``feature``,
-    ``threshold``; ``value``: (nodes, outputs)), each tree's root, and the imputation ``fill``
-    value of every input column."""
+    ``threshold``; ``value``: (nodes, outputs); ``weight``: (nodes,) scikit-learn's
+    ``weighted_n_node_samples``, the cover that path-dependent TreeSHAP weighs paths by), each
+    tree's root, and the imputation ``fill`` value of every input column."""
 
     left: np.ndarray
     right: np.ndarray
     feature: np.ndarray
     threshold: np.ndarray
     value: np.ndarray
+    weight: np.ndarray
     roots: np.ndarray
     fill: np.ndarray
 
@@ -47,7 +50,7 @@ class ArrayForest:
         if not hasattr(est, "estimators_") or not hasattr(est.estimators_[0], "tree_"):
             raise ValueError(f"need a fitted joint random forest or extra-trees model, got "
                              f"{type(est).__name__}")
-        parts, offset = {f: [] for f in FIELDS[:5]}, 0
+        parts, offset = {f: [] for f in FIELDS[:6]}, 0
         roots = []
         for tree in (e.tree_ for e in est.estimators_):
             leaf = tree.children_left == -1
@@ -57,6 +60,7 @@ class ArrayForest:
             parts["feature"].append(np.where(leaf, 0, tree.feature))
             parts["threshold"].append(tree.threshold)
             parts["value"].append(tree.value[:, :, 0])
+            parts["weight"].append(tree.weighted_n_node_samples)
             offset += tree.node_count
         fill = np.asarray(imputer.statistics_, np.float64)
         return cls(left=np.concatenate(parts["left"]).astype(np.int32),
@@ -64,6 +68,7 @@ class ArrayForest:
                    feature=np.concatenate(parts["feature"]).astype(np.int32),
                    threshold=np.concatenate(parts["threshold"]).astype(np.float64),
                    value=np.concatenate(parts["value"]).astype(np.float64),
+                   weight=np.concatenate(parts["weight"]).astype(np.float64),
                    roots=np.asarray(roots, np.int32), fill=fill)
 
     def predict(self, X) -> np.ndarray:

@@ -43,6 +43,16 @@ def test_midi_model_is_trained_on_development_data_without_score_descriptors(dev
         final.build(dataset.load(dev.root, part="all"), "midi", cfg=SMOKE, progress=False)
 
 
+def test_the_development_rows_are_stored_beside_their_labels(dev, midi_model):
+    """What `percepiano explain` places a take's descriptors among: every development
+    segment's row, in the order of the out-of-fold labels."""
+    names = list(midi_model.names)
+    assert sorted(names) == sorted(dev.names)
+    X = forest.feature_table(dev, "midi")[midi_model.columns]
+    np.testing.assert_array_equal(midi_model.rows, X.loc[names].to_numpy())
+    np.testing.assert_array_equal(midi_model.oof_true, dev.labels.loc[names, list(DIMENSIONS)])
+
+
 def test_accuracy_has_intervals_and_coverage_is_near_nominal(midi_model):
     cv = midi_model.meta["cross_validation"]
     assert (cv["split"], cv["k"]) == ("piece", final.K)
@@ -99,6 +109,9 @@ def test_save_and_load_round_trip_as_plain_arrays(tmp_path, midi_model):
     np.testing.assert_array_equal(back.percentile(rows[:, :19]),
                                   midi_model.percentile(rows[:, :19]))
     assert back.columns == midi_model.columns and back.meta["kind"] == "midi"
+    np.testing.assert_array_equal(back.rows, midi_model.rows)
+    np.testing.assert_array_equal(back.forest.weight, midi_model.forest.weight)
+    assert list(back.names) == list(midi_model.names)
     meta = json.loads((folder / "meta.json").read_text())
     (folder / "meta.json").write_text(json.dumps({**meta, "format": 0}))
     with pytest.raises(ValueError, match="format 0"):
@@ -115,14 +128,6 @@ def test_descriptor_columns():
     assert audio == [f"audio:{n}" for n in AUDIO_FEATURES if n != "duration_s"]
     with pytest.raises(ValueError, match="unknown input kind"):
         final.descriptor_columns("video")
-
-
-@pytest.mark.parametrize("duration, n", [(10.0, 1), (120.0, 1), (121.0, 4), (600.0, 20)])
-def test_windows_cover_the_performance(duration, n):
-    spans = final.windows(duration, 120.0, 30.0)
-    assert len(spans) == n and spans[0][0] == 0.0 and spans[-1][1] == duration
-    assert all(a[1] == b[0] for a, b in zip(spans[:-1], spans[1:], strict=True))
-    assert len({round(e - s, 9) for s, e in spans}) == 1  # equal lengths
 
 
 def _stored(experiment: str) -> list[dict]:

@@ -95,3 +95,11 @@ def test_a_recording_is_cut_to_its_music_and_split_at_long_pauses(tmp_path):
     assert take.spans[1][0] - take.spans[0][1] > 15
     assert 95 < take.seconds < 105  # the two passages' music, the pause left out
     assert any("LUFS as recorded" in n and "left out" in n for n in take.notes)
+
+
+@pytest.mark.parametrize("duration, n", [(10.0, 1), (120.0, 1), (121.0, 4), (600.0, 20)])
+def test_windows_cover_the_performance(duration, n):
+    spans = scoring.windows(duration, 120.0, 30.0)
+    assert len(spans) == n and spans[0][0] == 0.0 and spans[-1][1] == duration
+    assert all(a[1] == b[0] for a, b in zip(spans[:-1], spans[1:], strict=True))
+    assert len({round(e - s, 9) for s, e in spans}) == 1  # equal lengths

@@ -9,7 +9,6 @@ import pretty_midi
 import pytest
 import soundfile
 
-from percepiano import config
 from percepiano.analysis import final
 from percepiano.audio import render
 from percepiano.cli import model as model_cli
@@ -20,19 +19,6 @@ from percepiano.models import forest
 from tests.audio.test_input import write_hanging_note
 
 SR = 16000
-
-
-@pytest.fixture
-def fresh_cache(tmp_path, monkeypatch):
-    """An empty model cache that shares the rendering and descriptor caches (they are not the
-    test)."""
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    for shared in ("features", "audio"):
-        (config.cache_dir() / shared).mkdir(parents=True, exist_ok=True)
-        (cache / shared).symlink_to(config.cache_dir() / shared, target_is_directory=True)
-    monkeypatch.setenv("PERCEPIANO_CACHE", str(cache))
-    return cache
 
 
 def _melody(seconds=6.0, seed=0) -> pretty_midi.PrettyMIDI:

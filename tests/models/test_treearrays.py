@@ -30,6 +30,10 @@ def test_array_forest_reproduces_sklearn(model):
     np.testing.assert_allclose(arr.predict(test), pipe.predict(test), rtol=0, atol=1e-12)
     np.testing.assert_allclose(arr.predict(test[1]), pipe.predict(test[1:2]), atol=1e-12)
     assert arr.n_features == 12 and arr.n_outputs == 19
+    inner = arr.left >= 0  # covers: each tree's sample at its root, split between the children
+    np.testing.assert_array_equal(arr.weight[inner], arr.weight[arr.left[inner]]
+                                  + arr.weight[arr.right[inner]])
+    np.testing.assert_array_equal(arr.weight[arr.roots], 180)
 
 
 def test_arrays_round_trip_without_pickle():

@@ -1,0 +1,83 @@
+"""`percepiano explain`: the 19-dimension profile of a performance with, per dimension, one
+sentence naming the descriptors that moved the final model's score most, in musical terms
+(``analysis.explain``)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from percepiano.cli.common import add_data_option, emit
+from percepiano.cli.predict import DEFAULT_LEVEL
+from percepiano.errors import UserError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "explain", help="why the final model scored a performance as it did, in one sentence "
+                        "per dimension",
+        description="Score performances as `percepiano predict` does (the same files, routes, "
+                    "checks and cached final models) and say, for each of the 19 dimensions, "
+                    "why: the score on the raters' 1-7 scale with its split-conformal "
+                    "interval, the pole it leans to from the PercePiano mean, and the "
+                    "descriptor that moved it most that way, in musical terms (the sustain "
+                    "pedal's time down, note lengths, velocities, pace...), placed among the "
+                    "PercePiano development performances ('more than in 90 %' means at least "
+                    "90 % of them lie below; shares are rounded down to tens). How far a "
+                    "descriptor moves the score is its SHAP value (Lundberg & Lee 2017) for "
+                    "the final model's random forest, computed exactly by TreeSHAP (Lundberg "
+                    "et al. 2020, through the shap library); the mean is the forest's mean "
+                    "prediction over its training performances, and the descriptors' SHAP "
+                    "values add up to the distance from it. These attributions explain the "
+                    "model, not the raters: they say what this forest's score rests on, not "
+                    "what the listeners heard.")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
+                   help="performance files, or folders searched for .mid/.midi/.wav/.flac/"
+                        ".ogg/.mp3 files")
+    p.add_argument("--level", type=float, default=DEFAULT_LEVEL,
+                   help=f"nominal coverage of the intervals (default {DEFAULT_LEVEL})")
+    p.add_argument("--via", choices=("sound", "notes"), default=None,
+                   help="how an audio file is scored, as for `percepiano predict` (default: "
+                        "the route the book measured more accurate)")
+    p.add_argument("--top", type=int, default=1, metavar="N",
+                   help="name the N descriptors that moved each score most its way "
+                        "(default 1)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON: predict's profile, each dimension with its mean, the pole "
+                        "it leans to, its reasons (descriptor column, value, SHAP value in "
+                        "rating points, shares of performances below/equal/above) and sentence")
+    add_data_option(p)
+    p.set_defaults(func=_explain)
+
+
+def _explain(args) -> int:
+    from percepiano.cli.predict import check_level, expand, read_takes
+
+    files = expand(args.inputs)
+    check_level(args.level)
+    if args.top < 1:
+        raise UserError(f"--top must be at least 1, got {args.top}")
+    from percepiano.analysis import explain
+    from percepiano.cli import model as model_cli
+
+    takes = read_takes(files, args.via, command="explain")
+    models = {k: model_cli.ensure(k, args.data) for k in sorted({t.kind for t in takes})}
+    profiles = [explain.explain(t, models[t.kind], args.level, args.top) for t in takes]
+    text = "\n\n".join(_text(p, models[p["input"]]) for p in profiles)
+    emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
+    return 0
+
+
+def _text(profile: dict, model) -> str:
+    from percepiano.cli.predict import header
+
+    why = (f"{profile['level']:.0%} split-conformal intervals. After each score, the pole it "
+           "leans to from the PercePiano mean, and the descriptors that moved it most that "
+           "way, by how many rating points (SHAP values of the forest: they explain the "
+           f"model, not the raters), compared with {profile['attribution']['compared_with']}.")
+    lines = [*header(profile, model), *textwrap.wrap(why, 100), ""]
+    lines += [textwrap.fill(d["sentence"], 100, subsequent_indent="    ",
+                            break_long_words=False, break_on_hyphens=False)
+              for d in profile["dimensions"]]
+    lines += [f"note: {n}" for n in profile["notes"]]
+    return "\n".join(lines)
