@@ -94,6 +94,9 @@ def main() -> int:
                         "that held it at --from (e.g. week3_interpret="
                         "percepiano.experiments.week3)")
     p.add_argument("--profile", default="quick", choices=config.PROFILES)
+    p.add_argument("--only", nargs="+", default=None, metavar="EXPERIMENT",
+                   help="carry these experiments only (default: every stored one; an "
+                        "experiment being re-run for a changed configuration would refuse)")
     args = p.parse_args()
     moved = dict(m.split("=", 1) for m in args.moved)
     old, new = (git("rev-parse", c).decode().strip() for c in (args.old, args.new))
@@ -101,7 +104,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
         old_code, new_code = extract(old, Path(a)), extract(new, Path(b))
         digests = None
-        for name in sorted(experiments.REGISTRY):
+        for name in sorted(args.only or experiments.REGISTRY):
             res = store.stored(name, args.profile)
             if res is None:
                 continue
