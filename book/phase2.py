@@ -55,6 +55,7 @@ import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, no ipywidgets
 
+import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -160,7 +161,40 @@ glue("tr_wall_min", tr.provenance.get("wall_time_s", 0.0) / 60, display=False)
 # recordings of real instruments in real rooms rather than renderings, and ratings collected
 # as PercePiano's were {cite}`park2024percepiano`, or at scale as in the Con Espressione game
 # {cite}`cancino2020characterization`.
+
+# %% [markdown]
+# ## Why a score: explanations in musical terms
 #
-# Recomputing this chapter's experiments took {glue:text}`fs_wall_min:.0f` minutes (few-shot)
-# and {glue:text}`tr_wall_min:.1f` minutes (transfer) in the {glue:text}`profile` profile on
-# this machine.
+# A teacher handed a score wants a reason. `percepiano explain take.mid` prints, for each
+# dimension, the score with its interval and one sentence: the descriptor that moved the
+# final model's prediction furthest in the direction it went, in musical words, and where the
+# take stands on it among the PercePiano performances. The amounts are SHAP values of the
+# forest {cite}`lundberg2017unified,lundberg2020local`, computed exactly; they explain the
+# model, not the raters.
+#
+# To read the sentences beside the ratings, every development performance is explained by
+# the final model's recipe fitted without its fold of the piece split, so no explanation
+# comes from a model that saw the rating it is compared with. Three performances of different
+# works, drawn at random, on the six dimensions where the raters heard each furthest from the
+# average:
+
+# %% tags=["hide-input"]
+ex = experiments.load_or_run("phase2_explain")
+shown = pd.DataFrame(ex["explanations"])
+for name in ex["examples"]:
+    display(plots.table(say.example_table(shown, name),
+                        f"{name}: the raters' mean rating (1-7) and the explanation "
+                        "`percepiano explain` prints, from a model that never saw it."))
+agree = pd.DataFrame(ex["agreement"])
+display(Markdown(say.agreement_text(agree, ex["segments"])))
+glue("ex_wall_min", ex.provenance.get("wall_time_s", 0.0) / 60, display=False)
+
+# %% [markdown]
+# The reason is chosen among the descriptors that push the way the prediction leans, so
+# pointing the raters' way is first of all the model leaning the raters' way; whether the
+# named descriptor is *why* the raters heard it so only a listening test that varies it could
+# say.
+#
+# Recomputing this chapter's experiments took {glue:text}`fs_wall_min:.0f` minutes (few-shot),
+# {glue:text}`tr_wall_min:.1f` minutes (transfer) and {glue:text}`ex_wall_min:.1f` minutes
+# (explanations) in the {glue:text}`profile` profile on this machine.

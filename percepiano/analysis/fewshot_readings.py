@@ -136,3 +136,38 @@ def label_shift(labels: pd.DataFrame, composer: pd.Series, top: int = 3) -> str:
     items = [f"{short_name(d)} ({v:+.2f})" for d, v in diff.items()]
     return (f"The mean ratings of the two composers' performances differ most on "
             f"{join_items(items)} (points of the 1-7 scale, {b} minus {a}).")
+
+
+def agreement_text(agreement: pd.DataFrame, segments: int) -> str:
+    """What ``experiments.phase2_explain``'s ``agreement`` rows (one per dimension: ``agrees``,
+    ``strongest_agrees``) say, generated from them."""
+    from percepiano.plots import short_name
+
+    a = agreement.set_index("dimension")
+    lo, hi = a.agrees.idxmin(), a.agrees.idxmax()
+    below = [short_name(d) for d in a.index[a.agrees < 0.5]]
+    text = (f"Over the {segments} development performances, each explained by a forest that "
+            f"never saw its ratings, the reason a sentence gives pushes the score the way the "
+            f"raters' rating lies from the mean on {a.agrees.mean():.0%} of the "
+            f"(performance, dimension) pairs, averaged over the dimensions: from "
+            f"{a.agrees[lo]:.0%} ({short_name(lo)}) to {a.agrees[hi]:.0%} ({short_name(hi)}). "
+            f"The descriptor with the largest attribution, whichever way it points, does so on "
+            f"{a.strongest_agrees.mean():.0%}.")
+    if below:
+        text += (f" On {join_items(below)} the reasons point the raters' way less than half "
+                 f"the time.")
+    return text
+
+
+def example_table(explanations: pd.DataFrame, name: str, rows: int = 6) -> pd.DataFrame:
+    """One example performance's explanations (``phase2_explain``'s ``explanations`` rows) on
+    the ``rows`` dimensions whose rating lies furthest from the mean rating: the dimension, the
+    raters' mean rating (1-7) and the sentence ``percepiano explain`` prints."""
+    from percepiano.plots import short_name
+
+    part = explanations[explanations.name == name]
+    far = (part.rating - part.mean_rating).abs().sort_values(ascending=False).index[:rows]
+    out = part.loc[far]
+    return pd.DataFrame({"dimension": out.dimension.map(short_name).to_numpy(),
+                         "raters": out.rating.round(1).to_numpy(),
+                         "explanation": out.sentence.to_numpy()})

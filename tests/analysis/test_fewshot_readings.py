@@ -91,3 +91,25 @@ def test_label_shift_names_the_largest_differences_in_points_of_the_scale():
     assert "B minus A" in text
     with pytest.raises(ValueError, match="two composers"):
         say.label_shift(labels, pd.Series("A", index=labels.index))
+
+
+def test_agreement_text_names_the_range_and_the_dimensions_below_half():
+    dims = list(DIMENSIONS)
+    agree = pd.DataFrame({"dimension": dims, "agrees": np.linspace(0.4, 0.8, 19),
+                          "strongest_agrees": 0.6})
+    text = say.agreement_text(agree, 1012)
+    assert "Over the 1012 development performances" in text
+    assert "on 60% of the (performance, dimension) pairs" in text
+    assert "from 40% (Timing: stable – unstable) to 80%" in text
+    assert "less than half the time" in text and text.count("Timing: stable") == 2
+    assert "less than half" not in say.agreement_text(agree.assign(agrees=0.7), 10)
+
+
+def test_example_table_keeps_the_dimensions_rated_furthest_from_the_mean():
+    dims = list(DIMENSIONS)
+    rows = pd.DataFrame({"name": "a", "dimension": dims, "rating": 4.0, "mean_rating": 4.0,
+                         "sentence": [f"s{i}" for i in range(19)]})
+    rows.loc[3, "rating"], rows.loc[11, "rating"] = 6.0, 1.0  # 2 and 3 points from the mean
+    other = rows.assign(name="b", rating=7.0)
+    table = say.example_table(pd.concat([rows, other], ignore_index=True), "a", rows=2)
+    assert list(table.explanation) == ["s11", "s3"] and list(table.raters) == [1.0, 6.0]

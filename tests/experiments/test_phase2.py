@@ -65,3 +65,16 @@ def test_the_adaptations_keep_the_table_shape_and_refuse_an_unknown_name(ds):
         assert Z.shape == X.shape and np.isfinite(Z).all()
     with pytest.raises(ValueError, match="unknown adaptation"):
         phase2.adapted(X, composer, "Schubert", "mixup", 1.0)
+
+
+def test_phase2_explain_runs_in_smoke_and_explains_every_segment_once(ds, results_root):
+    res = experiments.run("phase2_explain", "smoke")
+    cfg = res.provenance["config"]
+    ds = dataset.subset(ds, cfg["max_segments"])
+    assert res["segments"] == len(ds.names)
+    assert [r["dimension"] for r in res["agreement"]] == list(DIMENSIONS)
+    shown = {r["name"] for r in res["explanations"]}
+    assert shown == set(res["examples"]) and len(shown) == cfg["examples"]
+    works = {ds.segments.piece[n] for n in shown}
+    assert len(works) == len(shown) and not ds.segments.is_score[list(shown)].any()
+    assert all(0 <= r["agrees"] <= 1 for r in res["agreement"])
