@@ -132,12 +132,22 @@ display(plots.table(plots.with_intervals(tsum, ["scored on", "config"],
                     f"Each learner trained on one composer and scored on the other (scored on: "
                     f"the composer scored; both: every segment), pooled metrics averaged over "
                     f"seeds, {stats.LEVEL:.0%} bootstrap intervals over music groups."))
+plots.glue_figure("fig_fs_transfer", say.transfer_figure(tsum))
 tvs = say.transfer_against_plain(page, tr.oof)
 display(Markdown(say.transfer_text(tvs)))
 display(Markdown(say.label_shift(page.y, page.ds.segments.composer)))
 glue("tr_wall_min", tr.provenance.get("wall_time_s", 0.0) / 60, display=False)
 
 # %% [markdown]
+# ```{glue:figure} fig_fs_transfer
+# :name: fig-fs-transfer
+#
+# Pooled R² (left) and within-excerpt pairwise accuracy (right) of each learner trained on one
+# composer's performances and scored on the other's, as the descriptors are and after each
+# adaptation; {glue:text}`level:.0%` bootstrap intervals over music groups. The grey lines
+# mark R² 0 (the mean of the ratings) and pairwise accuracy 0.5 (chance).
+# ```
+#
 # An alignment of the descriptors cannot move the mean of the ratings: if one composer's
 # performances are rated more blurred on average, a model that never saw a rating of that
 # composer cannot know by how much. A few labelled performances of the new music, as in the

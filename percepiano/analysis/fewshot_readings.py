@@ -171,3 +171,31 @@ def example_table(explanations: pd.DataFrame, name: str, rows: int = 6) -> pd.Da
     return pd.DataFrame({"dimension": out.dimension.map(short_name).to_numpy(),
                          "raters": out.rating.round(1).to_numpy(),
                          "explanation": out.sentence.to_numpy()})
+
+
+def transfer_figure(summary: pd.DataFrame):
+    """``transfer_summary``'s pooled R² and within-excerpt pairwise accuracy: one group of bars
+    per composer scored (and both), one bar per configuration, with its bootstrap interval."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    targets = list(dict.fromkeys(summary["scored on"]))
+    configs = list(dict.fromkeys(summary.config))
+    width = 0.8 / len(configs)
+    for ax, metric in zip(axes, METRIC_NAMES, strict=True):
+        part = summary[summary.metric == metric].set_index(["scored on", "config"])
+        for i, config in enumerate(configs):
+            rows = part.xs(config, level="config").reindex(targets)
+            x = np.arange(len(targets)) + (i - (len(configs) - 1) / 2) * width
+            ax.bar(x, rows.estimate, width, label=config,
+                   yerr=[rows.estimate - rows.ci_lo, rows.ci_hi - rows.estimate], capsize=2)
+        ax.set_xticks(range(len(targets)), [f"scored on\n{t}" if t != "both" else "both"
+                                             for t in targets])
+        ax.axhline(0.5 if metric == "mean_pairwise" else 0.0, color="grey", lw=0.8)
+        ax.set_ylabel(METRIC_NAMES[metric])
+    axes[1].set_ylim(bottom=0.45)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    return fig

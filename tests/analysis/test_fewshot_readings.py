@@ -113,3 +113,13 @@ def test_example_table_keeps_the_dimensions_rated_furthest_from_the_mean():
     other = rows.assign(name="b", rating=7.0)
     table = say.example_table(pd.concat([rows, other], ignore_index=True), "a", rows=2)
     assert list(table.explanation) == ["s11", "s3"] and list(table.raters) == [1.0, 6.0]
+
+
+def test_the_transfer_figure_has_a_bar_per_configuration_and_composer_on_each_metric():
+    rows = [{"scored on": t, "config": c, "metric": m, "estimate": 0.6, "ci_lo": 0.55,
+             "ci_hi": 0.65} for t in ("A", "B", "both") for c in ("forest", "forest + CORAL")
+            for m in say.METRIC_NAMES]
+    fig = say.transfer_figure(pd.DataFrame(rows))
+    assert [len(ax.patches) for ax in fig.axes] == [6, 6]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        "scored on\nA", "scored on\nB", "both"]
