@@ -5,10 +5,9 @@ sentence naming the descriptors that moved the final model's score most, in musi
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 from percepiano.cli.common import add_data_option, emit
-from percepiano.cli.predict import DEFAULT_LEVEL
+from percepiano.cli.predict import add_take_inputs
 from percepiano.errors import UserError
 
 
@@ -31,11 +30,7 @@ def register(sub) -> None:
                     "values add up to the distance from it. These attributions explain the "
                     "model, not the raters: they say what this forest's score rests on, not "
                     "what the listeners heard.")
-    p.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
-                   help="performance files, or folders searched for .mid/.midi/.wav/.flac/"
-                        ".ogg/.mp3 files")
-    p.add_argument("--level", type=float, default=DEFAULT_LEVEL,
-                   help=f"nominal coverage of the intervals (default {DEFAULT_LEVEL})")
+    add_take_inputs(p)
     p.add_argument("--via", choices=("sound", "notes"), default=None,
                    help="how an audio file is scored, as for `percepiano predict` (default: "
                         "the route the book measured more accurate)")

@@ -34,11 +34,7 @@ def register(sub) -> None:
                     "clipping, a telephone band), are printed as notes. The final models are "
                     "built on first use and cached (see `percepiano model`; the audio model "
                     "takes about 15 minutes on 2 cores the first time).")
-    p.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
-                   help="performance files, or folders searched for .mid/.midi/.wav/.flac/"
-                        ".ogg/.mp3 files")
-    p.add_argument("--level", type=float, default=DEFAULT_LEVEL,
-                   help=f"nominal coverage of the intervals (default {DEFAULT_LEVEL})")
+    add_take_inputs(p)
     p.add_argument("--csv", type=Path, metavar="OUT.csv",
                    help="also write one row per file: score, interval and percentile per "
                         "dimension (column percentile_of says what the percentiles rank "
@@ -61,6 +57,16 @@ def register(sub) -> None:
                         "models (no intervals or percentiles)")
     add_data_option(p)
     p.set_defaults(func=_predict)
+
+
+def add_take_inputs(p) -> None:
+    """The arguments every command that scores performances takes: the files or folders, and
+    the coverage level of the intervals."""
+    p.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
+                   help="performance files, or folders searched for .mid/.midi/.wav/.flac/"
+                        ".ogg/.mp3 files")
+    p.add_argument("--level", type=float, default=DEFAULT_LEVEL,
+                   help=f"nominal coverage of the intervals (default {DEFAULT_LEVEL})")
 
 
 def expand(inputs: list[Path]) -> list[Path]:

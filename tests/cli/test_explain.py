@@ -5,7 +5,6 @@ read), and one-line refusals that build and write nothing."""
 import json
 
 import numpy as np
-import pretty_midi
 import pytest
 
 from percepiano.analysis import final
@@ -14,7 +13,7 @@ from percepiano.cli.main import build_parser
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.models import forest
-from tests.audio.test_input import write_hanging_note
+from tests.cli.conftest import bad_midi_files
 from tests.cli.test_predict import _melody, run
 
 
@@ -89,15 +88,9 @@ def _bad(folder):
     (folder / "garbage.mid").write_bytes(b"not a midi file at all")
     (folder / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01")
     (folder / "zero.mid").write_bytes(b"")
-    nothing = pretty_midi.PrettyMIDI()
-    nothing.instruments.append(pretty_midi.Instrument(program=0))
-    nothing.write(str(folder / "no_notes.mid"))
-    write_hanging_note(folder / "hanging.mid")
-    (folder / "notes.txt").write_text("")
     return {"empty": "no performance files", "garbage.mid": "not a MIDI file",
             "corrupt.mid": "corrupt or truncated MIDI", "zero.mid": "the file is empty",
-            "no_notes.mid": "has no notes", "hanging.mid": "never ends",
-            "notes.txt": "unknown file type", "missing.mid": "no such file or folder"}
+            **bad_midi_files(folder)}
 
 
 def test_bad_files_are_one_line_naming_them_and_nothing_is_built(tmp_path, fresh_cache, capsys):

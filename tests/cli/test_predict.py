@@ -16,7 +16,7 @@ from percepiano.cli.main import main
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.models import forest
-from tests.audio.test_input import write_hanging_note
+from tests.cli.conftest import bad_midi_files
 
 SR = 16000
 
@@ -123,15 +123,9 @@ def _bad_files(folder):
     soundfile.write(folder / "whole.wav", render.render_midi(_melody(), sr=SR), SR)
     (folder / "truncated.wav").write_bytes((folder / "whole.wav").read_bytes()[:50])
     (folder / "empty.ogg").write_bytes(b"")
-    nothing = pretty_midi.PrettyMIDI()
-    nothing.instruments.append(pretty_midi.Instrument(program=0))
-    nothing.write(str(folder / "no_notes.mid"))
-    write_hanging_note(folder / "hanging.mid")
-    (folder / "notes.txt").write_text("")
     return {"silence.wav": "digital silence", "sine.wav": "no note onsets",
             "truncated.wav": "0.0 s of audio", "empty.ogg": "cannot read",
-            "no_notes.mid": "has no notes", "hanging.mid": "never ends",
-            "notes.txt": "unknown file type", "missing.mid": "no such file or folder"}
+            **bad_midi_files(folder)}
 
 
 def test_refusals_are_one_line_and_write_nothing(tmp_path, fresh_cache, capsys):
