@@ -145,7 +145,7 @@ glue("tr_wall_min", tr.provenance.get("wall_time_s", 0.0) / 60, display=False)
 # Pooled R² (left) and within-excerpt pairwise accuracy (right) of each learner trained on one
 # composer's performances and scored on the other's, as the descriptors are and after each
 # adaptation; {glue:text}`level:.0%` bootstrap intervals over music groups. The grey lines
-# mark R² 0 (the mean of the ratings) and pairwise accuracy 0.5 (chance).
+# mark what predicting the mean rating scores (R²) and chance (pairwise accuracy).
 # ```
 #
 # An alignment of the descriptors cannot move the mean of the ratings: if one composer's
