@@ -93,7 +93,7 @@ class FinalModel:
     FluidR3 renderings; for notes, of their MIDI), in the same order; ``meta``: what
     ``percepiano model info`` prints (JSON-able); ``calibration``: other (labels, predictions)
     the intervals are calibrated on instead of the out-of-fold ones, for a route whose inputs
-    carry more error than the development files (``recalibrated``); not stored."""
+    carry more error than the development files (``recalibrated``), stored beside them."""
 
     kind: str
     columns: list[str]

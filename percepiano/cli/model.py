@@ -51,8 +51,12 @@ def register(sub) -> None:
     i.set_defaults(func=_info)
 
 
-def model_key(kind: str) -> str:
-    """Hash of everything the model of ``kind`` is built from (see the module docstring)."""
+_ASK = object()  # route_results() not yet asked: ask it
+
+
+def model_key(kind: str, route=_ASK) -> str:
+    """Hash of everything the model of ``kind`` is built from (see the module docstring);
+    ``route``: ``route_results()`` when the caller has it already."""
     from percepiano import config
     from percepiano.analysis import final
 
@@ -64,7 +68,7 @@ def model_key(kind: str) -> str:
     if kind == "notes":  # the transcriptions and predictions it is fitted and calibrated on
         from percepiano.analysis import notes_route
 
-        res = route_results()
+        res = route_results() if route is _ASK else route
         parts["route"] = notes_route.digest(res) if res is not None else None
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -106,37 +110,39 @@ def route_results():
                  if (r := experiments.load(notes_route.EXPERIMENT, p, root)) is not None), None)
 
 
-def unavailable(kind: str) -> str | None:
+def unavailable(kind: str, route=_ASK) -> str | None:
     """Why the model of ``kind`` can be neither loaded nor built, in one line; None when it
     can. Only the notes model needs something more: the transcription chapter's results (a
-    cached notes model is keyed by them too, so without them none can be found)."""
+    cached notes model is keyed by them too, so without them none can be found); ``route``:
+    ``route_results()`` when the caller has it already."""
     from percepiano.analysis import notes_route
 
-    if kind != "notes" or route_results() is not None:
+    if kind != "notes" or (route_results() if route is _ASK else route) is not None:
         return None
     return (f"the notes model learns from the transcription chapter's results, and none are "
             f"stored for this code: run `percepiano run {notes_route.EXPERIMENT}` first "
             "(about 1.5 hours on 2 cores)")
 
 
-def model_dir(kind: str) -> Path:
+def model_dir(kind: str, route=_ASK) -> Path:
     from percepiano import config
 
-    return config.cache_dir() / "final" / f"{kind}-{model_key(kind)}"
+    return config.cache_dir() / "final" / f"{kind}-{model_key(kind, route)}"
 
 
 def ensure(kind: str, data=None, force: bool = False, progress: bool = True):
-    """The cached final model of ``kind``, built (with progress on stderr) when missing."""
+    """The cached final model of ``kind``, built (with progress on stderr) when missing. The
+    transcription chapter's results are looked up once (each look-up hashes the code)."""
     from percepiano.analysis import final
 
-    folder = model_dir(kind)
+    route = route_results() if kind == "notes" else None
+    folder = model_dir(kind, route)
     if not force and (folder / "meta.json").is_file():
         return final.FinalModel.load(folder)
     from percepiano.data import dataset
 
-    if (why := unavailable(kind)) is not None:
+    if (why := unavailable(kind, route)) is not None:
         raise UserError(why)
-    route = route_results() if kind == "notes" else None
     print(f"building the {kind} model (once; cached in {folder})", file=sys.stderr)
     ds = dataset.load(data)
     model = final.build(ds, kind, progress=progress, route=route)
