@@ -31,7 +31,7 @@ from percepiano.experiments.store import (
 
 # each chapter's module registers its experiments when imported, in the book's order
 from percepiano.experiments import data, baselines, ast, week1, listener, week2, week3  # noqa: E402,F401,I001  isort: skip
-from percepiano.experiments import interpret, transcription, phase2, phase2_explain  # noqa: E402,F401,I001  isort: skip
+from percepiano.experiments import interpret, transcription, phase2, phase2_explain, week4  # noqa: E402,F401,I001  isort: skip
 # and the speed benchmark (`percepiano bench`), which measures the machine, not the data
 from percepiano.experiments import bench  # noqa: E402,F401,I001  isort: skip
 
