@@ -118,13 +118,9 @@ def telephone(y, sr: int, level: float, seed: int = 0) -> np.ndarray:
 
 
 def velocity(pm, level: float, seed: int = 0):
-    if level <= 0:
-        raise ValueError(f"a velocity factor is positive, got {level}")
-    out = copy.deepcopy(pm)
-    for inst in out.instruments:
-        for note in inst.notes:
-            note.velocity = int(np.clip(round(note.velocity * level), 1, 127))
-    return out
+    from percepiano.audio.augment import scale_velocity
+
+    return scale_velocity(pm, level)
 
 
 def jitter(pm, level: float, seed: int = 0):
