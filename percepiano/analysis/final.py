@@ -285,6 +285,8 @@ def versions_predictor(X, extra: dict, Y, cfg, seed: int, other: dict):
             np.vstack([Y.loc[r.index].to_numpy() for r in rows]))
         for version, t in extra.items():
             names = list(t.index.intersection(test))
+            if not names:  # test segments without this version (e.g. the final exam's)
+                continue
             other[version] = np.vstack([other.get(version, np.empty((0, Y.shape[1]))),
                                         model.predict(t.loc[names].to_numpy())])
             other[f"{version}:names"] = list(other.get(f"{version}:names", [])) + names

@@ -1,7 +1,8 @@
 """``percepiano run``, ``verify`` and ``experiments``: compute, check and list named experiments.
 
     percepiano run data_ceiling                 # writes results/<profile>/data_ceiling/
-    percepiano run --all --profile smoke
+    percepiano run --all --profile smoke        # every experiment but the benchmarks and the exam
+    percepiano run final_exam                   # reads the locked final exam, once per profile
     percepiano verify identity_baselines        # exit 1 when a number moved beyond --atol
     percepiano verify --restamp ast_cv          # the same; if nothing moved, record this commit
     percepiano experiments                      # what exists, and what is stored per profile
@@ -27,7 +28,11 @@ def register(sub) -> None:
                                    "or --profile) and write results/<profile>/<experiment>/.")
     p.add_argument("names", nargs="*", metavar="EXPERIMENT")
     p.add_argument("--all", action="store_true",
-                   help="run every registered experiment but the benchmarks (`percepiano bench`)")
+                   help="run every registered experiment but the benchmarks (`percepiano "
+                        "bench`) and the final exam, which is read once, by name")
+    p.add_argument("--force-exam", action="store_true",
+                   help="let final_exam read the locked final exam although this profile has "
+                        "read it before; the read is recorded as forced in the exam's ledger")
     p.add_argument("--profile", choices=config.PROFILES, help="default: $PERCEPIANO_PROFILE")
     p.add_argument("--json", action="store_true",
                    help="print the headline numbers (named as stored) as JSON")
@@ -56,12 +61,19 @@ def register(sub) -> None:
 
 
 def cmd_run(args) -> int:
-    names = (sorted(n for n, e in experiments.REGISTRY.items() if not e.benchmark) if args.all
-             else args.names)
+    import os
+
+    from percepiano.data import exam
+    from percepiano.experiments.results import FORCE_ENV
+
+    names = (sorted(n for n, e in experiments.REGISTRY.items()
+                    if not e.benchmark and n != exam.EXPERIMENT) if args.all else args.names)
     if not names:
         raise UserError("name an experiment (see `percepiano experiments`) or pass --all")
     for name in names:
         experiments.get(name)  # unknown names fail before anything runs
+    if args.force_exam:
+        os.environ[FORCE_ENV] = "1"
     out, lines = [], []
     for name in names:
         res = experiments.run(name, args.profile)
