@@ -5,12 +5,15 @@
   ``splits.draw_final_exam``): the identity references (the training mean; the performer's
   mean, which knows who plays) and the final models of ``analysis.final`` (the MIDI forest and
   the audio forest, each with the recipe ``percepiano predict`` ships: the same descriptors,
-  forest settings and training versions of the sound). Beside each, the same recipe's
+  forest settings and training versions of the sound), and the best single learner of the
+  week-3 chapter, LightGBM on the MIDI and audio descriptors with its settings chosen on an
+  inner validation split (``models.ensemble.lgbm_predictor``). Beside each, the same recipe's
   ``final.K``-fold cross-validation on the development part (``final.SPLIT``), so the two
   columns of the chapter's table come from one code path. Every statistic that needs the
   exam's labels is computed here, once: pooled R², r, within-excerpt Spearman and pairwise
   accuracy with cluster-bootstrap intervals over the exam's music groups, on all and on the
-  human performances; the paired differences against ``REFERENCE`` (Holm); and per-dimension
+  human performances; the paired differences against the reference, the system with the best
+  development R² of this run, chosen before any exam label is scored (Holm); and per-dimension
   pooled r. The stored predictions (``part``: ``development``, out of fold, or ``exam``) carry
   no label.
 
@@ -33,24 +36,26 @@ from percepiano.experiments.store import experiment
 
 FORCE_ENV = "PERCEPIANO_FORCE_EXAM"  # set to 1 to read the final exam a second time
 SYSTEMS = {"training mean": None, "performer mean": "performer",
-           "MIDI forest": "midi", "audio forest": "audio"}
-REFERENCE = "MIDI forest"  # the best system of development, what every other is paired with
+           "MIDI forest": "midi", "audio forest": "audio", "LightGBM": "both"}
 METRICS = ("mean_r2", "mean_r", "mean_within_rho", "mean_pairwise")
 
 
 def _exam_config(s) -> dict:
-    from percepiano import config
     from percepiano.analysis import final
     from percepiano.data import exam
     from percepiano.models import forest
+    from percepiano.models.ensemble import LGBM_GRID
 
     return {"profile": s.profile, "max_segments": s.max_segments, "seeds": list(s.seeds),
             "max_exam": 40 if s.profile == "smoke" else None,  # smoke: a few exam excerpts
             "split": final.SPLIT, "folds": final.K, "format": final.FORMAT,
-            "systems": list(SYSTEMS), "reference": REFERENCE, "metrics": list(METRICS),
+            "systems": list(SYSTEMS), "metrics": list(METRICS),
+            # smoke: the grid's first setting with fewer trees, to keep the test suite short
+            "lgbm_grid": ([dict(LGBM_GRID[0], n_estimators=100)] if s.profile == "smoke"
+                          else list(LGBM_GRID)),
             "forest": {k: v for k, v in forest.preset(s.profile).__dict__.items()
                        if k != "candidates"},
-            "n_boot": config.settings().n_boot, "lock": exam.lock_commit(),
+            "n_boot": s.n_boot, "lock": exam.lock_commit(),
             "exam_segments": len(exam.final_exam_names())}
 
 
@@ -59,15 +64,16 @@ def final_exam(cfg: dict) -> dict:
     """Every chosen system trained on all development data and scored once on the exam."""
     from percepiano.data import dataset, exam
     from percepiano.data.dataset import DIMENSIONS
+    from percepiano.data.splits import nested_split
     from percepiano.evaluation import stats
     from percepiano.evaluation.cross_validation import cross_validate_seeds
+    from percepiano.evaluation.metrics import r2
 
     start = time.perf_counter()
+    _may_read(exam)  # refuse a second read before hours of fitting, not after
     dev = dataset.subset(dataset.load(), cfg["max_segments"])
-    whole = dataset.load(part="all", key=exam.grant(exam.EXPERIMENT),
-                         force=os.environ.get(FORCE_ENV) == "1")  # recorded in the ledger
-    locked = dataset.subset(restrict(whole, list(exam.final_exam_names())), cfg["max_exam"])
-    ds = restrict(whole, list(dev.names) + list(locked.names))
+    locked = exam_names(dataset.load(part="all").segments, cfg["max_exam"])
+    ds = with_segments(dev, dataset.load(part="all").segments, locked)  # no exam label in it
     dims, seeds = list(DIMENSIONS), cfg["seeds"]
     predictors, timing = _predictors(ds, cfg), {}
     dev_rows, exam_rows = [], []
@@ -76,27 +82,36 @@ def final_exam(cfg: dict) -> dict:
         cv = cross_validate_seeds(dev, cfg["split"], cfg["folds"], seeds, make,
                                   desc=f"cross-validating the {system}")
         dev_rows.append(cv["oof"].assign(system=system, kind=cfg["split"]))
-        for seed in seeds:
-            pred = make(seed)(list(dev.names), [], list(locked.names))
-            exam_rows.append(pd.DataFrame(pred, index=locked.names, columns=dims)
+        for seed in seeds:  # the development part split as each cross-validation fold is
+            train, val = nested_split(dev.segments, dev.names, cfg["split"], seed)
+            pred = make(seed)(train, val, locked)
+            exam_rows.append(pd.DataFrame(pred, index=locked, columns=dims)
                              .assign(system=system, seed=seed))
         timing[system] = time.perf_counter() - clock
+    development = {}  # the development cross-validation's pooled R², mean over seeds
+    for rows in dev_rows:
+        development[str(rows.system.iloc[0])] = float(np.mean([
+            r2(dev.labels.loc[p.index, dims].to_numpy(), p[dims].to_numpy()).mean()
+            for _, p in rows.groupby("seed")]))
+    reference = max(development, key=development.get)  # before any exam label is read
     oof = pd.concat(exam_rows).rename_axis("name")
-    y, seg = locked.labels[dims], locked.segments
+    y = _read_exam(dataset, exam).labels.loc[locked, dims]  # the one read, in the ledger
+    seg = ds.segments.loc[locked]
     units = stats.units_by_kind(seg)[cfg["split"]]  # the exam's music groups
     deadpan = seg["is_score"].astype(bool)
     summary = stats.summarise(y, oof, ["system"], units, seg["excerpt"], cfg["metrics"],
                               cfg["n_boot"], deadpan=deadpan)
-    paired = stats.compare(y, stats.by_config(oof, "system"), cfg["reference"], units,
+    paired = stats.compare(y, stats.by_config(oof, "system"), reference, units,
                            seg["excerpt"], metrics=cfg["metrics"], n_boot=cfg["n_boot"])
     best = summary[(summary.performances == "all") & (summary.metric == "mean_r2")]
-    ref = best.set_index("system").loc[cfg["reference"]]
+    ref = best.set_index("system").loc[reference]
     stored = pd.concat([pd.concat(dev_rows).drop(columns="kind").assign(part="development"),
                         oof.assign(part="exam", fold=-1)]).rename_axis("name")
-    return {"exam_r2": float(ref.estimate), "exam_r2_ci": [float(ref.ci_lo), float(ref.ci_hi)],
+    return {"exam_r2": float(ref.estimate), "reference": reference,
+            "development_r2": development, "exam_r2_ci": [float(ref.ci_lo), float(ref.ci_hi)],
             "summary": summary.to_dict("records"), "paired": paired.to_dict("records"),
             "per_dimension_r": _per_dimension_r(y, oof),
-            "exam": {"segments": len(locked.names), "excerpts": int(seg.excerpt.nunique()),
+            "exam": {"segments": len(locked), "excerpts": int(seg.excerpt.nunique()),
                      "music_groups": int(seg.music_group.nunique()),
                      "pieces": int(seg.piece.nunique()), "human": int((~deadpan).sum()),
                      "composers": sorted(map(str, seg.composer.unique()))},
@@ -104,31 +119,36 @@ def final_exam(cfg: dict) -> dict:
                             "folds": cfg["folds"]},
             "fit_s": timing, "wall_s": time.perf_counter() - start,
             "headline": {"keys": ["exam_r2"], "kind": "final exam",
-                         "metric": f"pooled R² of the {cfg['reference']} on the locked final "
-                                   "exam, mean over the 19 dimensions and over seeds"},
-            "oof": stored.round(5)}
+                         "metric": "pooled R² on the locked final exam of the system with the "
+                                   "best development R², mean over the 19 dimensions and seeds"},
+            "oof": stored.round(4)}
 
 
 def _predictors(ds, cfg: dict) -> dict:
     """{system: make(seed) -> fit_predict(train, val, test)} on ``ds`` (development and exam
     segments): the identity means, and the final models' recipes (``analysis.final``)."""
+    import dataclasses
+
     from percepiano.analysis.final import descriptor_columns, training_rows, versions_predictor
-    from percepiano.data import exam
     from percepiano.data.dataset import DIMENSIONS
     from percepiano.features import takes
-    from percepiano.models import forest, identity
+    from percepiano.models import ensemble, forest, identity
 
     fcfg = forest.variant(forest.ForestConfig(**cfg["forest"]), {})
-    locked = [n for n in ds.names if n in set(exam.final_exam_names())]
+    locked = [n for n in ds.names if n not in set(ds.labels.index)]
     out = {}
     for system, kind in SYSTEMS.items():
-        if kind in (None, "performer"):
+        if kind == "both":
+            X = forest.feature_table(ds, "both")
+            out[system] = lambda seed, X=X: ensemble.lgbm_predictor(X, ds.labels, seed,
+                                                                    cfg["lgbm_grid"])
+        elif kind in (None, "performer"):
             out[system] = lambda seed, column=kind: identity.group_mean_predictor(ds, column)
         elif kind == "midi":
             X = forest.feature_table(ds, "midi")[descriptor_columns("midi")]
             out[system] = lambda seed, X=X: forest.forest_predictor(ds, X, "rf", fcfg, seed)
         else:  # the audio forest learns from every training version of the development sound
-            dev = dataset_without(ds, locked)
+            dev = dataclasses.replace(ds, segments=ds.segments.drop(index=locked))
             X, extra = training_rows(dev, "audio", descriptor_columns("audio"), progress=False)
             t = takes.take_table(ds, "fluidr3", progress=False, names=locked)
             X = pd.concat([X, t.set_axis([f"audio:{c}" for c in t.columns], axis=1)[X.columns]])
@@ -138,21 +158,46 @@ def _predictors(ds, cfg: dict) -> dict:
     return out
 
 
-def restrict(ds, names):
-    """``ds`` (a ``dataset.PercePiano``) with only the segments ``names``, in that order: their
-    metadata, labels and ratings. Raises KeyError for a name ``ds`` does not hold."""
+def _may_read(exam) -> bool:
+    """Whether this read is forced; raises DataError naming ``--force-exam`` when this profile
+    has read the exam before and the read is not forced (``FORCE_ENV``)."""
+    from percepiano.errors import DataError
+
+    force, done = os.environ.get(FORCE_ENV) == "1", exam.reads()
+    if done and not force:
+        last = done[-1]
+        raise DataError(f"the locked final exam was read before in this profile (commit "
+                        f"{str(last.get('commit'))[:8]}, {last.get('time')}; ledger "
+                        f"{exam.ledger_path()}); its stored results are its answer. Read it "
+                        "again only to replace them: percepiano run final_exam --force-exam")
+    return force
+
+
+def _read_exam(dataset, exam):
+    """The whole dataset with the exam's labels: the one read, recorded in the ledger."""
+    return dataset.load(part="all", key=exam.grant(exam.EXPERIMENT), force=_may_read(exam))
+
+
+def exam_names(segments: pd.DataFrame, max_segments: int | None) -> list[str]:
+    """The final exam's segment names, sorted; with ``max_segments``, only its first excerpts
+    (whole, sorted by name) up to that many segments."""
+    from percepiano.data import exam
+
+    names = sorted(exam.final_exam_names())
+    if max_segments is None:
+        return names
+    size = segments.loc[names].groupby("excerpt").size().sort_index()
+    kept = set(size.index[size.cumsum() <= max_segments])
+    return [n for n in names if segments.at[n, "excerpt"] in kept]
+
+
+def with_segments(dev, segments: pd.DataFrame, extra: list[str]):
+    """``dev`` (the development part) whose ``segments`` also hold the metadata of ``extra``
+    (from ``segments``, every segment's), and whose labels stay the development part's: what
+    the systems are trained on and predict the exam from, before any exam label is read."""
     import dataclasses
 
-    return dataclasses.replace(ds, segments=ds.segments.loc[names], labels=ds.labels.loc[names],
-                               label_std=ds.label_std.loc[names],
-                               ratings=ds.ratings[ds.ratings["name"].isin(names)],
-                               rated=ds.rated[ds.rated["name"].isin(names)])
-
-
-def dataset_without(ds, names):
-    """``ds`` without the segments ``names``."""
-    gone = set(names)
-    return restrict(ds, [n for n in ds.names if n not in gone])
+    return dataclasses.replace(dev, segments=segments.loc[list(dev.names) + list(extra)])
 
 
 def _per_dimension_r(y: pd.DataFrame, oof: pd.DataFrame) -> dict:

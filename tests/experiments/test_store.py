@@ -432,21 +432,23 @@ def test_registered_experiments_of_the_first_chapters():
         assert json.loads(json.dumps(cfg)) == cfg and len(digest) == 16
 
 
-def test_run_all_leaves_the_benchmarks_out(store, monkeypatch):
-    """`run --all` recomputes the results, not the speed of this machine."""
+def test_run_all_leaves_the_benchmarks_and_the_final_exam_out(store, monkeypatch):
+    """`run --all` recomputes the results, not the speed of this machine, and never reads the
+    locked final exam, which is read once, by name."""
     from percepiano.cli import run as cli_run
 
     ran = []
     monkeypatch.setattr(experiments, "REGISTRY", {
         "fake": experiments.REGISTRY["fake"],
         "speed": experiments.Experiment("speed", _fake, lambda s: {"n": 1}, "a benchmark",
-                                        benchmark=True)})
+                                        benchmark=True),
+        "final_exam": experiments.Experiment("final_exam", _fake, lambda s: {"n": 1}, "exam")})
     monkeypatch.setattr(experiments, "run", lambda name, profile: ran.append(name) or
                         experiments.Results(name, "smoke", {"pooled_r2": 0.0, "pooled_r": 0.0,
                                                             "headline": HEADLINE},
                                             {"wall_time_s": 0.0}))
     cli_run.cmd_run(type("Args", (), {"all": True, "names": [], "profile": "smoke",
-                                      "json": True})())
+                                      "json": True, "force_exam": False})())
     assert ran == ["fake"]
     assert experiments.get("bench").benchmark
 

@@ -1,0 +1,49 @@
+"""The final exam runs in the smoke profile: it trains on the development part only, reads the
+exam once, refuses a second read before fitting anything unless forced, and stores no label."""
+
+import numpy as np
+import pytest
+
+from percepiano import experiments
+from percepiano.data import exam
+from percepiano.data.dataset import DIMENSIONS
+from percepiano.errors import DataError
+from percepiano.experiments import results
+
+
+def test_final_exam_reads_the_exam_once_and_refuses_a_second_read(ds, results_root,
+                                                                  monkeypatch):
+    monkeypatch.delenv(results.FORCE_ENV, raising=False)
+    res = experiments.run("final_exam", "smoke")
+    oof, m = res.oof, res.metrics
+    assert set(oof.part) == {"development", "exam"}
+    assert set(oof.system) == set(results.SYSTEMS)
+    locked = set(exam.final_exam_names())
+    dev_rows, exam_rows = oof[oof.part == "development"], oof[oof.part == "exam"]
+    assert not set(dev_rows.index) & locked and set(exam_rows.index) <= locked
+    assert len(set(exam_rows.index)) == m["exam"]["segments"] > 0
+    assert set(oof.columns) == {*DIMENSIONS, "system", "seed", "fold", "part"}  # no label
+    # the reference is the best development system, chosen before the exam was scored
+    assert m["reference"] == max(m["development_r2"], key=m["development_r2"].get)
+    assert {r["config"] for r in m["paired"]} == set(results.SYSTEMS) - {m["reference"]}
+    # the training mean predicts one row for every exam segment
+    mean = exam_rows[exam_rows.system == "training mean"][list(DIMENSIONS)]
+    assert np.allclose(mean.to_numpy(), mean.to_numpy()[0])
+    reads = exam.reads("smoke")
+    assert len(reads) == 1 and not reads[0]["forced"]
+    with pytest.raises(DataError, match="--force-exam"):
+        experiments.run("final_exam", "smoke")
+    assert len(exam.reads("smoke")) == 1  # a refused run records nothing
+    assert results.exam_results("smoke").metrics["exam_r2"] == m["exam_r2"]
+
+
+def test_exam_names_keeps_whole_excerpts(ds):
+    from percepiano.data import dataset
+
+    segments = dataset.load(part="all").segments
+    every = results.exam_names(segments, None)
+    assert every == sorted(exam.final_exam_names())
+    few = results.exam_names(segments, 40)
+    assert 0 < len(few) <= 40 and set(few) <= set(every)
+    kept = set(segments.loc[few, "excerpt"])
+    assert set(segments.loc[every][segments.loc[every, "excerpt"].isin(kept)].index) == set(few)
