@@ -1,0 +1,134 @@
+"""The final results chapter's readings: the exam beside development, the caveat of what saw
+the exam before it was locked, and the published numbers with their own splits.
+
+Every sentence is generated from the numbers or records it states (``data.exam.history``, the
+ledger of reads, the stored results of ``experiments.results``), so it stays true when they
+change. Summaries are ``stats.summarise`` tables with a ``system`` column.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from percepiano.evaluation.verdicts import join_items
+
+NAMES = {"mean_r2": "R²", "mean_r": "r", "mean_within_rho": "within-excerpt ρ",
+         "mean_pairwise": "pairwise accuracy"}
+
+
+def side_by_side(development: pd.DataFrame, exam: pd.DataFrame) -> pd.DataFrame:
+    """One row per system: each metric on the development cross-validation and on the exam,
+    "estimate [lo, hi]", all performances, then R² and pairwise accuracy on the human ones."""
+    rows = []
+    for system in dict.fromkeys(exam.system):
+        row = {"system": system}
+        for part, table in (("development", development), ("exam", exam)):
+            t = table[table.system == system]
+            for (performances, metric), r in t.set_index(["performances", "metric"]).iterrows():
+                if performances == "human" and metric not in ("mean_r2", "mean_pairwise"):
+                    continue
+                who = "" if performances == "all" else ", human only"
+                row[f"{NAMES[metric]}{who} ({part})"] = (f"{r.estimate:.3f} [{r.ci_lo:.3f}, "
+                                                         f"{r.ci_hi:.3f}]")
+        rows.append(row)
+    out = pd.DataFrame(rows).set_index("system")
+    return out[sorted(out.columns, key=lambda c: (list(NAMES.values()).index(c.split(" (")[0]
+                                                 .split(",")[0]), "human" in c, "exam" in c))]
+
+
+def exam_figure(development: pd.DataFrame, exam: pd.DataFrame) -> Figure:
+    """Pooled R² and within-excerpt pairwise accuracy of each system on the development
+    cross-validation and on the exam (all performances), with intervals."""
+    metrics = ("mean_r2", "mean_pairwise")
+    systems = list(dict.fromkeys(exam.system))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.45 * len(systems) + 1.4), sharey=True)
+    for ax, metric in zip(axes, metrics, strict=True):
+        for i, (part, table) in enumerate((("development", development), ("exam", exam))):
+            t = table[(table.metric == metric) & (table.performances == "all")]
+            t = t.set_index("system").loc[systems]
+            y = np.arange(len(systems)) + (i - 0.5) * 0.25
+            ax.errorbar(t.estimate, y, xerr=[t.estimate - t.ci_lo, t.ci_hi - t.estimate],
+                        fmt="o", ms=5, capsize=2, color=f"C{i}", label=part)
+        ax.axvline(0 if metric == "mean_r2" else 0.5, color="k", lw=0.6)
+        ax.set_title(NAMES[metric], fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(systems)), systems)
+    axes[0].set_ylim(len(systems) - 0.5, -0.5)
+    axes[1].legend(frameon=False, fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def gap_text(development: pd.DataFrame, exam: pd.DataFrame, reference: str) -> str:
+    """How the reference system's exam R² stands against its development one: inside the
+    development interval, above or below it."""
+    def row(table):
+        return table[(table.system == reference) & (table.metric == "mean_r2")
+                     & (table.performances == "all")].iloc[0]
+
+    d, e = row(development), row(exam)
+    where = ("inside" if d.ci_lo <= e.estimate <= d.ci_hi else
+             "above" if e.estimate > d.ci_hi else "below")
+    return (f"The {reference}, the best system of development, scores {e.estimate:.3f} "
+            f"[{e.ci_lo:.3f}, {e.ci_hi:.3f}] pooled R² on the exam against {d.estimate:.3f} "
+            f"[{d.ci_lo:.3f}, {d.ci_hi:.3f}] in development: the exam's estimate lies {where} "
+            "the development interval.")
+
+
+def caveat(history: pd.DataFrame, exam_segments: int) -> str:
+    """What saw the exam before it was drawn, and what of it has been remade since inside the
+    development folds, from ``data.exam.history()``."""
+    remade = history[history.remade_by.notna()]
+    still = history[history.remade_by.isna()]
+    said = [f"{r.short} ({r.exam_segments} of its {r.segments} segments now in the exam)"
+            for r in still.itertuples()]
+    text = (f"Before the {exam_segments} exam segments were drawn, {len(history)} choices and "
+            f"stored results had been made on data that included some of them. "
+            f"{len(remade)} of them {'has' if len(remade) == 1 else 'have'} since been made "
+            "again inside the development folds "
+            f"({join_items(list(remade.short))}), so no number of this book rests on them. ")
+    if said:
+        text += (f"{len(still)} {'has' if len(still) == 1 else 'have'} not: "
+                 f"{join_items(said)}. They are design choices, "
+                 "not fitted parameters, but they were made while the exam's segments were in "
+                 "view, so the exam is not wholly unseen by them, and its numbers may be "
+                 "slightly optimistic for the systems that use them.")
+    return text
+
+
+def ledger_table(reads: list[dict]) -> pd.DataFrame:
+    """The ledger of exam reads as a table: time, commit (short), clean tree, forced."""
+    return pd.DataFrame([{"read at": r.get("time"), "commit": str(r.get("commit"))[:8],
+                          "uncommitted changes": bool(r.get("dirty")),
+                          "forced": bool(r.get("forced"))} for r in reads])
+
+
+def published_beside(published: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
+    """The published numbers and ours, each with its split and inputs, one table: ``ours``
+    rows carry ``model``, ``input``, ``split``, ``r2`` (text with interval) and ``source``."""
+    pub = published.assign(r2=published.r2.map(lambda v: f"{v:.3f}"))
+    cols = ["model", "input", "split", "r2", "source"]
+    return pd.concat([pub[cols], ours[cols]], ignore_index=True).rename(
+        columns={"r2": "pooled R²"})
+
+
+def networks_text(load, y: pd.DataFrame) -> str:
+    """The development pooled R² (piece split, mean over seeds) of the week-3 networks beside
+    its best descriptor learner, from ``week3_ensembles``'s stored predictions; ``load`` is
+    ``experiments.load_or_run``, ``y`` the development labels."""
+    from percepiano.data.dataset import DIMENSIONS
+    from percepiano.evaluation.metrics import r2
+
+    oof = load("week3_ensembles").oof
+    score = {}
+    for config in ("listener", "hybrid", "stack: all six", "LightGBM"):
+        part = oof[oof.config == config]
+        score[config] = float(np.mean([r2(y.loc[p.index].to_numpy(),
+                                          p[list(DIMENSIONS)].to_numpy()).mean()
+                                       for _, p in part.groupby("seed")]))
+    others = [f"the {c}'s is {v:.3f}" for c, v in score.items() if c != "LightGBM"]
+    return (f"LightGBM's pooled R² is {score['LightGBM']:.3f} on the piece split, "
+            + join_items(others))

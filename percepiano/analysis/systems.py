@@ -1,0 +1,131 @@
+"""Every system the book built, read from the out-of-fold predictions its chapter stored: the
+results table of the week-4 chapter.
+
+``SYSTEMS`` names each system, the experiment that stored it and the rows of its table that are
+that system (``where``). ``collect`` gathers them into one long out-of-fold table (19 dimension
+columns, ``seed``, ``fold``, ``kind``, ``system``), with the best week-2 recipe added under
+``BEST_WEEK2``: the configuration of the week-2 experiments with the highest pooled R² on the
+piece split, chosen on the same folds it is scored on, which flatters it, and said so where it
+is shown. Every system of the piece split was cross-validated on the same 1012 segments, seeds
+and folds, so their predictions pair (``pairable``); the transcription route (scored on its own
+subset of segments) and the few-shot adaptation (a work held out with k of its performances
+labelled) are shown beside them with their own designs and are not paired.
+
+``targets`` reads the roadmap's per-dimension targets (pooled r above ``TARGET_R`` on timing,
+dynamics and musical expression) from a system's predictions, with cluster-bootstrap intervals
+(``evaluation.bootstrap``) and the noise ceiling of each dimension.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from percepiano.data.dataset import DIMENSIONS
+
+# name: (experiment, rows of its out-of-fold table)
+SYSTEMS: dict[str, tuple[str, dict]] = {
+    "forest, MIDI descriptors": ("forest_baselines", {"features": "midi"}),
+    "forest, audio descriptors": ("forest_baselines", {"features": "audio"}),
+    "forest, MIDI + audio": ("forest_baselines", {"features": "both"}),
+    "extra trees, MIDI + audio": ("week3_splits", {"learner": "extra trees"}),
+    "LightGBM, MIDI + audio": ("week3_splits", {"learner": "LightGBM"}),
+    "descriptor net": ("week3_splits", {"learner": "descriptor net"}),
+    "AST (default)": ("ast_cv", {}),
+    **{f"AST {size}": ("week1_architecture", {"config": f"size: {size}"})
+       for size in ("nano", "micro", "mini", "tiny", "small")},
+    "listener (masked + descriptor pretraining)": ("listener_pretraining", {"config": "both"}),
+    "hybrid (AST + descriptor net)": ("week1_hybrid", {"config": "hybrid"}),
+    "trees averaged (forest, extra trees, LightGBM)": ("week3_ensembles",
+                                                       {"config": "trees (mean of three)"}),
+    "hybrid × 5 seeds": ("week3_ensembles", {"config": "hybrid × 5 seeds"}),
+    "stack: trees": ("week3_ensembles", {"config": "stack: trees"}),
+    "stack: all six": ("week3_ensembles", {"config": "stack: all six"}),
+}
+WEEK2 = ("week2_descriptors", "week2_training", "week2_fusion")
+BEST_WEEK2 = "best week-2 recipe"
+ROUTE = ("transcription_route", {"route": "MIDI forest + error model, transcribed (fluidr3)"})
+FEWSHOT = ("phase2_fewshot", {"method": "forest", "k": 8})
+SHOWN_KINDS = ("piece", "performer", "work")
+TARGET_R = 0.7  # the roadmap's target: pooled r above this ...
+TARGETS = {"timing": ("Timing",), "dynamics": ("Dynamic",),  # ... on these dimensions
+           "musical expression": ("Music_Making",)}
+KEEP = [*DIMENSIONS, "seed", "fold", "kind"]
+
+
+def _rows(oof: pd.DataFrame, where: dict) -> pd.DataFrame:
+    for column, value in where.items():
+        oof = oof[oof[column] == value]
+    return oof
+
+
+def best_week2(load: Callable, y: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """The week-2 configuration with the highest pooled R² on the piece split (mean over seeds)
+    and its out-of-fold rows: (its name, e.g. "week2_descriptors: forest, + both", rows)."""
+    from percepiano.evaluation.metrics import r2
+
+    best, score = None, -np.inf
+    for name in WEEK2:
+        oof = load(name).oof
+        keys = [c for c in ("learner", "config") if c in oof]
+        for key, part in oof[oof.kind == "piece"].groupby(keys, sort=False):
+            value = np.mean([r2(y.loc[p.index].to_numpy(), p[list(DIMENSIONS)].to_numpy()).mean()
+                             for _, p in part.groupby("seed")])
+            if value > score:
+                label = ", ".join(map(str, key if isinstance(key, tuple) else (key,)))
+                best, score = (f"{name}: {label}", part), value
+    return best[0], best[1]
+
+
+def collect(load: Callable, y: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """(The long out-of-fold table of every system of ``SYSTEMS`` and the best week-2 recipe on
+    the splits it was run on, the name of that recipe). ``load(experiment)`` returns stored
+    results (``experiments.load_or_run``); ``y``: the development labels."""
+    parts = []
+    for system, (name, where) in SYSTEMS.items():
+        part = _rows(load(name).oof, where)
+        parts.append(part[part.kind.isin(SHOWN_KINDS)][KEEP].assign(system=system))
+    recipe, part = best_week2(load, y)
+    parts.append(part[KEEP].assign(system=BEST_WEEK2))
+    return pd.concat(parts), recipe
+
+
+def own_designs(load: Callable) -> dict[str, pd.DataFrame]:
+    """The systems scored with designs of their own: {name: out-of-fold rows (dimensions,
+    ``seed``)}: the transcription route on its subset of segments, the forest adapted with 8
+    labelled performances of each held-out work (its query performances)."""
+    route = _rows(load(ROUTE[0]).oof, ROUTE[1]).assign(seed=0)
+    few = _rows(load(FEWSHOT[0]).oof, FEWSHOT[1])
+    return {"transcription route (MIDI forest + error model, transcribed)":
+            route[[*DIMENSIONS, "seed"]],
+            "few-shot forest, 8 labelled performances of the held-out work":
+            few[[*DIMENSIONS, "seed"]]}
+
+
+def pairable(oof: pd.DataFrame, kind: str = "piece") -> dict[str, pd.DataFrame]:
+    """``compare``'s input for one split: {system: rows (dimensions, ``seed``, ``fold``)}."""
+    part = oof[oof.kind == kind]
+    return {str(s): p.drop(columns=["system", "kind"]) for s, p in part.groupby("system",
+                                                                                sort=False)}
+
+
+def targets(y: pd.DataFrame, pred: pd.DataFrame, units: pd.Series, ceiling_r: dict,
+            n_boot: int, seed: int = 0) -> pd.DataFrame:
+    """Per dimension of the roadmap's targets: pooled r (mean over seeds) with its bootstrap
+    interval over ``units``, the dimension's noise ceiling (``ceiling_r``: {dimension: r}), the
+    ``target`` it belongs to and whether its interval lies above ``TARGET_R`` (``met``), below
+    it (``missed``) or spans it (``unsure``). ``pred``: rows with the dimensions and ``seed``."""
+    from percepiano.evaluation.bootstrap import cluster_bootstrap_ci
+
+    rows = []
+    for target, prefixes in TARGETS.items():
+        for d in (d for d in DIMENSIONS if d.startswith(prefixes)):
+            est, lo, hi = cluster_bootstrap_ci(y[[d]], pred[[d, "seed"]], units, "mean_r",
+                                               n_boot=n_boot, seed=seed)
+            rows.append({"target": target, "dimension": d, "r": est, "ci_lo": lo, "ci_hi": hi,
+                         "ceiling_r": float(ceiling_r[d]),
+                         "status": "met" if lo > TARGET_R else
+                         "missed" if hi < TARGET_R else "unsure"})
+    return pd.DataFrame(rows)

@@ -1,0 +1,216 @@
+"""The week-4 chapter's readings: figures and generated sentences over the results table
+(``analysis.systems``), the robustness curves (``experiments.week4``) and the calibration of
+the book's systems (``analysis.conformal``, ``analysis.calibration``).
+
+Every sentence is generated from the numbers it states, so the text stays true when they
+change. Inputs are ``stats.summarise`` tables (columns ``estimate``, ``ci_lo``, ``ci_hi``,
+``metric`` and the grouping columns) unless said otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from percepiano.evaluation.verdicts import join_items
+
+METRIC_TITLES = {"mean_r2": "pooled R²", "mean_pairwise": "within-excerpt pairwise accuracy"}
+PERTURBATION_UNITS = {"noise": "SNR (dB)", "reverb": "wet level", "gain": "gain (dB)",
+                      "tempo": "tempo factor", "telephone": "band limit (0 off, 1 on)",
+                      "velocity": "velocity factor", "jitter": "onset jitter (ms)"}
+
+
+def systems_figure(summary: pd.DataFrame, references: Mapping[str, Mapping[str, float]],
+                   kinds=("piece", "performer", "work")) -> Figure:
+    """One panel per (metric, split): each system's estimate on all performances with its
+    interval, best first on the piece split, and the ``references`` ({metric: {label: value}},
+    e.g. the noise ceiling and the identity bar) as vertical lines."""
+    part = summary[summary.performances == "all"]
+    order = (part[(part.metric == "mean_r2") & (part.kind == "piece")]
+             .sort_values("estimate", ascending=False).system.tolist())
+    order += [s for s in dict.fromkeys(part.system) if s not in order]
+    metrics = [m for m in METRIC_TITLES if m in set(part.metric)]
+    fig, axes = plt.subplots(len(metrics), len(kinds), figsize=(4.0 * len(kinds) + 3.0,
+                             (0.28 * len(order) + 1.2) * len(metrics)), sharey=True,
+                             squeeze=False)
+    for row, metric in zip(axes, metrics, strict=True):
+        for ax, kind in zip(row, kinds, strict=True):
+            p = part[(part.metric == metric) & (part.kind == kind)].set_index("system")
+            y = np.array([order.index(s) for s in p.index])
+            ax.errorbar(p.estimate, y, xerr=[p.estimate - p.ci_lo, p.ci_hi - p.estimate],
+                        fmt="o", ms=4, color="C0", elinewidth=1, capsize=2)
+            for i, (label, value) in enumerate(references.get(metric, {}).items()):
+                ax.axvline(value, color=f"C{i + 1}", ls="--", lw=1, label=label)
+            ax.set_title(f"{kind} split: {METRIC_TITLES[metric]}", fontsize=9)
+            ax.grid(axis="x", alpha=0.3)
+        row[0].set_yticks(range(len(order)), order, fontsize=8)
+        row[0].set_ylim(len(order) - 0.5, -0.5)
+        row[-1].legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def best_text(summary: pd.DataFrame, kind: str = "piece") -> tuple[str, str]:
+    """(The system with the highest pooled R² on all performances of ``kind``, a sentence
+    naming it with its interval and the runner-up's.)"""
+    part = summary[(summary.performances == "all") & (summary.metric == "mean_r2")
+                   & (summary.kind == kind)].sort_values("estimate", ascending=False)
+    a, b = part.iloc[0], part.iloc[1]
+    overlap = "overlap" if b.ci_hi >= a.ci_lo else "do not overlap"
+    return str(a.system), (
+        f"On the {kind} split the highest pooled R² is the {a.system}'s, {a.estimate:.3f} "
+        f"[{a.ci_lo:.3f}, {a.ci_hi:.3f}]; next comes the {b.system}, {b.estimate:.3f} "
+        f"[{b.ci_lo:.3f}, {b.ci_hi:.3f}], and their intervals {overlap}.")
+
+
+def targets_figure(table: pd.DataFrame, target_r: float) -> Figure:
+    """Pooled r per dimension of the roadmap's targets with its interval, the target line and
+    each dimension's noise ceiling (open diamonds)."""
+    from percepiano import plots
+
+    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(table) + 1.2))
+    y = np.arange(len(table))
+    colours = [sns.color_palette("tab10")[list(dict.fromkeys(table.target)).index(t)]
+               for t in table.target]
+    ax.errorbar(table.r, y, xerr=[table.r - table.ci_lo, table.ci_hi - table.r], fmt="none",
+                ecolor=colours, elinewidth=1.2, capsize=2)
+    ax.scatter(table.r, y, c=colours, s=30, zorder=3, label="pooled r")
+    ax.scatter(table.ceiling_r, y, marker="D", facecolors="none", edgecolors="grey", s=26,
+               label="noise ceiling")
+    ax.axvline(target_r, color="k", ls="--", lw=1, label="target")
+    ax.set_yticks(y, [f"{t}: {plots.short_name(d)}" for t, d in zip(table.target,
+                                                                    table.dimension,
+                                                                    strict=True)], fontsize=8)
+    ax.set_ylim(len(table) - 0.5, -0.5)
+    ax.set_xlabel("pooled out-of-fold r")
+    ax.legend(frameon=False, fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def targets_text(table: pd.DataFrame, target_r: float, system: str) -> str:
+    """Which of the roadmap's targets the ``system`` meets, per target: a target is met when
+    every one of its dimensions has its interval above ``target_r``."""
+    from percepiano import plots
+
+    out = []
+    for target, part in table.groupby("target", sort=False):
+        counts = part.status.value_counts()
+        verdict = ("met" if counts.get("met", 0) == len(part) else
+                   "missed" if counts.get("missed", 0) == len(part) else "not met throughout")
+        names = [f"{plots.short_name(d)} {r:.2f} [{lo:.2f}, {hi:.2f}]" for d, r, lo, hi in
+                 part[["dimension", "r", "ci_lo", "ci_hi"]].itertuples(index=False)]
+        out.append(f"{target} ({join_items(names)}): {verdict}")
+    met = (table.status == "met").sum()
+    return (f"The {system}'s targets of r above {target_r:g}: " + "; ".join(out)
+            + f". {met} of {len(table)} dimensions have their whole interval above it.")
+
+
+def robustness_figure(summary: pd.DataFrame, metric: str = "mean_r2") -> Figure:
+    """One panel per perturbation: the metric against the level, one line per system, with
+    intervals; the unseen piano as a point beside the clean score."""
+    part = summary[(summary.metric == metric) & (summary.perturbation != "piano")]
+    names = list(dict.fromkeys(part.perturbation))
+    fig, axes = plt.subplots(1, len(names), figsize=(2.4 * len(names) + 1, 3.0), sharey=True,
+                             squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        for i, (system, p) in enumerate(part[part.perturbation == name].groupby("system",
+                                                                                 sort=False)):
+            p = p.sort_values("level")
+            ax.plot(p.level, p.estimate, "o-", ms=3, color=f"C{i}", label=system)
+            ax.fill_between(p.level, p.ci_lo, p.ci_hi, color=f"C{i}", alpha=0.2)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(PERTURBATION_UNITS.get(name, "level"), fontsize=8)
+        ax.axhline(0, color="k", lw=0.6)
+    axes[0][0].set_ylabel(METRIC_TITLES.get(metric, metric))
+    axes[0][-1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def robustness_text(summary: pd.DataFrame, clean: Mapping[str, tuple[str, float]]) -> str:
+    """Per system: its clean pooled R² and the perturbation levels whose interval lies wholly
+    below the clean estimate, worst first. ``clean``: {system: (perturbation, identity level)}
+    naming the row that is the clean score."""
+    part = summary[summary.metric == "mean_r2"]
+    out = []
+    for system, p in part.groupby("system", sort=False):
+        name, level = clean[system]
+        c = p[(p.perturbation == name) & (p.level == level)].iloc[0]
+        hurt = p[p.ci_hi < c.estimate].sort_values("estimate")
+        said = [f"{r.perturbation} at {r.level:g} ({r.estimate:.3f} [{r.ci_lo:.3f}, "
+                f"{r.ci_hi:.3f}])" for r in hurt.itertuples()]
+        out.append(f"The {system} scores {c.estimate:.3f} [{c.ci_lo:.3f}, {c.ci_hi:.3f}] on "
+                   "clean inputs; "
+                   + (f"{join_items(said)} {'lies' if len(said) == 1 else 'lie'} wholly below "
+                      "that" if said else "no perturbation level's interval lies wholly below "
+                      "that") + ".")
+    return " ".join(out)
+
+
+def coverage_by_split(y: pd.DataFrame, oof: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Split-conformal coverage per dimension on held-out folds, per split and seed, averaged
+    over seeds: ``oof`` rows with the dimensions, ``seed``, ``fold`` and ``kind``. Columns
+    ``kind``, ``dimension``, ``coverage``."""
+    from percepiano.analysis.conformal import fold_coverage
+
+    rows = []
+    for kind, part in oof.groupby("kind", sort=False):
+        cov = np.mean([fold_coverage(y, p[list(y.columns)], p["fold"], level).to_numpy()
+                       for _, p in part.groupby("seed")], axis=0)
+        rows += [{"kind": kind, "dimension": d, "coverage": float(c)}
+                 for d, c in zip(y.columns, cov, strict=True)]
+    return pd.DataFrame(rows)
+
+
+def coverage_figure(table: pd.DataFrame, level: float) -> Figure:
+    """Coverage per dimension, one row of points per split, the nominal level as a line."""
+    from percepiano import plots
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    dims = list(dict.fromkeys(table.dimension))
+    for i, (kind, p) in enumerate(table.groupby("kind", sort=False)):
+        ax.plot([dims.index(d) for d in p.dimension], p.coverage, "o", ms=4, color=f"C{i}",
+                label=f"{kind} split")
+    ax.axhline(level, color="k", ls="--", lw=1, label=f"nominal {level:.0%}")
+    ax.set_xticks(range(len(dims)), [plots.short_name(d) for d in dims], rotation=90,
+                  fontsize=7)
+    ax.set_ylabel("coverage on held-out folds")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def coverage_text(table: pd.DataFrame, level: float, tolerance: float = 0.05) -> str:
+    """Per split: mean coverage, its range over dimensions, and the dimensions more than
+    ``tolerance`` below the nominal ``level``."""
+    from percepiano import plots
+
+    out = []
+    for kind, p in table.groupby("kind", sort=False):
+        low = p[p.coverage < level - tolerance]
+        out.append(f"on the {kind} split the intervals cover {p.coverage.mean():.1%} of the "
+                   f"held-out ratings on average ({p.coverage.min():.1%} to "
+                   f"{p.coverage.max():.1%} by dimension"
+                   + (f"; below {level - tolerance:.0%} on "
+                      + join_items([plots.short_name(d) for d in low.dimension])
+                      if len(low) else "") + ")")
+    return f"At a nominal {level:.0%}, " + "; ".join(out) + "."
+
+
+def shrinkage_text(table: pd.DataFrame, system: str) -> str:
+    """A sentence on ``calibration.shrinkage``'s table of ``system``: median variance ratio and
+    calibration slope over dimensions, and their ranges."""
+    v, s = table.variance_ratio, table.calibration_slope
+    side = ("shrunk toward the mean (a slope above 1: ratings move further than the "
+            "predictions do)" if s.median() > 1 else "spread beyond what the ratings support "
+            "(a slope below 1)")
+    return (f"The {system}'s predictions vary {v.median():.2f} times as much as the ratings "
+            f"(median over dimensions; {v.min():.2f} to {v.max():.2f}); the median calibration "
+            f"slope is {s.median():.2f} ({s.min():.2f} to {s.max():.2f}): its predictions are "
+            f"{side}.")

@@ -1,0 +1,92 @@
+"""The week-4 and final-exam readings: the systems table's entries, the targets' verdicts,
+conformal coverage by split, and sentences that say what their numbers say."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from percepiano.analysis import exam_readings, systems
+from percepiano.analysis import week4_readings as say
+from percepiano.data.dataset import DIMENSIONS
+
+
+def _oof(n=400, seeds=(0, 1), folds=4, noise=1.0, seed=0, kind="piece"):
+    rng = np.random.default_rng(seed)
+    names = [f"s{i}" for i in range(n)]
+    signal = rng.normal(size=(n, len(DIMENSIONS)))
+    y = pd.DataFrame(signal + noise * rng.normal(size=signal.shape), names, list(DIMENSIONS))
+    rows = [pd.DataFrame(signal + 0.1 * rng.normal(size=signal.shape), names,
+                         list(DIMENSIONS)).assign(seed=s, fold=np.arange(n) % folds, kind=kind)
+            for s in seeds]
+    return y, pd.concat(rows)
+
+
+def test_every_system_names_a_registered_experiment_and_every_target_its_dimensions():
+    from percepiano import experiments
+
+    for name, (experiment, where) in {**systems.SYSTEMS, "route": systems.ROUTE,
+                                      "few": systems.FEWSHOT}.items():
+        assert experiment in experiments.REGISTRY, name
+        assert isinstance(where, dict)
+    for name in systems.WEEK2:
+        assert name in experiments.REGISTRY
+    for target, prefixes in systems.TARGETS.items():
+        assert [d for d in DIMENSIONS if d.startswith(prefixes)], target
+
+
+def test_targets_say_met_missed_or_unsure_from_the_interval():
+    y, oof = _oof(noise=0.3)  # r near 0.96: every target met
+    units = pd.Series(np.arange(len(y)) // 4, index=y.index)
+    ceiling = {d: 0.9 for d in DIMENSIONS}
+    good = systems.targets(y, oof.drop(columns=["fold", "kind"]), units, ceiling, 200)
+    assert (good.status == "met").all() and (good.ci_lo > systems.TARGET_R).all()
+    assert set(good.target) == set(systems.TARGETS)
+    y2, oof2 = _oof(noise=3.0, seed=1)  # r near 0.3: every target missed
+    bad = systems.targets(y2, oof2.drop(columns=["fold", "kind"]), units, ceiling, 200)
+    assert (bad.status == "missed").all()
+    text = say.targets_text(bad, systems.TARGET_R, "model")
+    assert "missed" in text and " 0 of " in text
+    assert "met;" not in say.targets_text(bad, systems.TARGET_R, "model")
+
+
+def test_conformal_coverage_by_split_is_near_nominal_on_exchangeable_data():
+    y, oof = _oof(n=2000, noise=1.0)
+    cov = say.coverage_by_split(y, oof, 0.8)
+    assert set(cov.kind) == {"piece"} and len(cov) == len(DIMENSIONS)
+    assert cov.coverage.mean() == pytest.approx(0.8, abs=0.02)
+    text = say.coverage_text(cov, 0.8)
+    assert "piece split" in text and "below" not in text
+
+
+def test_robustness_text_names_only_levels_wholly_below_the_clean_score():
+    rows = [("gain", 0.0, 0.30, 0.25, 0.35), ("gain", 6.0, 0.29, 0.24, 0.34),
+            ("noise", 10.0, 0.05, 0.00, 0.10), ("noise", 40.0, 0.28, 0.22, 0.33)]
+    table = pd.DataFrame([{"system": "audio forest", "perturbation": p, "level": lv,
+                           "metric": "mean_r2", "estimate": e, "ci_lo": lo, "ci_hi": hi}
+                          for p, lv, e, lo, hi in rows])
+    text = say.robustness_text(table, {"audio forest": ("gain", 0.0)})
+    assert "noise at 10 (" in text and "noise at 40" not in text and "gain at 6" not in text
+
+
+def test_best_and_gap_sentences_follow_the_numbers():
+    def summary(values):
+        return pd.DataFrame([{"system": s, "kind": "piece", "performances": "all",
+                              "metric": "mean_r2", "estimate": e, "ci_lo": lo, "ci_hi": hi}
+                             for s, (e, lo, hi) in values.items()])
+
+    best, text = say.best_text(summary({"a": (0.5, 0.45, 0.55), "b": (0.3, 0.25, 0.35)}))
+    assert best == "a" and "do not overlap" in text
+    dev = summary({"a": (0.5, 0.45, 0.55)})
+    for exam_value, where in ((0.5, "inside"), (0.6, "above"), (0.2, "below")):
+        exam = summary({"a": (exam_value, exam_value - 0.1, exam_value + 0.1)})
+        assert f"lies {where} the development" in exam_readings.gap_text(dev, exam, "a")
+
+
+def test_the_caveat_names_what_was_never_remade():
+    history = pd.DataFrame([
+        {"short": "size", "segments": 906, "exam_segments": 85, "remade_by": "week1"},
+        {"short": "crop length", "segments": 906, "exam_segments": 85, "remade_by": None}])
+    text = exam_readings.caveat(history, 190)
+    assert "1 of them has since" in text and "1 has not" in text
+    assert "crop length (85 of its 906" in text
+    assert "size (" not in text
