@@ -214,3 +214,17 @@ def shrinkage_text(table: pd.DataFrame, system: str) -> str:
             f"(median over dimensions; {v.min():.2f} to {v.max():.2f}); the median calibration "
             f"slope is {s.median():.2f} ({s.min():.2f} to {s.max():.2f}): its predictions are "
             f"{side}.")
+
+
+def disagreement_text(table: pd.DataFrame) -> str:
+    """A sentence on ``errors.against_disagreement``'s table: the median over dimensions of
+    the correlation of a segment's error with its raters' disagreement, how many dimensions
+    have it positive, and what that says."""
+    rho = table.rho_disagreement
+    reading = ("where the raters disagree, their mean rating is itself noisier, and part of "
+               "what counts as the model's error is theirs" if rho.median() > 0 else
+               "the errors do not grow with the raters' disagreement, so they are the model's "
+               "own")
+    return (f"Across dimensions the median Spearman correlation between a segment's absolute "
+            f"error and the standard deviation of its ratings is {rho.median():.2f}, positive "
+            f"on {int((rho > 0).sum())} of {len(rho)} dimensions: {reading}.")

@@ -90,3 +90,11 @@ def test_the_caveat_names_what_was_never_remade():
     assert "1 of them has since" in text and "1 has not" in text
     assert "crop length (85 of its 906" in text
     assert "size (" not in text
+
+
+def test_the_disagreement_sentence_follows_the_sign_of_the_correlation():
+    up = pd.DataFrame({"rho_disagreement": [0.2, 0.3, -0.1]})
+    assert "part of what counts as the model's error is theirs" in say.disagreement_text(up)
+    assert "positive on 2 of 3" in say.disagreement_text(up)
+    down = pd.DataFrame({"rho_disagreement": [-0.2, -0.3, 0.1]})
+    assert "the model's own" in say.disagreement_text(down)
