@@ -80,7 +80,7 @@ glue("fx_status", "the code has not changed since" if status == "current" else
 
 # %% tags=["hide-input"]
 oof = res.oof
-dev = oof[oof.part == "development"].drop(columns="part").assign(kind="piece")
+dev = oof[oof.part == "development"].drop(columns="part")
 dev_summary = stats.summarise(page.y, dev, ["system"], page.units["piece"], page.excerpts,
                               list(results.METRICS), page.n_boot, deadpan=page.deadpan)
 exam_summary = pd.DataFrame(m["summary"])

@@ -27,6 +27,8 @@ import pandas as pd
 
 from percepiano.data.dataset import SCALE_MAX
 
+WORST_SHARE = 0.1  # ``always_wrong``: the worst tenth of every system's errors
+
 
 def _abs_errors(y: pd.DataFrame, p: pd.DataFrame) -> pd.DataFrame:
     if not p.index.isin(y.index).all() or list(p.columns) != list(y.columns):
@@ -83,7 +85,7 @@ def against_disagreement(y: pd.DataFrame, p: pd.DataFrame, label_std: pd.DataFra
 
 
 def always_wrong(y: pd.DataFrame, systems: Mapping[str, pd.DataFrame],
-                 share: float = 0.1) -> pd.DataFrame:
+                 share: float = WORST_SHARE) -> pd.DataFrame:
     """The segments whose mean absolute error (over the dimensions) is among the
     ``ceil(share * n)`` largest of every system in ``systems`` ({name: predictions}, each over
     the same ``n`` segments), worst first: one row per segment with each system's error (1-7

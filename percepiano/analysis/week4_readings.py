@@ -119,11 +119,16 @@ def robustness_figure(summary: pd.DataFrame, metric: str = "mean_r2") -> Figure:
     fig, axes = plt.subplots(1, len(names), figsize=(2.4 * len(names) + 1, 3.0), sharey=True,
                              squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
-        for i, (system, p) in enumerate(part[part.perturbation == name].groupby("system",
-                                                                                 sort=False)):
-            p = p.sort_values("level")
-            ax.plot(p.level, p.estimate, "o-", ms=3, color=f"C{i}", label=system)
-            ax.fill_between(p.level, p.ci_lo, p.ci_hi, color=f"C{i}", alpha=0.2)
+        rows = part[part.perturbation == name]
+        finite = rows.level[np.isfinite(rows.level)]
+        clean = finite.max() + (np.ptp(finite) or 1) / 3  # where an infinite level is drawn
+        for i, (system, p) in enumerate(rows.groupby("system", sort=False)):
+            p = p.assign(x=p.level.where(np.isfinite(p.level), clean)).sort_values("x")
+            ax.plot(p.x, p.estimate, "o-", ms=3, color=f"C{i}", label=system)
+            ax.fill_between(p.x, p.ci_lo, p.ci_hi, color=f"C{i}", alpha=0.2)
+        if not np.isfinite(rows.level).all():
+            ticks = sorted(set(finite)) + [clean]
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks[:-1]] + ["∞"], fontsize=7)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel(PERTURBATION_UNITS.get(name, "level"), fontsize=8)
         ax.axhline(0, color="k", lw=0.6)
