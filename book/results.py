@@ -90,7 +90,9 @@ display(plots.table(say.side_by_side(dev_summary, exam_summary),
                     f"final exam; {stats.LEVEL:.0%} bootstrap intervals over music groups."))
 plots.glue_figure("fig_fx", say.exam_figure(dev_summary, exam_summary))
 display(Markdown(say.gap_text(dev_summary, exam_summary, m["reference"])))
-display(Markdown(tally(pd.DataFrame(m["paired"]), f"the {m['reference']} on the exam")))
+paired = pd.DataFrame(m["paired"])
+display(Markdown(tally(paired, f"{m['reference']} on the exam") + " "
+                 + say.power_text(paired, m["exam"]["music_groups"])))
 
 # %% [markdown]
 # ```{glue:figure} fig_fx

@@ -251,7 +251,7 @@ glue("w4_rob_min", rob.provenance.get("wall_time_s", 0.0) / 60, display=False)
 
 # %% tags=["hide-input"]
 LEVEL = final.LEVELS[0]  # the level `percepiano predict` prints by default
-splits = oof[(oof.system == "forest, MIDI descriptors")]
+splits = oof[(oof.system == "forest (MIDI descriptors)")]
 cov = say.coverage_by_split(page.y, splits, LEVEL)
 plots.glue_figure("fig_w4_coverage", say.coverage_figure(cov, LEVEL))
 display(Markdown(say.coverage_text(cov, LEVEL)))

@@ -72,10 +72,12 @@ def gap_text(development: pd.DataFrame, exam: pd.DataFrame, reference: str) -> s
     d, e = row(development), row(exam)
     where = ("inside" if d.ci_lo <= e.estimate <= d.ci_hi else
              "above" if e.estimate > d.ci_hi else "below")
-    return (f"The {reference}, the best system of development, scores {e.estimate:.3f} "
+    return (f"{reference}, the best system of development, scores {e.estimate:.3f} "
             f"[{e.ci_lo:.3f}, {e.ci_hi:.3f}] pooled R² on the exam against {d.estimate:.3f} "
             f"[{d.ci_lo:.3f}, {d.ci_hi:.3f}] in development: the exam's estimate lies {where} "
-            "the development interval.")
+            "the development interval, and the two intervals "
+            + ("overlap" if e.ci_lo <= d.ci_hi and d.ci_lo <= e.ci_hi else "do not overlap")
+            + ".")
 
 
 def caveat(history: pd.DataFrame, exam_segments: int) -> str:
@@ -132,3 +134,18 @@ def networks_text(load, y: pd.DataFrame) -> str:
     others = [f"the {c}'s is {v:.3f}" for c, v in score.items() if c != "LightGBM"]
     return (f"LightGBM's pooled R² is {score['LightGBM']:.3f} on the piece split, "
             + join_items(others))
+
+
+def power_text(paired: pd.DataFrame, groups: int) -> str:
+    """How many of the exam's paired differences have an interval excluding zero without
+    being significant after Holm's correction, given the exam's ``groups`` music groups (the
+    units every resampling draws)."""
+    excl = paired[paired.excludes_zero]
+    weak = excl[~excl.significant]
+    if not len(weak):
+        return (f"Every difference whose interval excludes zero is also significant after "
+                f"Holm's correction, over the exam's {groups} music groups.")
+    return (f"{len(weak)} of the {len(excl)} differences whose interval excludes zero are not "
+            f"significant after Holm's correction: the exam holds {groups} music groups, the "
+            "units both the intervals and the permutations resample, and that is too few to "
+            f"test {len(paired)} differences one by one.")

@@ -27,18 +27,18 @@ from percepiano.data.dataset import DIMENSIONS
 
 # name: (experiment, rows of its out-of-fold table)
 SYSTEMS: dict[str, tuple[str, dict]] = {
-    "forest, MIDI descriptors": ("forest_baselines", {"features": "midi"}),
-    "forest, audio descriptors": ("forest_baselines", {"features": "audio"}),
-    "forest, MIDI + audio": ("forest_baselines", {"features": "both"}),
-    "extra trees, MIDI + audio": ("week3_splits", {"learner": "extra trees"}),
-    "LightGBM, MIDI + audio": ("week3_splits", {"learner": "LightGBM"}),
+    "forest (MIDI descriptors)": ("forest_baselines", {"features": "midi"}),
+    "forest (audio descriptors)": ("forest_baselines", {"features": "audio"}),
+    "forest (MIDI + audio)": ("forest_baselines", {"features": "both"}),
+    "extra trees (MIDI + audio)": ("week3_splits", {"learner": "extra trees"}),
+    "LightGBM (MIDI + audio)": ("week3_splits", {"learner": "LightGBM"}),
     "descriptor net": ("week3_splits", {"learner": "descriptor net"}),
     "AST micro (the default)": ("ast_cv", {}),  # week1_architecture's "size: micro" too
     **{f"AST {size}": ("week1_architecture", {"config": f"size: {size}"})
        for size in ("nano", "mini", "tiny", "small")},
     "listener (masked + descriptor pretraining)": ("listener_pretraining", {"config": "both"}),
     "hybrid (AST + descriptor net)": ("week1_hybrid", {"config": "hybrid"}),
-    "trees averaged (forest, extra trees, LightGBM)": ("week3_ensembles",
+    "trees averaged (forest + extra trees + LightGBM)": ("week3_ensembles",
                                                        {"config": "trees (mean of three)"}),
     "hybrid × 5 seeds": ("week3_ensembles", {"config": "hybrid × 5 seeds"}),
     "stack: trees": ("week3_ensembles", {"config": "stack: trees"}),

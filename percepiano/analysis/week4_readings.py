@@ -20,6 +20,9 @@ from matplotlib.figure import Figure
 from percepiano.evaluation.verdicts import join_items
 
 METRIC_TITLES = {"mean_r2": "pooled R²", "mean_pairwise": "within-excerpt pairwise accuracy"}
+LEVEL_WORDS = {"noise": "{:g} dB SNR", "reverb": "wet level {:g}", "gain": "{:+g} dB",
+               "tempo": "{:g} times the tempo", "telephone": "band limit {:g}",
+               "velocity": "{:g} times the velocity", "jitter": "{:g} ms"}
 PERTURBATION_UNITS = {"noise": "SNR (dB)", "reverb": "wet level", "gain": "gain (dB)",
                       "tempo": "tempo factor", "telephone": "band limit (0 off, 1 on)",
                       "velocity": "velocity factor", "jitter": "onset jitter (ms)"}
@@ -63,8 +66,8 @@ def best_text(summary: pd.DataFrame, kind: str = "piece") -> tuple[str, str]:
     a, b = part.iloc[0], part.iloc[1]
     overlap = "overlap" if b.ci_hi >= a.ci_lo else "do not overlap"
     return str(a.system), (
-        f"On the {kind} split the highest pooled R² is the {a.system}'s, {a.estimate:.3f} "
-        f"[{a.ci_lo:.3f}, {a.ci_hi:.3f}]; next comes the {b.system}, {b.estimate:.3f} "
+        f"On the {kind} split the highest pooled R² is that of {a.system}, {a.estimate:.3f} "
+        f"[{a.ci_lo:.3f}, {a.ci_hi:.3f}]; next comes {b.system}, {b.estimate:.3f} "
         f"[{b.ci_lo:.3f}, {b.ci_hi:.3f}], and their intervals {overlap}.")
 
 
@@ -77,8 +80,9 @@ def targets_figure(table: pd.DataFrame, target_r: float) -> Figure:
     y = np.arange(len(table))
     colours = [sns.color_palette("tab10")[list(dict.fromkeys(table.target)).index(t)]
                for t in table.target]
-    ax.errorbar(table.r, y, xerr=[table.r - table.ci_lo, table.ci_hi - table.r], fmt="none",
-                ecolor=colours, elinewidth=1.2, capsize=2)
+    for yi, row, colour in zip(y, table.itertuples(), colours, strict=True):
+        ax.errorbar(row.r, yi, xerr=[[row.r - row.ci_lo], [row.ci_hi - row.r]], fmt="none",
+                    ecolor=colour, elinewidth=1.2, capsize=2)
     ax.scatter(table.r, y, c=colours, s=30, zorder=3, label="pooled r")
     ax.scatter(table.ceiling_r, y, marker="D", facecolors="none", edgecolors="grey", s=26,
                label="noise ceiling")
@@ -107,7 +111,7 @@ def targets_text(table: pd.DataFrame, target_r: float, system: str) -> str:
                  part[["dimension", "r", "ci_lo", "ci_hi"]].itertuples(index=False)]
         out.append(f"{target} ({join_items(names)}): {verdict}")
     met = (table.status == "met").sum()
-    return (f"The {system}'s targets of r above {target_r:g}: " + "; ".join(out)
+    return (f"Targets of r above {target_r:g} for {system}: " + "; ".join(out)
             + f". {met} of {len(table)} dimensions have their whole interval above it.")
 
 
@@ -148,8 +152,9 @@ def robustness_text(summary: pd.DataFrame, clean: Mapping[str, tuple[str, float]
         name, level = clean[system]
         c = p[(p.perturbation == name) & (p.level == level)].iloc[0]
         hurt = p[p.ci_hi < c.estimate].sort_values("estimate")
-        said = [f"{r.perturbation} at {r.level:g} ({r.estimate:.3f} [{r.ci_lo:.3f}, "
-                f"{r.ci_hi:.3f}])" for r in hurt.itertuples()]
+        said = [f"{r.perturbation} at "
+                f"{LEVEL_WORDS.get(r.perturbation, '{:g}').format(r.level)} "
+                f"({r.estimate:.3f} [{r.ci_lo:.3f}, {r.ci_hi:.3f}])" for r in hurt.itertuples()]
         out.append(f"The {system} scores {c.estimate:.3f} [{c.ci_lo:.3f}, {c.ci_hi:.3f}] on "
                    "clean inputs; "
                    + (f"{join_items(said)} {'lies' if len(said) == 1 else 'lie'} wholly below "
@@ -208,17 +213,22 @@ def coverage_text(table: pd.DataFrame, level: float, tolerance: float = 0.05) ->
     return f"At a nominal {level:.0%}, " + "; ".join(out) + "."
 
 
-def shrinkage_text(table: pd.DataFrame, system: str) -> str:
+def shrinkage_text(table: pd.DataFrame, system: str, band: float = 0.1) -> str:
     """A sentence on ``calibration.shrinkage``'s table of ``system``: median variance ratio and
-    calibration slope over dimensions, and their ranges."""
+    calibration slope over dimensions, their ranges, and what the slope says: within ``band``
+    of 1, predictions move with the ratings one for one; above, they are shrunk further toward
+    the mean than the ratings support; below, they overreach."""
     v, s = table.variance_ratio, table.calibration_slope
-    side = ("shrunk toward the mean (a slope above 1: ratings move further than the "
-            "predictions do)" if s.median() > 1 else "spread beyond what the ratings support "
-            "(a slope below 1)")
-    return (f"The {system}'s predictions vary {v.median():.2f} times as much as the ratings "
+    slope = s.median()
+    side = ("shrunk toward the mean further than the ratings support (a slope above 1: the "
+            "ratings move further than the predictions do)" if slope > 1 + band else
+            "spread beyond what the ratings support (a slope below 1)" if slope < 1 - band else
+            "calibrated in scale: a prediction one point above the mean comes with ratings "
+            "about one point above it, and the lower variance is what a model that explains "
+            "part of the ratings should have")
+    return (f"The predictions of {system} vary {v.median():.2f} times as much as the ratings "
             f"(median over dimensions; {v.min():.2f} to {v.max():.2f}); the median calibration "
-            f"slope is {s.median():.2f} ({s.min():.2f} to {s.max():.2f}): its predictions are "
-            f"{side}.")
+            f"slope is {slope:.2f} ({s.min():.2f} to {s.max():.2f}): they are {side}.")
 
 
 def disagreement_text(table: pd.DataFrame) -> str:

@@ -65,7 +65,7 @@ def test_robustness_text_names_only_levels_wholly_below_the_clean_score():
                            "metric": "mean_r2", "estimate": e, "ci_lo": lo, "ci_hi": hi}
                           for p, lv, e, lo, hi in rows])
     text = say.robustness_text(table, {"audio forest": ("gain", 0.0)})
-    assert "noise at 10 (" in text and "noise at 40" not in text and "gain at 6" not in text
+    assert "noise at 10 dB SNR (" in text and "noise at 40" not in text and "gain at" not in text
 
 
 def test_best_and_gap_sentences_follow_the_numbers():
@@ -98,3 +98,19 @@ def test_the_disagreement_sentence_follows_the_sign_of_the_correlation():
     assert "positive on 2 of 3" in say.disagreement_text(up)
     down = pd.DataFrame({"rho_disagreement": [-0.2, -0.3, 0.1]})
     assert "the model's own" in say.disagreement_text(down)
+
+
+def test_the_shrinkage_sentence_reads_the_calibration_slope():
+    def table(slope):
+        return pd.DataFrame({"variance_ratio": [0.5, 0.4], "calibration_slope": [slope] * 2})
+
+    assert "calibrated in scale" in say.shrinkage_text(table(1.02), "m")
+    assert "shrunk toward the mean further" in say.shrinkage_text(table(1.5), "m")
+    assert "spread beyond" in say.shrinkage_text(table(0.6), "m")
+
+
+def test_the_power_sentence_counts_intervals_that_holm_does_not_confirm():
+    paired = pd.DataFrame({"excludes_zero": [True, True, False],
+                           "significant": [False, True, False]})
+    assert exam_readings.power_text(paired, 7).startswith("1 of the 2 differences")
+    assert "Every difference" in exam_readings.power_text(paired.iloc[1:], 7)
