@@ -57,7 +57,7 @@ def exam_figure(development: pd.DataFrame, exam: pd.DataFrame) -> Figure:
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(range(len(systems)), systems)
     axes[0].set_ylim(len(systems) - 0.5, -0.5)
-    axes[1].legend(frameon=False, fontsize=8, loc="lower right")
+    axes[0].legend(frameon=False, fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
 

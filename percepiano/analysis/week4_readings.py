@@ -87,9 +87,7 @@ def targets_figure(table: pd.DataFrame, target_r: float) -> Figure:
     ax.scatter(table.ceiling_r, y, marker="D", facecolors="none", edgecolors="grey", s=26,
                label="noise ceiling")
     ax.axvline(target_r, color="k", ls="--", lw=1, label="target")
-    ax.set_yticks(y, [f"{t}: {plots.short_name(d)}" for t, d in zip(table.target,
-                                                                    table.dimension,
-                                                                    strict=True)], fontsize=8)
+    ax.set_yticks(y, [plots.short_name(d) for d in table.dimension], fontsize=8)
     ax.set_ylim(len(table) - 0.5, -0.5)
     ax.set_xlabel("pooled out-of-fold r")
     ax.legend(frameon=False, fontsize=8, loc="lower left")
@@ -120,16 +118,17 @@ def robustness_figure(summary: pd.DataFrame, metric: str = "mean_r2") -> Figure:
     intervals; the unseen piano as a point beside the clean score."""
     part = summary[(summary.metric == metric) & (summary.perturbation != "piano")]
     names = list(dict.fromkeys(part.perturbation))
+    colours = {system: f"C{i}" for i, system in enumerate(dict.fromkeys(part.system))}
     fig, axes = plt.subplots(1, len(names), figsize=(2.4 * len(names) + 1, 3.0), sharey=True,
                              squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         rows = part[part.perturbation == name]
         finite = rows.level[np.isfinite(rows.level)]
         clean = finite.max() + (np.ptp(finite) or 1) / 3  # where an infinite level is drawn
-        for i, (system, p) in enumerate(rows.groupby("system", sort=False)):
+        for system, p in rows.groupby("system", sort=False):
             p = p.assign(x=p.level.where(np.isfinite(p.level), clean)).sort_values("x")
-            ax.plot(p.x, p.estimate, "o-", ms=3, color=f"C{i}", label=system)
-            ax.fill_between(p.x, p.ci_lo, p.ci_hi, color=f"C{i}", alpha=0.2)
+            ax.plot(p.x, p.estimate, "o-", ms=3, color=colours[system])
+            ax.fill_between(p.x, p.ci_lo, p.ci_hi, color=colours[system], alpha=0.2)
         if not np.isfinite(rows.level).all():
             ticks = sorted(set(finite)) + [clean]
             ax.set_xticks(ticks, [f"{t:g}" for t in ticks[:-1]] + ["∞"], fontsize=7)
@@ -137,7 +136,9 @@ def robustness_figure(summary: pd.DataFrame, metric: str = "mean_r2") -> Figure:
         ax.set_xlabel(PERTURBATION_UNITS.get(name, "level"), fontsize=8)
         ax.axhline(0, color="k", lw=0.6)
     axes[0][0].set_ylabel(METRIC_TITLES.get(metric, metric))
-    axes[0][-1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles = [plt.Line2D([], [], color=c, marker="o", ms=3) for c in colours.values()]
+    axes[0][-1].legend(handles, list(colours), frameon=False, fontsize=8, loc="upper left",
+                       bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
