@@ -47,7 +47,8 @@ SYSTEMS: dict[str, tuple[str, dict]] = {
 WEEK2 = ("week2_descriptors", "week2_training", "week2_fusion")
 BEST_WEEK2 = "best week-2 recipe"
 ROUTE = ("transcription_route", {"route": "MIDI forest + error model, transcribed (fluidr3)"})
-FEWSHOT = ("phase2_fewshot", {"method": "forest", "k": 8})
+FEWSHOT = ("phase2_fewshot", {"method": "forest"})  # at the largest k of the run
+MEMBERS = ("forest", "extra trees", "LightGBM", "descriptor net", "listener", "hybrid")
 SHOWN_KINDS = ("piece", "performer", "work")
 TARGET_R = 0.7  # the roadmap's target: pooled r above this ...
 TARGETS = {"timing": ("Timing",), "dynamics": ("Dynamic",),  # ... on these dimensions
@@ -86,7 +87,9 @@ def collect(load: Callable, y: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     parts = []
     for system, (name, where) in SYSTEMS.items():
         part = _rows(load(name).oof, where)
-        parts.append(part[part.kind.isin(SHOWN_KINDS)][KEEP].assign(system=system))
+        part = part[part.kind.isin(SHOWN_KINDS)]
+        if len(part):  # a small profile may not run every configuration
+            parts.append(part[KEEP].assign(system=system))
     recipe, part = best_week2(load, y)
     parts.append(part[KEEP].assign(system=BEST_WEEK2))
     return pd.concat(parts), recipe
@@ -94,14 +97,25 @@ def collect(load: Callable, y: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 def own_designs(load: Callable) -> dict[str, pd.DataFrame]:
     """The systems scored with designs of their own: {name: out-of-fold rows (dimensions,
-    ``seed``)}: the transcription route on its subset of segments, the forest adapted with 8
-    labelled performances of each held-out work (its query performances)."""
+    ``seed``)}: the transcription route on its subset of segments, the forest adapted with the
+    largest number of labelled performances of each held-out work (on its query performances);
+    a system its profile did not run is left out."""
     route = _rows(load(ROUTE[0]).oof, ROUTE[1]).assign(seed=0)
     few = _rows(load(FEWSHOT[0]).oof, FEWSHOT[1])
-    return {"transcription route (MIDI forest + error model, transcribed)":
-            route[[*DIMENSIONS, "seed"]],
-            "few-shot forest, 8 labelled performances of the held-out work":
-            few[[*DIMENSIONS, "seed"]]}
+    k = int(few.k.max()) if len(few) else 0
+    out = {"transcription route (MIDI forest + error model, transcribed)": route,
+           f"few-shot forest, {k} labelled performances of the held-out work":
+           few[few.k == k]}
+    return {name: p[[*DIMENSIONS, "seed"]] for name, p in out.items() if len(p)}
+
+
+def members(load: Callable, seed: int = 0) -> tuple[np.ndarray, pd.Index]:
+    """The week-3 ensemble's ``MEMBERS``, each learner's out-of-fold predictions of ``seed``
+    on the piece split: ((members, n, 19) array, the n segment names)."""
+    oof = load("week3_ensembles").oof
+    parts = [oof[(oof.config == c) & (oof.seed == seed)][list(DIMENSIONS)] for c in MEMBERS]
+    index = parts[0].index
+    return np.stack([p.loc[index].to_numpy() for p in parts]), index
 
 
 def pairable(oof: pd.DataFrame, kind: str = "piece") -> dict[str, pd.DataFrame]:
