@@ -233,14 +233,22 @@ def shrinkage_text(table: pd.DataFrame, system: str, band: float = 0.1) -> str:
 
 
 def disagreement_text(table: pd.DataFrame) -> str:
-    """A sentence on ``errors.against_disagreement``'s table: the median over dimensions of
+    """Sentences on ``errors.against_disagreement``'s table: the median over dimensions of
     the correlation of a segment's error with its raters' disagreement, how many dimensions
-    have it positive, and what that says."""
+    have it positive, and what that says; then the same with its number of ratings, when the
+    table has them."""
     rho = table.rho_disagreement
     reading = ("where the raters disagree, their mean rating is itself noisier, and part of "
                "what counts as the model's error is theirs" if rho.median() > 0 else
                "the errors do not grow with the raters' disagreement, so they are the model's "
                "own")
-    return (f"Across dimensions the median Spearman correlation between a segment's absolute "
+    text = (f"Across dimensions the median Spearman correlation between a segment's absolute "
             f"error and the standard deviation of its ratings is {rho.median():.2f}, positive "
             f"on {int((rho > 0).sum())} of {len(rho)} dimensions: {reading}.")
+    n = table.rho_ratings.dropna() if "rho_ratings" in table else pd.Series(dtype=float)
+    if len(n):
+        text += (f" With the number of ratings a segment received, the median correlation is "
+                 f"{n.median():.2f}" + (": segments rated by more listeners are predicted "
+                                        "better" if n.median() < 0 else ": more ratings do "
+                                        "not make a segment easier to predict") + ".")
+    return text

@@ -96,8 +96,10 @@ def test_the_disagreement_sentence_follows_the_sign_of_the_correlation():
     up = pd.DataFrame({"rho_disagreement": [0.2, 0.3, -0.1]})
     assert "part of what counts as the model's error is theirs" in say.disagreement_text(up)
     assert "positive on 2 of 3" in say.disagreement_text(up)
-    down = pd.DataFrame({"rho_disagreement": [-0.2, -0.3, 0.1]})
+    down = pd.DataFrame({"rho_disagreement": [-0.2, -0.3, 0.1],
+                         "rho_ratings": [-0.2, -0.1, np.nan]})
     assert "the model's own" in say.disagreement_text(down)
+    assert "rated by more listeners are predicted better" in say.disagreement_text(down)
 
 
 def test_the_shrinkage_sentence_reads_the_calibration_slope():
