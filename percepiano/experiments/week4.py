@@ -102,38 +102,42 @@ def perturbed_rows(ds, names, kind: str, name: str, level: float, cfg: dict) -> 
     at ``level``: audio, from the cached FluidR3 rendering (or, for ``piano``, the rendering
     with ``cfg["piano"]``), perturbed then conditioned and described as ``predict`` reads a
     recording; MIDI, the performance's file perturbed then described (without its score)."""
-    from joblib import Parallel, delayed
-
     from percepiano.audio import render
+    from percepiano.features.cache import parallel_map
     from percepiano.features.midi import MIDI_FEATURES
     from percepiano.features.takes import TAKE_FEATURES
 
     seeds = {n: int(hashlib.sha256(f"{name}|{n}".encode()).hexdigest()[:8], 16) for n in names}
-    if kind == "midi":
+    if kind == "midi":  # the package's worker pool (``render.mp_context``), as every cache
         paths = ds.segments.midi_path.loc[list(names)]
-        out = Parallel(n_jobs=2)(delayed(_midi_job)(str(paths[n]), name, level, seeds[n])
-                                 for n in names)
+        out = parallel_map(_midi_job, [(str(paths[n]), name, level, seeds[n]) for n in names],
+                           progress=False)
         return pd.DataFrame(out, index=list(names), columns=[f"midi:{c}" for c in MIDI_FEATURES])
     soundfont = cfg["piano"] if name == "piano" else "fluidr3"
     paths = render.render_dataset(ds, soundfont=soundfont, sr=cfg["sr"], progress=False,
                                   names=list(names))
     kept = [n for n in names if n in paths]
-    out = Parallel(n_jobs=2)(delayed(_audio_job)(str(paths[n]), name, level, seeds[n],
-                                                 cfg["sr"]) for n in kept)
+    out = parallel_map(_audio_job, [(str(paths[n]), name, level, seeds[n], cfg["sr"])
+                                    for n in kept], progress=False)
     return pd.DataFrame(out, index=kept, columns=[f"audio:{c}" for c in TAKE_FEATURES])
 
 
-def _audio_job(path: str, name: str, level: float, seed: int, sr: int) -> np.ndarray:
+def _audio_job(task: tuple) -> np.ndarray:
+    """Descriptors of one rendering, perturbed: ``task`` = (path, perturbation, level, seed,
+    sample rate)."""
     from percepiano.audio import perturb, render
     from percepiano.features.takes import take_features
 
+    path, name, level, seed, sr = task
     y = render.load_audio(path)
     if name != "piano":
         y = perturb.apply(name, y, level, seed, sr=sr)
     return take_features(y, sr)
 
 
-def _midi_job(path: str, name: str, level: float, seed: int) -> list[float]:
+def _midi_job(task: tuple) -> list[float]:
+    """Descriptors of one performance, perturbed: ``task`` = (MIDI path, perturbation, level,
+    seed)."""
     import warnings
 
     import pretty_midi
@@ -141,6 +145,7 @@ def _midi_job(path: str, name: str, level: float, seed: int) -> list[float]:
     from percepiano.audio import perturb
     from percepiano.features.midi import MIDI_FEATURES, performance_features
 
+    path, name, level, seed = task
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pm = pretty_midi.PrettyMIDI(path)
