@@ -107,7 +107,7 @@ display(Markdown(tally(paired, f"{m['reference']} on the exam") + " "
 
 # %% tags=["hide-input"]
 history = exam.history()
-display(Markdown(say.caveat(history, m["exam"]["segments"])))
+display(Markdown(say.caveat(history, len(exam.final_exam_names()))))
 display(plots.table(history[["what", "kind", "segments", "exam_segments", "remade_by"]],
                     f"What saw the exam before it was drawn at commit {exam.lock_commit()[:8]}: "
                     "each choice or stored result, the segments it used and how many of them "
