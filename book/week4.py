@@ -26,7 +26,6 @@ import warnings
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm, no ipywidgets
 
 import numpy as np
-import pandas as pd
 from IPython.display import Audio, Markdown, display
 from myst_nb import glue
 
@@ -65,33 +64,15 @@ summary = stats.summarise(page.y, oof, ["system", "kind"], page.units, page.exce
 # generalises over; "human only" leaves out the deadpan renderings of the score.
 
 # %% tags=["hide-input"]
-names = {"mean_r2": "R²", "mean_r": "r", "mean_within_rho": "within-excerpt ρ",
-         "mean_pairwise": "pairwise accuracy"}
-for kind in systems.SHOWN_KINDS:
-    part = summary[summary.kind == kind].drop(columns="kind")
-    if part.empty:  # a small profile runs some splits only
-        continue
-    shown = plots.with_intervals(part[part.performances == "all"].drop(columns="performances"),
-                                 ["system"], names)
-    human = part[part.performances == "human"].set_index("system")
-    for metric, title in (("mean_r2", "R², human only"), ("mean_pairwise",
-                                                           "pairwise, human only")):
-        h = human[human.metric == metric]
-        shown[title] = h.estimate.round(3).astype(str) + " [" + h.ci_lo.round(3).astype(
-            str) + ", " + h.ci_hi.round(3).astype(str) + "]"
-    display(plots.table(shown.sort_values("R²", ascending=False, key=lambda s: s.str.split(
-        " ").str[0].astype(float)), f"{kind.capitalize()} split: every system that ran on it, "
-        f"best R² first; {stats.LEVEL:.0%} bootstrap intervals."))
-
+for kind in systems.SHOWN_KINDS:  # a small profile runs some splits only
+    table = systems.split_table(summary, kind)
+    if table is not None:
+        display(plots.table(table, f"{kind.capitalize()} split: every system that ran on it, "
+                            f"best R² first; {stats.LEVEL:.0%} bootstrap intervals."))
 ceiling = experiments.load_or_run("data_ceiling")
-identity = experiments.load_or_run("identity_baselines")
-bar = headline.identity_bar(page.y, identity.oof, page.ds.segments, ["piece"],
-                            n_boot=page.n_boot)
-bar = bar[bar.performances == "all"].set_index("metric").estimate
-references = {"mean_r2": {"noise ceiling": ceiling["mean_ceiling_r2"],
-                          "identity bar (piece)": bar["mean_r2"]},
-              "mean_pairwise": {"noise ceiling": ceiling["mean_pairwise_ceiling"],
-                                "identity bar (piece)": bar["mean_pairwise"]}}
+bar = headline.identity_bar(page.y, experiments.load_or_run("identity_baselines").oof,
+                            page.ds.segments, ["piece"], n_boot=page.n_boot)
+references = systems.references(ceiling, bar)
 plots.glue_figure("fig_w4_systems", say.systems_figure(summary, references))
 best, sentence = say.best_text(summary)
 display(Markdown(sentence))
@@ -121,18 +102,12 @@ plots.glue_figure("fig_w4_versus", plots.differences(versus, xlabel=f"difference
                                                                      f"{best}"))
 display(Markdown(tally(versus, f"the {best}")))
 own = systems.own_designs(experiments.load_or_run)
-rows = []
-for label, pred in own.items():
-    ci = stats.cluster_bootstrap_ci(page.y.loc[pred.index.unique()], pred, page.units["work"],
-                                    ["mean_r2", "mean_pairwise"], page.excerpts, page.n_boot)
-    rows.append({"system": label, "segments": pred.index.nunique(),
-                 **{names[m]: f"{r.estimate:.3f} [{r.ci_lo:.3f}, {r.ci_hi:.3f}]"
-                    for m, r in ci.iterrows()}})
-display(plots.table(pd.DataFrame(rows), "Systems scored with designs of their own, not paired "
-                    "with the table above: the transcription route on the segments it "
-                    "transcribed, and the forest given labelled performances of each held-out "
-                    "work (on its query performances); "
-                    f"{stats.LEVEL:.0%} intervals over works."))
+display(plots.table(systems.own_table(page.y, own, page.units["work"], page.excerpts,
+                                      page.n_boot),
+                    "Systems scored with designs of their own, not paired with the table "
+                    "above: the transcription route on the segments it transcribed, and the "
+                    "forest given labelled performances of each held-out work (on its query "
+                    f"performances); {stats.LEVEL:.0%} intervals over works."))
 
 # %% [markdown]
 # ```{glue:figure} fig_w4_versus

@@ -143,3 +143,58 @@ def targets(y: pd.DataFrame, pred: pd.DataFrame, units: pd.Series, ceiling_r: di
                          "status": "met" if lo > TARGET_R else
                          "missed" if hi < TARGET_R else "unsure"})
     return pd.DataFrame(rows)
+
+
+NAMES = {"mean_r2": "R²", "mean_r": "r", "mean_within_rho": "within-excerpt ρ",
+         "mean_pairwise": "pairwise accuracy"}
+
+
+def _cell(r) -> str:
+    return f"{r.estimate:.3f} [{r.ci_lo:.3f}, {r.ci_hi:.3f}]"
+
+
+def split_table(summary: pd.DataFrame, kind: str) -> pd.DataFrame | None:
+    """One split of ``stats.summarise``'s table (by system and kind, with ``performances``) as
+    the chapter shows it: one row per system, best R² first, each metric "estimate [lo, hi]"
+    on all performances, then R² and pairwise accuracy on the human ones; None when no system
+    ran on ``kind``."""
+    part = summary[summary.kind == kind]
+    if part.empty:
+        return None
+    rows = {}
+    for (system, who, metric), r in part.set_index(["system", "performances",
+                                                    "metric"]).iterrows():
+        if who == "human" and metric not in ("mean_r2", "mean_pairwise"):
+            continue
+        title = NAMES[metric] + (", human only" if who == "human" else "")
+        rows.setdefault(system, {})[title] = _cell(r)
+    order = (part[(part.performances == "all") & (part.metric == "mean_r2")]
+             .sort_values("estimate", ascending=False).system)
+    return pd.DataFrame.from_dict(rows, orient="index").loc[list(order)].rename_axis("system")
+
+
+def own_table(y: pd.DataFrame, own: dict, units: pd.Series, excerpts: pd.Series,
+              n_boot: int) -> pd.DataFrame:
+    """``own_designs``' systems with their segments and pooled R² and pairwise accuracy,
+    "estimate [lo, hi]" from a cluster bootstrap over ``units``."""
+    from percepiano.evaluation.bootstrap import cluster_bootstrap_ci
+
+    rows = []
+    for label, pred in own.items():
+        ci = cluster_bootstrap_ci(y.loc[pred.index.unique()], pred, units,
+                                  ["mean_r2", "mean_pairwise"], excerpts, n_boot)
+        rows.append({"system": label, "segments": pred.index.nunique(),
+                     **{NAMES[m]: _cell(r) for m, r in ci.iterrows()}})
+    return pd.DataFrame(rows)
+
+
+def references(ceiling, bar: pd.DataFrame) -> dict:
+    """The reference lines of the systems figure: {metric: {label: value}}, the noise ceiling
+    (``data_ceiling``'s results) and the identity bar (``headline.identity_bar``'s table of
+    one split) of pooled R² and pairwise accuracy, on all performances."""
+    best = bar[bar.performances == "all"].set_index("metric").estimate
+    kind = bar["kind"].iloc[0]
+    return {"mean_r2": {"noise ceiling": ceiling["mean_ceiling_r2"],
+                        f"identity bar ({kind})": float(best["mean_r2"])},
+            "mean_pairwise": {"noise ceiling": ceiling["mean_pairwise_ceiling"],
+                              f"identity bar ({kind})": float(best["mean_pairwise"])}}

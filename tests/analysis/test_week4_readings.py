@@ -116,3 +116,16 @@ def test_the_power_sentence_counts_intervals_that_holm_does_not_confirm():
                            "significant": [False, True, False]})
     assert exam_readings.power_text(paired, 7).startswith("1 of the 2 differences")
     assert "Every difference" in exam_readings.power_text(paired.iloc[1:], 7)
+
+
+def test_a_split_table_lists_every_system_best_first_with_human_columns():
+    rows = [{"system": s, "kind": "piece", "performances": who, "metric": m,
+             "estimate": e + (0.0 if who == "all" else -0.1), "ci_lo": e - 0.1, "ci_hi": e + 0.1}
+            for s, e in (("weak", 0.1), ("strong", 0.5)) for who in ("all", "human")
+            for m in ("mean_r2", "mean_r", "mean_pairwise")]
+    table = systems.split_table(pd.DataFrame(rows), "piece")
+    assert list(table.index) == ["strong", "weak"]
+    assert list(table.columns) == ["R²", "r", "pairwise accuracy", "R², human only",
+                                   "pairwise accuracy, human only"]
+    assert table.loc["strong", "R², human only"].startswith("0.400 [")
+    assert systems.split_table(pd.DataFrame(rows), "work") is None
