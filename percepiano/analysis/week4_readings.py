@@ -183,7 +183,7 @@ def coverage_figure(table: pd.DataFrame, level: float) -> Figure:
     """Coverage per dimension, one row of points per split, the nominal level as a line."""
     from percepiano import plots
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(8.5, 5.0))
     dims = list(dict.fromkeys(table.dimension))
     for i, (kind, p) in enumerate(table.groupby("kind", sort=False)):
         ax.plot([dims.index(d) for d in p.dimension], p.coverage, "o", ms=4, color=f"C{i}",
@@ -192,7 +192,7 @@ def coverage_figure(table: pd.DataFrame, level: float) -> Figure:
     ax.set_xticks(range(len(dims)), [plots.short_name(d) for d in dims], rotation=90,
                   fontsize=7)
     ax.set_ylabel("coverage on held-out folds")
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
