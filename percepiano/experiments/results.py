@@ -70,7 +70,7 @@ def final_exam(cfg: dict) -> dict:
     from percepiano.evaluation.metrics import r2
 
     start = time.perf_counter()
-    _may_read(exam)  # refuse a second read before hours of fitting, not after
+    _may_read(exam, cfg["profile"])  # refuse a second read before hours of fitting, not after
     dev = dataset.subset(dataset.load(), cfg["max_segments"])
     locked = exam_names(dataset.load(part="all").segments, cfg["max_exam"])
     ds = with_segments(dev, dataset.load(part="all").segments, locked)  # no exam label in it
@@ -95,7 +95,7 @@ def final_exam(cfg: dict) -> dict:
             for _, p in rows.groupby("seed")]))
     reference = max(development, key=development.get)  # before any exam label is read
     oof = pd.concat(exam_rows).rename_axis("name")
-    y = _read_exam(dataset, exam).labels.loc[locked, dims]  # the one read, in the ledger
+    y = _read_exam(dataset, exam, cfg["profile"]).labels.loc[locked, dims]  # the one read
     seg = ds.segments.loc[locked]
     units = stats.units_by_kind(seg)[cfg["split"]]  # the exam's music groups
     deadpan = seg["is_score"].astype(bool)
@@ -158,24 +158,40 @@ def _predictors(ds, cfg: dict) -> dict:
     return out
 
 
-def _may_read(exam) -> bool:
-    """Whether this read is forced; raises DataError naming ``--force-exam`` when this profile
-    has read the exam before and the read is not forced (``FORCE_ENV``)."""
+def _may_read(exam, profile: str) -> bool:
+    """Whether this read of the exam in ``profile`` is forced; raises DataError naming
+    ``--force-exam`` when that profile has read the exam before and the read is not forced
+    (``FORCE_ENV``), and says so when that read stored no results (a run that failed after
+    reading)."""
     from percepiano.errors import DataError
+    from percepiano.experiments import store
 
-    force, done = os.environ.get(FORCE_ENV) == "1", exam.reads()
+    force, done = os.environ.get(FORCE_ENV) == "1", exam.reads(profile)
     if done and not force:
         last = done[-1]
-        raise DataError(f"the locked final exam was read before in this profile (commit "
-                        f"{str(last.get('commit'))[:8]}, {last.get('time')}; ledger "
-                        f"{exam.ledger_path()}); its stored results are its answer. Read it "
-                        "again only to replace them: percepiano run final_exam --force-exam")
+        said = ("its stored results are its answer. Read it again only to replace them"
+                if store.stored("final_exam", profile) is not None else
+                "no results were stored from it (the run failed after the read). Read it "
+                "again, recorded as forced")
+        raise DataError(f"the locked final exam was read before in the {profile} profile "
+                        f"(commit {str(last.get('commit'))[:8]}, {last.get('time')}; ledger "
+                        f"{exam.ledger_path(profile)}); {said}: percepiano run final_exam "
+                        f"--profile {profile} --force-exam")
     return force
 
 
-def _read_exam(dataset, exam):
-    """The whole dataset with the exam's labels: the one read, recorded in the ledger."""
-    return dataset.load(part="all", key=exam.grant(exam.EXPERIMENT), force=_may_read(exam))
+def _read_exam(dataset, exam, profile: str):
+    """The whole dataset with the exam's labels: the one read, recorded in ``profile``'s
+    ledger (the read is recorded in the active profile's, so it is made active for it)."""
+    force, before = _may_read(exam, profile), os.environ.get("PERCEPIANO_PROFILE")
+    os.environ["PERCEPIANO_PROFILE"] = profile
+    try:
+        return dataset.load(part="all", key=exam.grant(exam.EXPERIMENT), force=force)
+    finally:
+        if before is None:
+            os.environ.pop("PERCEPIANO_PROFILE")
+        else:
+            os.environ["PERCEPIANO_PROFILE"] = before
 
 
 def exam_names(segments: pd.DataFrame, max_segments: int | None) -> list[str]:

@@ -14,6 +14,7 @@ from percepiano.experiments import results
 def test_final_exam_reads_the_exam_once_and_refuses_a_second_read(ds, results_root,
                                                                   monkeypatch):
     monkeypatch.delenv(results.FORCE_ENV, raising=False)
+    monkeypatch.setenv("PERCEPIANO_PROFILE", "quick")  # the run's profile, not this, counts
     res = experiments.run("final_exam", "smoke")
     oof, m = res.oof, res.metrics
     assert set(oof.part) == {"development", "exam"}
@@ -30,7 +31,8 @@ def test_final_exam_reads_the_exam_once_and_refuses_a_second_read(ds, results_ro
     mean = exam_rows[exam_rows.system == "training mean"][list(DIMENSIONS)]
     assert np.allclose(mean.to_numpy(), mean.to_numpy()[0])
     reads = exam.reads("smoke")
-    assert len(reads) == 1 and not reads[0]["forced"]
+    assert len(reads) == 1 and not reads[0]["forced"] and reads[0]["profile"] == "smoke"
+    assert exam.reads("quick") == []
     with pytest.raises(DataError, match="--force-exam"):
         experiments.run("final_exam", "smoke")
     assert len(exam.reads("smoke")) == 1  # a refused run records nothing
