@@ -33,7 +33,7 @@ from myst_nb import glue
 from percepiano import experiments, plots
 from percepiano.analysis import exam_readings as say
 from percepiano.analysis.page import open_page
-from percepiano.data import exam
+from percepiano.data import dataset, exam
 from percepiano.data.published import published_table
 from percepiano.evaluation import stats
 from percepiano.evaluation.verdicts import tally
@@ -47,6 +47,9 @@ glue("fx_segments", m["exam"]["segments"], display=False)
 glue("fx_groups", m["exam"]["music_groups"], display=False)
 glue("fx_excerpts", m["exam"]["excerpts"], display=False)
 glue("fx_human", m["exam"]["human"], display=False)
+glue("fx_performers", say.performers_text(dataset.load(part="all").segments,
+                                          res.oof[res.oof.part == "exam"].index.unique(),
+                                          exam.final_exam_names()), display=False)
 glue("fx_reference", m["reference"], display=False)
 glue("fx_commit", str(res.provenance.get("commit"))[:8], display=False)
 glue("fx_lock", exam.lock_commit()[:8], display=False)
@@ -58,11 +61,11 @@ glue("fx_status", "the code has not changed since" if status == "current" else
 # %% [markdown]
 # ## What was examined
 #
-# The exam holds {glue:text}`fx_segments` segments: {glue:text}`fx_excerpts` excerpts of
-# {glue:text}`fx_groups` groups of shared music, none of which the development part holds
-# ({glue:text}`fx_human` of them human performances, the rest deadpan renderings of the
-# score). Its split is therefore closest to the piece split of development: new music,
-# performers already heard. The systems:
+# This reading scores {glue:text}`fx_segments` exam segments: {glue:text}`fx_excerpts`
+# excerpts of {glue:text}`fx_groups` groups of shared music, none of which the development
+# part holds ({glue:text}`fx_human` of them human performances, the rest deadpan renderings
+# of the score), played by {glue:text}`fx_performers`. Its split is therefore closest to the
+# piece split of development, whose folds hold out whole music groups. The systems:
 #
 # - **training mean** and **performer mean**: the identity references, which know nothing of
 #   the performance (the second knows who plays);
@@ -72,7 +75,7 @@ glue("fx_status", "the code has not changed since" if status == "current" else
 #   descriptors, its settings chosen on an inner validation split.
 #
 # The paired comparisons take as reference the system with the best development R² of this
-# same run, chosen before the exam's labels were read: the {glue:text}`fx_reference`. The
+# same run, chosen before the exam's labels were read: {glue:text}`fx_reference`. The
 # networks (the listener, the hybrid) and the stacks that use them are not examined here:
 # training them on every development segment is the cost of a GPU profile, and on the
 # development part ({numref}`fig-w4-systems`) {glue:text}`fx_networks`. The exam was read at
@@ -126,23 +129,12 @@ display(plots.table(say.ledger_table(exam.reads(res.profile)),
 # segments {cite}`park2024percepiano`; the frozen MuQ probe reads audio rendered with
 # another piano and was measured on a random split of excerpts {cite}`dhiman2026audio`,
 # which holds out neither the music nor the performer; our development numbers are the
-# cross-validation of {ref}`chapter-week4`, and the exam's are above.
+# piece-split cross-validation of the same recipes in the exam's own run, and the exam's
+# are above.
 
 # %% tags=["hide-input"]
-def _row(model, inputs, split, r):
-    return {"model": model, "input": inputs, "split": split,
-            "r2": f"{r.estimate:.3f} [{r.ci_lo:.3f}, {r.ci_hi:.3f}]", "source": "this book"}
-
-
-ours = []
-for system, inputs in (("MIDI forest", "performance MIDI, no score"),
-                       ("LightGBM", "MIDI and audio descriptors")):
-    for label, table in (("development, piece split (4 folds)", dev_summary),
-                         ("final exam (unseen music groups)", exam_summary)):
-        r = table[(table.system == system) & (table.metric == "mean_r2")
-                  & (table.performances == "all")].iloc[0]
-        ours.append(_row(system, inputs, label, r))
-display(plots.table(say.published_beside(published_table(), pd.DataFrame(ours)),
+ours = say.our_rows(dev_summary, exam_summary, res.provenance["config"]["folds"])
+display(plots.table(say.published_beside(published_table(), ours),
                     "Published pooled R² on PercePiano, each on its own split, beside ours; "
                     "the leave-work-out numbers of every system are in the work-split table of "
                     "the week-4 chapter."))

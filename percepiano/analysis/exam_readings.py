@@ -72,7 +72,8 @@ def gap_text(development: pd.DataFrame, exam: pd.DataFrame, reference: str) -> s
     d, e = row(development), row(exam)
     where = ("inside" if d.ci_lo <= e.estimate <= d.ci_hi else
              "above" if e.estimate > d.ci_hi else "below")
-    return (f"{reference}, the best system of development, scores {e.estimate:.3f} "
+    return (f"{reference}, the examined system with the best development R², scores "
+            f"{e.estimate:.3f} "
             f"[{e.ci_lo:.3f}, {e.ci_hi:.3f}] pooled R² on the exam against {d.estimate:.3f} "
             f"[{d.ci_lo:.3f}, {d.ci_hi:.3f}] in development: the exam's estimate lies {where} "
             "the development interval, and the two intervals "
@@ -82,22 +83,22 @@ def gap_text(development: pd.DataFrame, exam: pd.DataFrame, reference: str) -> s
 
 def caveat(history: pd.DataFrame, exam_segments: int) -> str:
     """What saw the exam before it was drawn, and what of it has been remade since inside the
-    development folds, from ``data.exam.history()``."""
+    development folds, from ``data.exam.history()`` (its ``kind`` column: ``choice``,
+    ``development`` or ``stored results``)."""
     remade = history[history.remade_by.notna()]
     still = history[history.remade_by.isna()]
-    said = [f"{r.short} ({r.exam_segments} of its {r.segments} segments now in the exam)"
-            for r in still.itertuples()]
     text = (f"Before the {exam_segments} exam segments were drawn, {len(history)} choices and "
-            f"stored results had been made on data that included some of them. "
-            f"{len(remade)} of them {'has' if len(remade) == 1 else 'have'} since been made "
-            "again inside the development folds "
-            f"({join_items(list(remade.short))}), so no number of this book rests on them. ")
-    if said:
+            "stored results had been made on data that included some of them. ")
+    if len(remade):
+        text += (f"{len(remade)} of them {'has' if len(remade) == 1 else 'have'} since been "
+                 f"made again inside the development folds ({join_items(list(remade.short))}),"
+                 " so no number of this book rests on them. ")
+    if len(still):
+        said = [f"{r.short} ({r.kind}; {r.exam_segments} of its {r.segments} segments now in "
+                "the exam)" for r in still.itertuples()]
         text += (f"{len(still)} {'has' if len(still) == 1 else 'have'} not: "
-                 f"{join_items(said)}. They are design choices, "
-                 "not fitted parameters, but they were made while the exam's segments were in "
-                 "view, so the exam is not wholly unseen by them, and its numbers may be "
-                 "slightly optimistic for the systems that use them.")
+                 f"{join_items(said)}. They were made while the exam's segments were in view, "
+                 "so for the systems that use them the exam is not wholly unseen.")
     return text
 
 
@@ -118,34 +119,72 @@ def published_beside(published: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFram
 
 
 def networks_text(load, y: pd.DataFrame) -> str:
-    """The development pooled R² (piece split, mean over seeds) of the week-3 networks beside
-    its best descriptor learner, from ``week3_ensembles``'s stored predictions; ``load`` is
-    ``experiments.load_or_run``, ``y`` the development labels."""
+    """The development pooled R² (piece split, mean over seeds) of the week-3 networks and the
+    stack that uses them beside LightGBM's, from ``week3_ensembles``'s stored predictions;
+    ``load`` is ``experiments.load_or_run``, ``y`` the development labels. A configuration
+    the profile did not run is left out."""
     from percepiano.data.dataset import DIMENSIONS
     from percepiano.evaluation.metrics import r2
 
     oof = load("week3_ensembles").oof
     score = {}
-    for config in ("listener", "hybrid", "stack: all six", "LightGBM"):
+    for config in ("LightGBM", "listener", "hybrid", "stack: all six"):
         part = oof[oof.config == config]
-        score[config] = float(np.mean([r2(y.loc[p.index].to_numpy(),
-                                          p[list(DIMENSIONS)].to_numpy()).mean()
-                                       for _, p in part.groupby("seed")]))
-    others = [f"the {c}'s is {v:.3f}" for c, v in score.items() if c != "LightGBM"]
-    return (f"LightGBM's pooled R² is {score['LightGBM']:.3f} on the piece split, "
-            + join_items(others))
+        if len(part):
+            score[config] = float(np.mean([r2(y.loc[p.index].to_numpy(),
+                                              p[list(DIMENSIONS)].to_numpy()).mean()
+                                           for _, p in part.groupby("seed")]))
+    said = [f"{c} {v:.3f}" for c, v in score.items()]
+    return "the pooled R² on the piece split is " + join_items(said) if said else (
+        "the week-3 ensembles were not run in this profile")
 
 
 def power_text(paired: pd.DataFrame, groups: int) -> str:
-    """How many of the exam's paired differences have an interval excluding zero without
-    being significant after Holm's correction, given the exam's ``groups`` music groups (the
-    units every resampling draws)."""
+    """What the exam's paired tests could show: how many differences have an interval
+    excluding zero and how many of them are significant after Holm's correction, with the
+    smallest p-value before and after the correction, over the exam's ``groups`` music groups
+    (the units every resampling draws)."""
     excl = paired[paired.excludes_zero]
     weak = excl[~excl.significant]
+    small = (f" The smallest p-value is {paired.p.min():.3g} before Holm's correction over the "
+             f"{len(paired)} tests and {paired.p_holm.min():.3g} after it: the exam holds "
+             f"{groups} music groups, the units both the intervals and the permutations "
+             "resample, and its intervals are correspondingly rough.")
+    if not len(excl):
+        return f"No difference has an interval that excludes zero.{small}"
     if not len(weak):
-        return (f"Every difference whose interval excludes zero is also significant after "
-                f"Holm's correction, over the exam's {groups} music groups.")
-    return (f"{len(weak)} of the {len(excl)} differences whose interval excludes zero are not "
-            f"significant after Holm's correction: the exam holds {groups} music groups, the "
-            "units both the intervals and the permutations resample, and that is too few to "
-            f"test {len(paired)} differences one by one.")
+        return (f"All {len(excl)} differences whose interval excludes zero are also "
+                f"significant after Holm's correction.{small}")
+    return (f"{len(weak)} of the {len(excl)} differences whose interval excludes zero "
+            f"{'is' if len(weak) == 1 else 'are'} not significant after Holm's "
+            f"correction.{small}")
+
+
+def our_rows(development: pd.DataFrame, exam: pd.DataFrame, folds: int) -> pd.DataFrame:
+    """``published_beside``'s rows for this book: the pooled R² (all performances) of the MIDI
+    forest and LightGBM on the development cross-validation (``folds`` piece-split folds) and
+    on the exam, "estimate [lo, hi]"."""
+    rows = []
+    for system, inputs in (("MIDI forest", "performance MIDI, no score"),
+                           ("LightGBM", "MIDI and audio descriptors")):
+        for split, table in ((f"development, piece split ({folds} folds)", development),
+                             ("final exam (unseen music groups)", exam)):
+            r = table[(table.system == system) & (table.metric == "mean_r2")
+                      & (table.performances == "all")].iloc[0]
+            rows.append({"model": system, "input": inputs, "split": split,
+                         "r2": f"{r.estimate:.3f} [{r.ci_lo:.3f}, {r.ci_hi:.3f}]",
+                         "source": "this book"})
+    return pd.DataFrame(rows)
+
+
+def performers_text(segments: pd.DataFrame, scored, locked) -> str:
+    """Who plays the exam's scored segments ``scored``: how many performers, and how many of
+    them also play in the development part (``segments``: every segment's metadata;
+    ``locked``: every exam segment's name)."""
+    gone = set(map(str, locked))
+    on_exam = set(segments.loc[sorted(set(map(str, scored))), "performer"])
+    in_dev = set(segments.loc[[n for n in segments.index if n not in gone], "performer"])
+    both = len(on_exam & in_dev)
+    return (f"{len(on_exam)} performers, {both} of whom also play in the development part"
+            if both < len(on_exam) else f"{len(on_exam)} performers, all of whom also play in "
+            "the development part")

@@ -6,10 +6,10 @@ that system (``where``). ``collect`` gathers them into one long out-of-fold tabl
 columns, ``seed``, ``fold``, ``kind``, ``system``), with the best week-2 recipe added under
 ``BEST_WEEK2``: the configuration of the week-2 experiments with the highest pooled R² on the
 piece split, chosen on the same folds it is scored on, which flatters it, and said so where it
-is shown. Every system of the piece split was cross-validated on the same 1012 segments, seeds
-and folds, so their predictions pair (``pairable``); the transcription route (scored on its own
-subset of segments) and the few-shot adaptation (a work held out with k of its performances
-labelled) are shown beside them with their own designs and are not paired.
+is shown. Every system of the piece split was cross-validated on the same development
+segments, seeds and folds, so their predictions pair (``pairable``); the transcription route
+(scored on its own subset of segments) and the few-shot adaptation (a work held out with k of
+its performances labelled) are shown beside them with their own designs and are not paired.
 
 ``targets`` reads the roadmap's per-dimension targets (pooled r above ``TARGET_R`` on timing,
 dynamics and musical expression) from a system's predictions, with cluster-bootstrap intervals
@@ -40,7 +40,7 @@ SYSTEMS: dict[str, tuple[str, dict]] = {
     "hybrid (AST + descriptor net)": ("week1_hybrid", {"config": "hybrid"}),
     "trees averaged (forest + extra trees + LightGBM)": ("week3_ensembles",
                                                        {"config": "trees (mean of three)"}),
-    "hybrid × 5 seeds": ("week3_ensembles", {"config": "hybrid × 5 seeds"}),
+    "hybrid, seed ensemble": ("week3_ensembles", {"config": "hybrid × *"}),  # × its members
     "stack: trees": ("week3_ensembles", {"config": "stack: trees"}),
     "stack: all six": ("week3_ensembles", {"config": "stack: all six"}),
 }
@@ -57,8 +57,13 @@ KEEP = [*DIMENSIONS, "seed", "fold", "kind"]
 
 
 def _rows(oof: pd.DataFrame, where: dict) -> pd.DataFrame:
+    """The rows of ``oof`` where each column equals its value; a value ending in ``*`` is a
+    prefix (a name that holds a profile's number, e.g. "hybrid × 5 seeds")."""
     for column, value in where.items():
-        oof = oof[oof[column] == value]
+        if isinstance(value, str) and value.endswith("*"):
+            oof = oof[oof[column].astype(str).str.startswith(value[:-1])]
+        else:
+            oof = oof[oof[column] == value]
     return oof
 
 
@@ -81,8 +86,9 @@ def best_week2(load: Callable, y: pd.DataFrame) -> tuple[str, pd.DataFrame]:
 
 
 def collect(load: Callable, y: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """(The long out-of-fold table of every system of ``SYSTEMS`` and the best week-2 recipe on
-    the splits it was run on, the name of that recipe). ``load(experiment)`` returns stored
+    """(The long out-of-fold table of every system of ``SYSTEMS`` on the splits of
+    ``SHOWN_KINDS`` it was run on, and of the best week-2 recipe on the piece split; the name
+    of that recipe). ``load(experiment)`` returns stored
     results (``experiments.load_or_run``); ``y``: the development labels."""
     parts = []
     for system, (name, where) in SYSTEMS.items():
@@ -95,18 +101,20 @@ def collect(load: Callable, y: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return pd.concat(parts), recipe
 
 
-def own_designs(load: Callable) -> dict[str, pd.DataFrame]:
-    """The systems scored with designs of their own: {name: out-of-fold rows (dimensions,
-    ``seed``)}: the transcription route on its subset of segments, the forest adapted with the
-    largest number of labelled performances of each held-out work (on its query performances);
-    a system its profile did not run is left out."""
+def own_designs(load: Callable) -> dict[str, tuple[pd.DataFrame, str]]:
+    """The systems scored with designs of their own: {name: (out-of-fold rows with the
+    dimensions and ``seed``, the split whose units its intervals resample)}: the transcription
+    route on its subset of segments (piece folds), the forest adapted with the largest number
+    of labelled performances of each held-out work (on its query performances; works); a
+    system its profile did not run is left out."""
     route = _rows(load(ROUTE[0]).oof, ROUTE[1]).assign(seed=0)
     few = _rows(load(FEWSHOT[0]).oof, FEWSHOT[1])
     k = int(few.k.max()) if len(few) else 0
-    out = {"transcription route (MIDI forest + error model, transcribed)": route,
+    out = {"transcription route (MIDI forest + error model, transcribed)": (route, "piece"),
            f"few-shot forest, {k} labelled performances of the held-out work":
-           few[few.k == k]}
-    return {name: p[[*DIMENSIONS, "seed"]] for name, p in out.items() if len(p)}
+           (few[few.k == k], "work")}
+    return {name: (p[[*DIMENSIONS, "seed"]], kind) for name, (p, kind) in out.items()
+            if len(p)}
 
 
 def members(load: Callable, seed: int = 0) -> tuple[np.ndarray, pd.Index]:
@@ -173,28 +181,33 @@ def split_table(summary: pd.DataFrame, kind: str) -> pd.DataFrame | None:
     return pd.DataFrame.from_dict(rows, orient="index").loc[list(order)].rename_axis("system")
 
 
-def own_table(y: pd.DataFrame, own: dict, units: pd.Series, excerpts: pd.Series,
+def own_table(y: pd.DataFrame, own: dict, units: dict, excerpts: pd.Series,
               n_boot: int) -> pd.DataFrame:
     """``own_designs``' systems with their segments and pooled R² and pairwise accuracy,
-    "estimate [lo, hi]" from a cluster bootstrap over ``units``."""
+    "estimate [lo, hi]" from a cluster bootstrap over the units of each one's split
+    (``units``: {split kind: units})."""
     from percepiano.evaluation.bootstrap import cluster_bootstrap_ci
 
     rows = []
-    for label, pred in own.items():
-        ci = cluster_bootstrap_ci(y.loc[pred.index.unique()], pred, units,
+    for label, (pred, kind) in own.items():
+        ci = cluster_bootstrap_ci(y.loc[pred.index.unique()], pred, units[kind],
                                   ["mean_r2", "mean_pairwise"], excerpts, n_boot)
         rows.append({"system": label, "segments": pred.index.nunique(),
+                     "intervals over": "music groups" if kind == "piece" else "works",
                      **{NAMES[m]: _cell(r) for m, r in ci.iterrows()}})
     return pd.DataFrame(rows)
 
 
-def references(ceiling, bar: pd.DataFrame) -> dict:
-    """The reference lines of the systems figure: {metric: {label: value}}, the noise ceiling
-    (``data_ceiling``'s results) and the identity bar (``headline.identity_bar``'s table of
-    one split) of pooled R² and pairwise accuracy, on all performances."""
-    best = bar[bar.performances == "all"].set_index("metric").estimate
-    kind = bar["kind"].iloc[0]
-    return {"mean_r2": {"noise ceiling": ceiling["mean_ceiling_r2"],
-                        f"identity bar ({kind})": float(best["mean_r2"])},
-            "mean_pairwise": {"noise ceiling": ceiling["mean_pairwise_ceiling"],
-                              f"identity bar ({kind})": float(best["mean_pairwise"])}}
+def references(ceiling, bars: pd.DataFrame) -> dict:
+    """The reference lines of the systems figure: {split kind: {metric: {label: value}}}, the
+    noise ceiling (``data_ceiling``'s results) and each split's identity bar
+    (``headline.identity_bar``'s table over the kinds) of pooled R² and pairwise accuracy, on
+    all performances."""
+    out = {}
+    for kind, bar in bars[bars.performances == "all"].groupby("kind"):
+        best = bar.set_index("metric").estimate
+        out[kind] = {"mean_r2": {"noise ceiling": ceiling["mean_ceiling_r2"],
+                                 "identity bar": float(best["mean_r2"])},
+                     "mean_pairwise": {"noise ceiling": ceiling["mean_pairwise_ceiling"],
+                                       "identity bar": float(best["mean_pairwise"])}}
+    return out

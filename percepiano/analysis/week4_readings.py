@@ -21,18 +21,21 @@ from percepiano.evaluation.verdicts import join_items
 
 METRIC_TITLES = {"mean_r2": "pooled R²", "mean_pairwise": "within-excerpt pairwise accuracy"}
 LEVEL_WORDS = {"noise": "{:g} dB SNR", "reverb": "wet level {:g}", "gain": "{:+g} dB",
-               "tempo": "{:g} times the tempo", "telephone": "band limit {:g}",
+               "tempo": "{:g} times the tempo",
                "velocity": "{:g} times the velocity", "jitter": "{:g} ms"}
+WHOLE = {"piano": "the unseen piano", "telephone": "the telephone band limit"}  # on/off
+WEAK = 0.1  # a median Spearman correlation below this in size is read as barely any
 PERTURBATION_UNITS = {"noise": "SNR (dB)", "reverb": "wet level", "gain": "gain (dB)",
                       "tempo": "tempo factor", "telephone": "band limit (0 off, 1 on)",
                       "velocity": "velocity factor", "jitter": "onset jitter (ms)"}
 
 
-def systems_figure(summary: pd.DataFrame, references: Mapping[str, Mapping[str, float]],
+def systems_figure(summary: pd.DataFrame, references: Mapping[str, Mapping],
                    kinds=("piece", "performer", "work")) -> Figure:
     """One panel per (metric, split): each system's estimate on all performances with its
-    interval, best first on the piece split, and the ``references`` ({metric: {label: value}},
-    e.g. the noise ceiling and the identity bar) as vertical lines."""
+    interval, best first on the piece split, and each split's ``references`` ({split kind:
+    {metric: {label: value}}}, e.g. the noise ceiling and the split's identity bar) as
+    vertical lines."""
     part = summary[summary.performances == "all"]
     order = (part[(part.metric == "mean_r2") & (part.kind == "piece")]
              .sort_values("estimate", ascending=False).system.tolist())
@@ -47,7 +50,8 @@ def systems_figure(summary: pd.DataFrame, references: Mapping[str, Mapping[str, 
             y = np.array([order.index(s) for s in p.index])
             ax.errorbar(p.estimate, y, xerr=[p.estimate - p.ci_lo, p.ci_hi - p.estimate],
                         fmt="o", ms=4, color="C0", elinewidth=1, capsize=2)
-            for i, (label, value) in enumerate(references.get(metric, {}).items()):
+            for i, (label, value) in enumerate(references.get(kind, {}).get(metric,
+                                                                             {}).items()):
                 ax.axvline(value, color=f"C{i + 1}", ls="--", lw=1, label=label)
             ax.set_title(f"{kind} split: {METRIC_TITLES[metric]}", fontsize=9)
             ax.grid(axis="x", alpha=0.3)
@@ -58,11 +62,14 @@ def systems_figure(summary: pd.DataFrame, references: Mapping[str, Mapping[str, 
     return fig
 
 
-def best_text(summary: pd.DataFrame, kind: str = "piece") -> tuple[str, str]:
-    """(The system with the highest pooled R² on all performances of ``kind``, a sentence
-    naming it with its interval and the runner-up's.)"""
+def best_text(summary: pd.DataFrame, kind: str = "piece",
+              exclude: tuple = ()) -> tuple[str, str]:
+    """(The system with the highest pooled R² point estimate on all performances of ``kind``,
+    leaving out ``exclude``, a sentence naming it with its interval and the runner-up's.)
+    Raises IndexError when fewer than two systems remain."""
     part = summary[(summary.performances == "all") & (summary.metric == "mean_r2")
-                   & (summary.kind == kind)].sort_values("estimate", ascending=False)
+                   & (summary.kind == kind) & ~summary.system.isin(list(exclude))
+                   ].sort_values("estimate", ascending=False)
     a, b = part.iloc[0], part.iloc[1]
     overlap = "overlap" if b.ci_hi >= a.ci_lo else "do not overlap"
     return str(a.system), (
@@ -96,15 +103,18 @@ def targets_figure(table: pd.DataFrame, target_r: float) -> Figure:
 
 
 def targets_text(table: pd.DataFrame, target_r: float, system: str) -> str:
-    """Which of the roadmap's targets the ``system`` meets, per target: a target is met when
-    every one of its dimensions has its interval above ``target_r``."""
+    """Which of the roadmap's targets the ``system`` meets, per target: met when every one of
+    its dimensions has its interval above ``target_r``, missed when every interval lies below,
+    undecided when every interval spans it, met on some dimensions only otherwise."""
     from percepiano import plots
 
     out = []
     for target, part in table.groupby("target", sort=False):
         counts = part.status.value_counts()
         verdict = ("met" if counts.get("met", 0) == len(part) else
-                   "missed" if counts.get("missed", 0) == len(part) else "not met throughout")
+                   "missed" if counts.get("missed", 0) == len(part) else
+                   "undecided (every interval spans the target)"
+                   if counts.get("unsure", 0) == len(part) else "met on some dimensions only")
         names = [f"{plots.short_name(d)} {r:.2f} [{lo:.2f}, {hi:.2f}]" for d, r, lo, hi in
                  part[["dimension", "r", "ci_lo", "ci_hi"]].itertuples(index=False)]
         out.append(f"{target} ({join_items(names)}): {verdict}")
@@ -153,8 +163,8 @@ def robustness_text(summary: pd.DataFrame, clean: Mapping[str, tuple[str, float]
         name, level = clean[system]
         c = p[(p.perturbation == name) & (p.level == level)].iloc[0]
         hurt = p[p.ci_hi < c.estimate].sort_values("estimate")
-        said = [f"{r.perturbation} at "
-                f"{LEVEL_WORDS.get(r.perturbation, '{:g}').format(r.level)} "
+        said = [(WHOLE.get(r.perturbation) or f"{r.perturbation} at "
+                 f"{LEVEL_WORDS.get(r.perturbation, '{:g}').format(r.level)}") + " "
                 f"({r.estimate:.3f} [{r.ci_lo:.3f}, {r.ci_hi:.3f}])" for r in hurt.itertuples()]
         out.append(f"The {system} scores {c.estimate:.3f} [{c.ci_lo:.3f}, {c.ci_hi:.3f}] on "
                    "clean inputs; "
@@ -206,7 +216,7 @@ def coverage_text(table: pd.DataFrame, level: float, tolerance: float = 0.05) ->
     for kind, p in table.groupby("kind", sort=False):
         low = p[p.coverage < level - tolerance]
         out.append(f"on the {kind} split the intervals cover {p.coverage.mean():.1%} of the "
-                   f"held-out ratings on average ({p.coverage.min():.1%} to "
+                   f"held-out mean ratings on average ({p.coverage.min():.1%} to "
                    f"{p.coverage.max():.1%} by dimension"
                    + (f"; below {level - tolerance:.0%} on "
                       + join_items([plots.short_name(d) for d in low.dimension])
@@ -238,10 +248,13 @@ def disagreement_text(table: pd.DataFrame) -> str:
     have it positive, and what that says; then the same with its number of ratings, when the
     table has them."""
     rho = table.rho_disagreement
-    reading = ("where the raters disagree, their mean rating is itself noisier, and part of "
-               "what counts as the model's error is theirs" if rho.median() > 0 else
-               "the errors do not grow with the raters' disagreement, so they are the model's "
-               "own")
+    reading = ("the errors grow where the raters disagree, whose mean rating is itself noisier "
+               "there, so part of what counts as error may be the raters' own"
+               if rho.median() >= WEAK else
+               "the errors shrink where the raters disagree, perhaps because such segments' mean "
+               "ratings lie near the middle of the scale, where a model's predictions gather"
+               if rho.median() <= -WEAK else
+               "the errors barely depend on the raters' disagreement")
     text = (f"Across dimensions the median Spearman correlation between a segment's absolute "
             f"error and the standard deviation of its ratings is {rho.median():.2f}, positive "
             f"on {int((rho > 0).sum())} of {len(rho)} dimensions: {reading}.")

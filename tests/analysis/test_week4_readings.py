@@ -46,6 +46,10 @@ def test_targets_say_met_missed_or_unsure_from_the_interval():
     assert (bad.status == "missed").all()
     text = say.targets_text(bad, systems.TARGET_R, "model")
     assert "missed" in text and " 0 of " in text
+    y3, oof3 = _oof(n=60, noise=1.0, seed=2)  # r near 0.7 with wide intervals
+    near = systems.targets(y3, oof3.drop(columns=["fold", "kind"]), units.iloc[:60],
+                           ceiling, 200).assign(status="unsure")
+    assert "undecided" in say.targets_text(near, systems.TARGET_R, "model")
     assert "met;" not in say.targets_text(bad, systems.TARGET_R, "model")
 
 
@@ -64,7 +68,9 @@ def test_robustness_text_names_only_levels_wholly_below_the_clean_score():
     table = pd.DataFrame([{"system": "audio forest", "perturbation": p, "level": lv,
                            "metric": "mean_r2", "estimate": e, "ci_lo": lo, "ci_hi": hi}
                           for p, lv, e, lo, hi in rows])
+    table = pd.concat([table, table.iloc[[2]].assign(perturbation="piano", level=1.0)])
     text = say.robustness_text(table, {"audio forest": ("gain", 0.0)})
+    assert "the unseen piano (0.050" in text
     assert "noise at 10 dB SNR (" in text and "noise at 40" not in text and "gain at" not in text
 
 
@@ -76,6 +82,8 @@ def test_best_and_gap_sentences_follow_the_numbers():
 
     best, text = say.best_text(summary({"a": (0.5, 0.45, 0.55), "b": (0.3, 0.25, 0.35)}))
     assert best == "a" and "do not overlap" in text
+    three = summary({"a": (0.5, 0.45, 0.55), "b": (0.3, 0.25, 0.35), "c": (0.2, 0.1, 0.3)})
+    assert say.best_text(three, exclude=("a",))[0] == "b"
     dev = summary({"a": (0.5, 0.45, 0.55)})
     for exam_value, where in ((0.5, "inside"), (0.6, "above"), (0.2, "below")):
         exam = summary({"a": (exam_value, exam_value - 0.1, exam_value + 0.1)})
@@ -84,21 +92,27 @@ def test_best_and_gap_sentences_follow_the_numbers():
 
 def test_the_caveat_names_what_was_never_remade():
     history = pd.DataFrame([
-        {"short": "size", "segments": 906, "exam_segments": 85, "remade_by": "week1"},
-        {"short": "crop length", "segments": 906, "exam_segments": 85, "remade_by": None}])
+        {"short": "size", "kind": "choice", "segments": 906, "exam_segments": 85,
+         "remade_by": "week1"},
+        {"short": "crop length", "kind": "choice", "segments": 906, "exam_segments": 85,
+         "remade_by": None}])
     text = exam_readings.caveat(history, 190)
     assert "1 of them has since" in text and "1 has not" in text
-    assert "crop length (85 of its 906" in text
+    assert "crop length (choice; 85 of its 906" in text
     assert "size (" not in text
+    none_remade = exam_readings.caveat(history.assign(remade_by=None), 190)
+    assert "since been made" not in none_remade and "2 have not" in none_remade
 
 
 def test_the_disagreement_sentence_follows_the_sign_of_the_correlation():
     up = pd.DataFrame({"rho_disagreement": [0.2, 0.3, -0.1]})
-    assert "part of what counts as the model's error is theirs" in say.disagreement_text(up)
+    assert "the errors grow where the raters disagree" in say.disagreement_text(up)
     assert "positive on 2 of 3" in say.disagreement_text(up)
+    flat = pd.DataFrame({"rho_disagreement": [0.05, -0.02, 0.0]})
+    assert "barely depend" in say.disagreement_text(flat)
     down = pd.DataFrame({"rho_disagreement": [-0.2, -0.3, 0.1],
                          "rho_ratings": [-0.2, -0.1, np.nan]})
-    assert "the model's own" in say.disagreement_text(down)
+    assert "the errors shrink where the raters disagree" in say.disagreement_text(down)
     assert "rated by more listeners are predicted better" in say.disagreement_text(down)
 
 
@@ -113,9 +127,31 @@ def test_the_shrinkage_sentence_reads_the_calibration_slope():
 
 def test_the_power_sentence_counts_intervals_that_holm_does_not_confirm():
     paired = pd.DataFrame({"excludes_zero": [True, True, False],
-                           "significant": [False, True, False]})
-    assert exam_readings.power_text(paired, 7).startswith("1 of the 2 differences")
-    assert "Every difference" in exam_readings.power_text(paired.iloc[1:], 7)
+                           "significant": [False, True, False],
+                           "p": [0.02, 0.001, 0.5], "p_holm": [0.04, 0.003, 0.5]})
+    text = exam_readings.power_text(paired, 7)
+    assert text.startswith("1 of the 2 differences") and "0.001 before" in text
+    assert "0.003 after" in text and "7 music groups" in text
+    assert exam_readings.power_text(paired.iloc[1:], 7).startswith("All 1 differences")
+    assert exam_readings.power_text(paired.iloc[2:], 7).startswith("No difference")
+
+
+def test_references_give_each_split_its_own_identity_bar():
+    bars = pd.DataFrame([{"kind": k, "performances": "all", "metric": m, "estimate": v}
+                         for k, v in (("piece", 0.2), ("work", 0.1))
+                         for m in ("mean_r2", "mean_pairwise")])
+    refs = systems.references({"mean_ceiling_r2": 0.7, "mean_pairwise_ceiling": 0.73}, bars)
+    assert refs["piece"]["mean_r2"]["identity bar"] == 0.2
+    assert refs["work"]["mean_pairwise"]["identity bar"] == 0.1
+    assert refs["work"]["mean_r2"]["noise ceiling"] == 0.7
+
+
+def test_exam_performers_count_those_heard_in_development():
+    segments = pd.DataFrame({"performer": ["p1", "p2", "p1", "p3"]},
+                            index=["d1", "d2", "e1", "e2"])
+    text = exam_readings.performers_text(segments, ["e1", "e2"], ["e1", "e2"])
+    assert text == "2 performers, 1 of whom also play in the development part"
+    assert "all of whom" in exam_readings.performers_text(segments, ["e1"], ["e1", "e2"])
 
 
 def test_a_split_table_lists_every_system_best_first_with_human_columns():
