@@ -146,11 +146,21 @@ def test_the_whole_dataset_with_the_key_is_a_recorded_read(data_root, full, resu
     assert list(again.labels.index) == list(full.labels.index) and len(exam.reads()) == 2
 
 
-def test_the_committed_results_store_lists_no_exam_read():
+def test_the_committed_exam_reads_are_the_final_exams_own_one_per_profile():
+    """The committed results store records a read of the exam only beside the final exam's
+    own results: once per profile, by the final-exam experiment, from a clean commit, not
+    forced; never in the smoke profile, which tests read in a store of their own."""
     store = ROOT / "results"
-    assert not sorted(store.rglob(exam.LEDGER_FILE)), "a read of the final exam is committed"
-    for profile in ("smoke", "quick", "full"):
-        assert exam.reads(profile, store) == []
+    for path in sorted(store.rglob(exam.LEDGER_FILE)):
+        assert path.parent.name == exam.EXPERIMENT, path
+        profile = path.parent.parent.name
+        assert profile != "smoke", path
+        reads = exam.reads(profile, store)
+        assert len(reads) == 1, f"{path}: the exam was read {len(reads)} times"
+        read = reads[0]
+        assert read["experiment"] == exam.EXPERIMENT and read["profile"] == profile
+        assert not read["dirty"] and not read["forced"]
+        assert (path.parent / "metrics.json").is_file() and (path.parent / "oof.csv.gz").is_file()
 
 
 # --------------------------------------------------------------------------- what saw the exam
