@@ -123,17 +123,12 @@ def networks_text(load, y: pd.DataFrame) -> str:
     stack that uses them beside LightGBM's, from ``week3_ensembles``'s stored predictions;
     ``load`` is ``experiments.load_or_run``, ``y`` the development labels. A configuration
     the profile did not run is left out."""
-    from percepiano.data.dataset import DIMENSIONS
-    from percepiano.evaluation.metrics import r2
+    from percepiano.analysis.systems import pooled_r2
 
     oof = load("week3_ensembles").oof
-    score = {}
-    for config in ("LightGBM", "listener", "hybrid", "stack: all six"):
-        part = oof[oof.config == config]
-        if len(part):
-            score[config] = float(np.mean([r2(y.loc[p.index].to_numpy(),
-                                              p[list(DIMENSIONS)].to_numpy()).mean()
-                                           for _, p in part.groupby("seed")]))
+    score = {c: pooled_r2(y, oof[oof.config == c])
+             for c in ("LightGBM", "listener", "hybrid", "stack: all six")
+             if (oof.config == c).any()}
     said = [f"{c} {v:.3f}" for c, v in score.items()]
     return "the pooled R² on the piece split is " + join_items(said) if said else (
         "the week-3 ensembles were not run in this profile")

@@ -272,9 +272,8 @@ def training_rows(ds, kind: str, columns: list[str], progress: bool, route=None)
 
 def versions_predictor(X, extra: dict, Y, cfg, seed: int, other: dict):
     """``fit_predict`` for ``cross_validate``: a forest fitted on the training segments' rows
-    in every version predicts the test segments' main rows; its predictions for the test
-    segments' other versions are gathered in ``other`` (``{version: rows}``, with
-    ``"<version>:names"``)."""
+    in every version predicts the test segments' main rows, and those of their other versions
+    into ``other`` (``{version: rows}``, with ``"<version>:names"``) where they have them."""
     from percepiano.models import forest
 
     def fit_predict(train, val, test):
@@ -285,7 +284,7 @@ def versions_predictor(X, extra: dict, Y, cfg, seed: int, other: dict):
             np.vstack([Y.loc[r.index].to_numpy() for r in rows]))
         for version, t in extra.items():
             names = list(t.index.intersection(test))
-            if not names:  # test segments without this version (e.g. the final exam's)
+            if not names:  # the test segments lack this version (the final exam's do)
                 continue
             other[version] = np.vstack([other.get(version, np.empty((0, Y.shape[1]))),
                                         model.predict(t.loc[names].to_numpy())])

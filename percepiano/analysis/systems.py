@@ -67,18 +67,25 @@ def _rows(oof: pd.DataFrame, where: dict) -> pd.DataFrame:
     return oof
 
 
+def pooled_r2(y: pd.DataFrame, part: pd.DataFrame) -> float:
+    """Pooled out-of-fold R² of ``part`` (rows with the dimensions and ``seed``) against the
+    labels ``y``: mean over the 19 dimensions, then over seeds."""
+    from percepiano.evaluation.metrics import r2
+
+    return float(np.mean([r2(y.loc[p.index, list(DIMENSIONS)].to_numpy(),
+                             p[list(DIMENSIONS)].to_numpy()).mean()
+                          for _, p in part.groupby("seed")]))
+
+
 def best_week2(load: Callable, y: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     """The week-2 configuration with the highest pooled R² on the piece split (mean over seeds)
     and its out-of-fold rows: (its name, e.g. "week2_descriptors: forest, + both", rows)."""
-    from percepiano.evaluation.metrics import r2
-
     best, score = None, -np.inf
     for name in WEEK2:
         oof = load(name).oof
         keys = [c for c in ("learner", "config") if c in oof]
         for key, part in oof[oof.kind == "piece"].groupby(keys, sort=False):
-            value = np.mean([r2(y.loc[p.index].to_numpy(), p[list(DIMENSIONS)].to_numpy()).mean()
-                             for _, p in part.groupby("seed")])
+            value = pooled_r2(y, part)
             if value > score:
                 label = ", ".join(map(str, key if isinstance(key, tuple) else (key,)))
                 best, score = (f"{name}: {label}", part), value

@@ -62,18 +62,19 @@ def _exam_config(s) -> dict:
 @experiment("final_exam", config=_exam_config)
 def final_exam(cfg: dict) -> dict:
     """Every chosen system trained on all development data and scored once on the exam."""
+    from percepiano.analysis.systems import pooled_r2
     from percepiano.data import dataset, exam
     from percepiano.data.dataset import DIMENSIONS
     from percepiano.data.splits import nested_split
     from percepiano.evaluation import stats
     from percepiano.evaluation.cross_validation import cross_validate_seeds
-    from percepiano.evaluation.metrics import r2
 
     start = time.perf_counter()
     _may_read(exam, cfg["profile"])  # refuse a second read before hours of fitting, not after
     dev = dataset.subset(dataset.load(), cfg["max_segments"])
-    locked = exam_names(dataset.load(part="all").segments, cfg["max_exam"])
-    ds = with_segments(dev, dataset.load(part="all").segments, locked)  # no exam label in it
+    segments = dataset.load(part="all").segments  # every segment's metadata, no exam label
+    locked = exam_names(segments, cfg["max_exam"])
+    ds = with_segments(dev, segments, locked)
     dims, seeds = list(DIMENSIONS), cfg["seeds"]
     predictors, timing = _predictors(ds, cfg), {}
     dev_rows, exam_rows = [], []
@@ -88,11 +89,7 @@ def final_exam(cfg: dict) -> dict:
             exam_rows.append(pd.DataFrame(pred, index=locked, columns=dims)
                              .assign(system=system, seed=seed))
         timing[system] = time.perf_counter() - clock
-    development = {}  # the development cross-validation's pooled R², mean over seeds
-    for rows in dev_rows:
-        development[str(rows.system.iloc[0])] = float(np.mean([
-            r2(dev.labels.loc[p.index, dims].to_numpy(), p[dims].to_numpy()).mean()
-            for _, p in rows.groupby("seed")]))
+    development = {str(rows.system.iloc[0]): pooled_r2(dev.labels, rows) for rows in dev_rows}
     reference = max(development, key=development.get)  # before any exam label is read
     oof = pd.concat(exam_rows).rename_axis("name")
     y = _read_exam(dataset, exam, cfg["profile"]).labels.loc[locked, dims]  # the one read
