@@ -51,11 +51,11 @@ from percepiano.evaluation import stats
 from percepiano.models import ast
 
 page = open_page()  # the development part; the final exam stays locked
-res = experiments.load_or_run("ast_cv")
+res = experiments.load("ast_cv")
 cfg = res.provenance["config"]
-ceiling = experiments.load_or_run("data_ceiling")
-ident = experiments.load_or_run("identity_baselines")
-forest = (experiments.load("forest_baselines") if "forest_baselines" in experiments.REGISTRY
+ceiling = experiments.load("data_ceiling")
+ident = experiments.load("identity_baselines")
+forest = (experiments.find("forest_baselines") if "forest_baselines" in experiments.REGISTRY
           else None)
 table = pd.DataFrame(res["table"])
 per_fold = pd.DataFrame(res["per_fold"])

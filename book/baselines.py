@@ -66,7 +66,7 @@ glue("units", stats.describe_design(page.units, ["piece", "performer", "work"]),
 #   other composer's music.
 
 # %% tags=["hide-input"]
-ident = experiments.load_or_run("identity_baselines")
+ident = experiments.load("identity_baselines")
 cfg = ident.provenance["config"]
 groups = {kind: splits.groups(page.ds.segments, kind).nunique() for kind in cfg["kinds"]}
 folds = {kind: (2 if kind == "composer" else cfg["folds"]) for kind in cfg["kinds"]}
@@ -115,7 +115,7 @@ for (kind, baseline), key in [(("random", "excerpt_mean"), "ex_random"),
     row = est.loc[(kind, baseline, "mean_r2")]
     glue(f"{key}_r2", float(row.estimate), display=False)
     glue(f"{key}_ci", f"{stats.LEVEL:.0%} CI {row.ci_lo:.3f} to {row.ci_hi:.3f}", display=False)
-ceiling = experiments.load_or_run("data_ceiling")
+ceiling = experiments.load("data_ceiling")
 ex_random = est.loc[("random", "excerpt_mean", "mean_r2")]
 of_ceiling = float(ex_random.estimate / ceiling["mean_ceiling_r2"])
 glue("ex_random_of_ceiling", of_ceiling, display=False)
@@ -191,7 +191,7 @@ plots.table(plots.with_intervals(id_summary.assign(baseline=id_summary.baseline.
 # %% tags=["hide-input"]
 # The random forests need descriptors of every segment; their section appears when their results
 # are stored for this profile (`percepiano run forest_baselines`).
-forest = (experiments.load("forest_baselines") if "forest_baselines" in experiments.REGISTRY
+forest = (experiments.find("forest_baselines") if "forest_baselines" in experiments.REGISTRY
           else None)
 if forest is not None:
     fcfg = forest.provenance["config"]

@@ -354,7 +354,7 @@ plots.glue_figure("fig_between", plots.dimension_bars(between, "share of the lab
 # linear ones, so these two ceilings are approximations; the half-panel figures are measured.
 
 # %% tags=["hide-input"]
-ceiling = experiments.load_or_run("data_ceiling")
+ceiling = experiments.load("data_ceiling")
 rel = pd.Series(ceiling["reliability"])
 
 
@@ -449,7 +449,7 @@ plots.glue_figure("fig_ceiling", plots.dimension_bars(
 # {glue:text}`retest_pairs` pairs, this is a check on the split-half ceiling, not a replacement.
 
 # %% tags=["hide-input"]
-dups = experiments.load_or_run("data_duplicates")
+dups = experiments.load("data_duplicates")
 glue("dup_groups", int(dups["identical_files"]["groups"]), display=False)
 glue("dup_files", int(dups["identical_files"]["segments"]), display=False)
 glue("dup_pairs", int(dups["near_identical_pairs"]), display=False)
@@ -527,13 +527,13 @@ HEADLINE_MODELS = {"forest_baselines": ("features", "midi", "forest (MIDI descri
                    "listener_pretraining": ("config", "both", "listener (both)")}
 models = {}
 for name, (column, value, label) in HEADLINE_MODELS.items():
-    res = experiments.load(name) if name in experiments.REGISTRY else None
+    res = experiments.find(name) if name in experiments.REGISTRY else None
     if res is not None and res.oof is not None and (column is None or value in set(
             res.oof[column])):
         oof = res.oof if column is None else res.oof[res.oof[column] == value].drop(
             columns=column)
         models[label] = oof[oof.kind == "piece"]
-ident = experiments.load_or_run("identity_baselines")
+ident = experiments.load("identity_baselines")
 deadpan_metrics = ["mean_r2", "mean_r", "mean_within_rho", "mean_pairwise"]
 effect = pd.concat([*([headline.summary(labels, models, ds.segments, metrics=deadpan_metrics,
                                         n_boot=config.settings().n_boot)] if models else []),

@@ -51,7 +51,7 @@ from percepiano.data.dataset import SCALE_MAX
 from percepiano.evaluation import stats
 
 page = open_page()  # the development part; the final exam stays locked
-interp = experiments.load_or_run("week3_interpret")
+interp = experiments.load("week3_interpret")
 icfg = interp.provenance["config"]
 glue("in_folds", int(icfg["folds"]), display=False)
 glue("in_r2", float(interp["pooled_r2"]), display=False)

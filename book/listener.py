@@ -62,9 +62,9 @@ from percepiano.evaluation import stats
 page = open_page()  # the development part; the final exam stays locked
 AB = ("mean_r2", "mean_pairwise")  # compared here (the page's AB adds r)
 TARGET = {"mean_r2": 0.45, "mean_pairwise": 0.68}  # the chapter's targets (audio only)
-pre = experiments.load_or_run("listener_pretraining")
-curve = experiments.load_or_run("listener_renders")
-forest = (experiments.load("forest_baselines") if "forest_baselines" in experiments.REGISTRY
+pre = experiments.load("listener_pretraining")
+curve = experiments.load("listener_renders")
+forest = (experiments.find("forest_baselines") if "forest_baselines" in experiments.REGISTRY
           else None)
 pcfg = pre.provenance["config"]
 glue("n_dimensions", len(DIMENSIONS), display=False)
@@ -130,7 +130,7 @@ display(plots.table(shown.rename(columns={
     f"Piece split: pooled out-of-fold metrics (mean over {len(pcfg['seeds'])} seeds, "
     f"{stats.LEVEL:.0%} bootstrap intervals over music groups) and cost per "
     f"cross-validation ({config.profile()} profile, {pre.provenance.get('device', 'cpu')})."))
-base = experiments.load_or_run("ast_cv")
+base = experiments.load("ast_cv")
 base_piece = stats.by_config(base.oof, "kind")["piece"]
 ours = piece[scratch]
 same = (len(ours) == len(base_piece)
@@ -187,7 +187,7 @@ display(Markdown(f"The best listener by R² on the piece split is **{best}**: "
                  "the same cross-validation that scores them, so its numbers are optimistic "
                  "(a best-of-several selection); the locked final exam will score the choice "
                  "once."))
-ident = experiments.load_or_run("identity_baselines")
+ident = experiments.load("identity_baselines")
 shown = summary_all[(summary_all.config == best) & summary_all.metric.isin(headline.METRICS)]
 bar = headline.identity_bar(page.y, ident.oof, page.ds.segments, ["piece"],
                             n_boot=page.n_boot)

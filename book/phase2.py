@@ -65,7 +65,7 @@ from percepiano.analysis.page import open_page
 from percepiano.evaluation import stats
 
 page = open_page()  # the development part; the final exam stays locked
-res = experiments.load_or_run("phase2_fewshot")
+res = experiments.load("phase2_fewshot")
 cfg = res.provenance["config"]
 glue("fs_draws", cfg["draws"], display=False)
 glue("fs_ks", ", ".join(map(str, cfg["ks"])), display=False)
@@ -125,7 +125,7 @@ display(Markdown("The learner with the highest pooled R²: "
 # other composer), with intervals over music groups.
 
 # %% tags=["hide-input"]
-tr = experiments.load_or_run("phase2_transfer")
+tr = experiments.load("phase2_transfer")
 tsum = say.transfer_summary(page, tr.oof)
 display(plots.table(plots.with_intervals(tsum, ["scored on", "config"],
                                          {"mean_r2": "R²", "mean_pairwise": "pairwise accuracy"}),
@@ -189,7 +189,7 @@ glue("tr_wall_min", tr.provenance.get("wall_time_s", 0.0) / 60, display=False)
 # average:
 
 # %% tags=["hide-input"]
-ex = experiments.load_or_run("phase2_explain")
+ex = experiments.load("phase2_explain")
 shown = pd.DataFrame(ex["explanations"])
 for name in ex["examples"]:
     display(plots.table(say.example_table(shown, name),

@@ -40,7 +40,7 @@ from percepiano.evaluation.verdicts import tally
 from percepiano.experiments import results, store
 
 page = open_page()  # the development part, for the development cross-validation's metrics
-glue("fx_networks", say.networks_text(experiments.load_or_run, page.y), display=False)
+glue("fx_networks", say.networks_text(experiments.load, page.y), display=False)
 res = results.exam_results()
 m = res.metrics
 glue("fx_segments", m["exam"]["segments"], display=False)

@@ -52,7 +52,7 @@ from percepiano.evaluation import stats
 from percepiano.experiments import transcription_scoring as S
 
 page = open_page()  # the development part; the final exam stays locked
-res = experiments.load_or_run("transcription_route")
+res = experiments.load("transcription_route")
 names, part = res["subset"], res["part"]
 glue("tr_n", len(names), display=False)
 glue("tr_part", len(part), display=False)

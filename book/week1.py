@@ -55,11 +55,11 @@ from percepiano.evaluation import stats
 
 page = open_page()  # the development part; the final exam stays locked
 AB = ("mean_r2", "mean_pairwise")  # the metrics every comparison reports (the page's AB adds r)
-arch = experiments.load_or_run("week1_architecture")
-augm = experiments.load_or_run("week1_augmentation")
-hyb = experiments.load_or_run("week1_hybrid")
-base = experiments.load_or_run("ast_cv")
-forest = (experiments.load("forest_baselines") if "forest_baselines" in experiments.REGISTRY
+arch = experiments.load("week1_architecture")
+augm = experiments.load("week1_augmentation")
+hyb = experiments.load("week1_hybrid")
+base = experiments.load("ast_cv")
+forest = (experiments.find("forest_baselines") if "forest_baselines" in experiments.REGISTRY
           else None)
 default = f"size: {arch.provenance['config']['default']}"
 base_oof = stats.by_config(base.oof, "kind")  # the default AST, per split (chapter ast)
@@ -496,7 +496,7 @@ text.append("Best-of-several figures (the best size, the best augmentation) are 
 display(Markdown(" ".join(text)))
 
 # %% tags=["hide-input"]
-ident = experiments.load_or_run("identity_baselines")
+ident = experiments.load("identity_baselines")
 shown = contender_all[contender_all.metric.isin(headline.METRICS)]
 bar = headline.identity_bar(page.y, ident.oof, page.ds.segments, list(contenders),
                             n_boot=page.n_boot)

@@ -63,10 +63,10 @@ from percepiano.evaluation import stats
 from percepiano.models import ast
 
 page = open_page()  # the development part; the final exam stays locked
-train = experiments.load_or_run("week2_training")
-fusion = experiments.load_or_run("week2_fusion")
-desc = experiments.load_or_run("week2_descriptors")
-forest = (experiments.load("forest_baselines") if "forest_baselines" in experiments.REGISTRY
+train = experiments.load("week2_training")
+fusion = experiments.load("week2_fusion")
+desc = experiments.load("week2_descriptors")
+forest = (experiments.find("forest_baselines") if "forest_baselines" in experiments.REGISTRY
           else None)
 tcfg = train.provenance["config"]
 glue("w2_seeds", len(tcfg["seeds"]), display=False)
@@ -78,7 +78,7 @@ glue("w2_between", float(structure.between_share(page.y, page.excerpts).mean()),
 REF_T, REF_F = "MSE (reference)", "concat (reference)"
 t_summary = page.summary(train.oof)
 listener = stats.by_config(train.oof, "config", kind="piece")
-both = experiments.load("listener_pretraining")  # the listener chapter's runs, if stored
+both = experiments.find("listener_pretraining")  # the listener chapter's runs, if stored
 theirs = None if both is None else stats.by_config(both.oof, "config", kind="piece").get("both")
 glue("w2_reproduces", tr.reproduces(listener[REF_T], theirs), display=False)
 

@@ -49,8 +49,8 @@ from percepiano.evaluation import stats
 
 page = open_page()  # the development part; the final exam stays locked
 y = page.y
-ens = experiments.load_or_run("week3_ensembles")
-cvs = experiments.load_or_run("week3_splits")
+ens = experiments.load("week3_ensembles")
+cvs = experiments.load("week3_splits")
 ecfg = ens.provenance["config"]
 glue("w3_seeds", len(ecfg["seeds"]), display=False)
 glue("w3_folds", int(ecfg["folds"]), display=False)

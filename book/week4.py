@@ -41,7 +41,7 @@ from percepiano.audio import perturb, render
 from percepiano.models import forest
 
 page = open_page()  # the development part; the final exam stays locked
-oof, recipe = systems.collect(experiments.load_or_run, page.y)
+oof, recipe = systems.collect(experiments.load, page.y)
 glue("w4_systems", oof.system.nunique(), display=False)
 glue("w4_recipe", recipe, display=False)
 glue("w4_target", systems.TARGET_R, display=False)
@@ -69,8 +69,8 @@ for kind in systems.SHOWN_KINDS:  # a small profile runs some splits only
     if table is not None:
         display(plots.table(table, f"{kind.capitalize()} split: every system that ran on it, "
                             f"best R² first; {stats.LEVEL:.0%} bootstrap intervals."))
-ceiling = experiments.load_or_run("data_ceiling")
-bars = headline.identity_bar(page.y, experiments.load_or_run("identity_baselines").oof,
+ceiling = experiments.load("data_ceiling")
+bars = headline.identity_bar(page.y, experiments.load("identity_baselines").oof,
                              page.ds.segments, list(systems.SHOWN_KINDS), n_boot=page.n_boot)
 plots.glue_figure("fig_w4_systems", say.systems_figure(summary,
                                                        systems.references(ceiling, bars)))
@@ -102,7 +102,7 @@ versus = stats.compare(page.y, systems.pairable(oof), best, page.units["piece"],
 plots.glue_figure("fig_w4_versus", plots.differences(versus, xlabel=f"difference from the "
                                                                      f"{best}"))
 display(Markdown(tally(versus, best)))
-own = systems.own_designs(experiments.load_or_run)
+own = systems.own_designs(experiments.load)
 display(plots.table(systems.own_table(page.y, own, page.units, page.excerpts, page.n_boot),
                     "Systems scored with designs of their own, not paired with the table "
                     "above: the transcription route on the segments it transcribed, and the "
@@ -196,7 +196,7 @@ for name in worst.index[:3]:  # none when no segment is in every system's worst 
 # trained again per fold for it, which this chapter leaves to a GPU profile.
 
 # %% tags=["hide-input"]
-rob = experiments.load_or_run("week4_robustness")
+rob = experiments.load("week4_robustness")
 rsum = page.summary(rob.oof.drop(columns="fold"), ["system", "perturbation", "level"],
                     kind="piece", human=False)
 plots.glue_figure("fig_w4_robust", say.robustness_figure(rsum))
@@ -254,7 +254,7 @@ display(Markdown(say.coverage_text(cov, LEVEL)))
 # %% tags=["hide-input"]
 shrunk = calibration.shrinkage(page.y.loc[mean_pred.index], mean_pred)
 display(Markdown(say.shrinkage_text(shrunk, best)))
-stacked, index = systems.members(experiments.load_or_run)
+stacked, index = systems.members(experiments.load)
 skill = calibration.spread_skill(page.y.loc[index], stacked)
 glue("w4_skill", float(skill.spread_skill_rho.median()), display=False)
 glue("w4_skill_pos", int((skill.spread_skill_rho > 0).sum()), display=False)

@@ -1,15 +1,20 @@
-"""The code hash of an experiment: a digest of the source that can change its numbers.
+"""Digests of the package's source, for caches whose contents code can change, and git state.
 
-An experiment's code is the module that defines its function and, for a module of this package,
-every package module it imports, transitively. Imports are read from the source with ``ast``, so
-imports inside functions (and under ``TYPE_CHECKING``) count; ``from pkg import mod`` counts as
-importing ``pkg.mod`` when that is a module, else ``pkg``. The parents of an imported module
-(``percepiano/data/__init__.py`` for ``percepiano.data.dataset``) count only when imported
-themselves. Modules that cannot change the numbers are left out, and their imports are not
-followed: the results store (``percepiano.experiments.store``), this module, the command line
-(``percepiano.cli``), the chapters' figures (``percepiano.plots``) and atomic writes
-(``percepiano.io``). A module outside the package (an experiment defined elsewhere, as in the
-tests) is hashed alone.
+A cache of something the code computes (a final model, a pretrained listener) must be rebuilt
+when that code changes, and only then: its key holds the code hash of the function that builds
+it (``of_function``). That code is the module that defines the function and, for a module of
+this package, every package module it imports, transitively. Imports are read from the source
+with ``ast``, so imports inside functions (and under ``TYPE_CHECKING``) count; ``from pkg import
+mod`` counts as importing ``pkg.mod`` when that is a module, else ``pkg``. The parents of an
+imported module count only when imported themselves. Modules that cannot change what is built
+are left out, and their imports are not followed: the results store
+(``percepiano.experiments.store``), this module, the command line (``percepiano.cli``), the
+chapters' figures (``percepiano.plots``) and atomic writes (``percepiano.io``). A module outside
+the package is hashed alone.
+
+Stored *results* are not keyed by code: they are current when their configuration matches
+(``experiments.store``), and record the commit, the dirty flag (``checkout_state``) and a digest
+of the whole package (``package_digest``); ``changed_since`` lists from git what changed after.
 
 Only ``.py`` files are hashed: data files kept beside the code (``data/manifest.sha256``) and
 third-party packages are not (their versions are recorded in the provenance). Each file is hashed
@@ -201,6 +206,28 @@ def _text(lines: list[str], start: tuple[int, int], end: tuple[int, int]) -> str
     if r1 == r2:
         return lines[r1 - 1][c1:c2]
     return lines[r1 - 1][c1:] + "".join(lines[r1:r2 - 1]) + lines[r2 - 1][:c2]
+
+
+def package_digest() -> str:
+    """A digest of the whole package's normalised source (every ``.py`` file, ``file_hash``),
+    16 hex digits: what a stored result records of the code it ran."""
+    return digest({name: file_hash(path) for name, path in package_modules().items()})
+
+
+def changed_since(commit: str | None, root: Path | None = None) -> list[str] | None:
+    """The package's files (paths from the checkout's root) that differ between ``commit`` and
+    the working tree of ``root`` (default: the checkout holding this package), committed or not;
+    None when there is no commit, ``root`` is not a git checkout or git does not know it."""
+    root = root or PACKAGE.parent
+    if not commit:
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "diff", "--name-only", commit, "--",
+                              PACKAGE.name], capture_output=True, text=True, timeout=30,
+                             check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return sorted(out.stdout.split()) if out.returncode == 0 else None
 
 
 def checkout_state(root: Path | None = None) -> dict:

@@ -53,11 +53,6 @@ def results_dir() -> Path:
     return project_root() / "results"
 
 
-def rerun() -> bool:
-    """``PERCEPIANO_RERUN=1``: recompute experiments even when matching results are stored."""
-    return os.environ.get("PERCEPIANO_RERUN", "0").strip().lower() in ("1", "true", "yes")
-
-
 @dataclass(frozen=True)
 class Settings:
     """Sizes that depend on the profile; every experiment derives its configuration from these."""

@@ -4,11 +4,13 @@
     python scripts/book_check.py build [--profile quick] [--rerun]    (make book)
     python scripts/book_check.py check                                (make book-check)
 
-``build`` builds the book into ``_build/html`` from the results stored for the profile. The
-chapters' execution is cached by jupyter-cache on their code alone, so when the profile or the
-stored results change the cache and Sphinx's environment are dropped first (a stamp in
-``_build/`` records what the last build used). ``--rerun`` recomputes every experiment of the
-profile (``percepiano run --all``) before building.
+``build`` builds the book into ``_build/html`` from the results stored for the profile; the
+chapters only read them. It first checks that every experiment a chapter reads has current
+results and stops in one line naming what to run when one has none (``--rerun`` recomputes
+every experiment of the profile, ``percepiano run --all``, instead). The chapters' execution is
+cached by jupyter-cache on their code alone, so when the profile, the stored results or the
+package's source change, the cache and Sphinx's environment are dropped first (a stamp in
+``_build/`` records what the last build used).
 
 ``check`` builds the book in the ``smoke`` profile from scratch (fresh results, fresh cache, under
 ``_build/book-check/``), then opens every page of the table of contents in headless Chromium and
@@ -69,14 +71,29 @@ def environment(profile: str, results: Path | None = None) -> dict:
     return env
 
 
-def results_digest(folder: Path) -> str:
+def folder_digest(folder: Path, pattern: str = "*") -> str:
+    """A digest of the names and bytes of the files under ``folder`` matching ``pattern``."""
     h = hashlib.sha256()
     if folder.is_dir():
-        for p in sorted(folder.rglob("*")):
+        for p in sorted(folder.rglob(pattern)):
             if p.is_file():
                 h.update(str(p.relative_to(folder)).encode())
                 h.update(p.read_bytes())
     return h.hexdigest()[:16]
+
+
+def missing_results(env: dict) -> list[str]:
+    """One line per experiment the chapters read without current results in the profile of
+    ``env`` (every registered one but the benchmarks), saying what to run."""
+    code = ("import json\nfrom percepiano import experiments as E\nfrom percepiano.errors import "
+            "UserError\nout = []\nfor n, e in sorted(E.REGISTRY.items()):\n    if e.benchmark:"
+            "\n        continue\n    try:\n        E.load(n)\n    except UserError as err:\n"
+            "        out.append(str(err))\nprint(json.dumps(out))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"could not read the stored results: {proc.stderr.strip()[-500:]}")
+    return json.loads(proc.stdout)
 
 
 def jupyter_book(out: Path, env: dict, force: bool) -> float:
@@ -98,14 +115,20 @@ def build(profile: str, rerun: bool) -> float:
         log(f"recomputing every experiment of the {profile} profile")
         subprocess.run([venv_bin("percepiano"), "run", "--all", "--profile", profile],
                        cwd=ROOT, env=env, check=True)
+    elif missing := missing_results(env):
+        print("\n".join(missing), file=sys.stderr)
+        raise SystemExit(f"the {profile} book reads stored results only; compute the missing "
+                         "ones first (or `make book RERUN=1`)")
     results = Path(env.get("PERCEPIANO_RESULTS") or ROOT / "results") / profile
     stamp_path = BUILD / ".book-stamp.json"
-    stamp = {"profile": profile, "results": results_digest(results),
+    stamp = {"profile": profile, "results": folder_digest(results),
+             "package": folder_digest(ROOT / "percepiano", "*.py"),
              "data": os.environ.get("PERCEPIANO_DATA", "")}
     old = json.loads(stamp_path.read_text()) if stamp_path.is_file() else None
     force = old != stamp
-    if force:  # outputs cached on code alone would show another profile's or older numbers
-        log("profile or stored results changed since the last build: executing every chapter")
+    if force:  # outputs cached on chapter code alone would show older numbers or sentences
+        log("profile, stored results or package source changed since the last build: "
+            "executing every chapter")
         shutil.rmtree(BUILD / ".jupyter_cache", ignore_errors=True)
         shutil.rmtree(BUILD / ".doctrees", ignore_errors=True)
     BUILD.mkdir(exist_ok=True)

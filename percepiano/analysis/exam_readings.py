@@ -121,7 +121,7 @@ def published_beside(published: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFram
 def networks_text(load, y: pd.DataFrame) -> str:
     """The development pooled R² (piece split, mean over seeds) of the week-3 networks and the
     stack that uses them beside LightGBM's, from ``week3_ensembles``'s stored predictions;
-    ``load`` is ``experiments.load_or_run``, ``y`` the development labels. A configuration
+    ``load`` is ``experiments.load``, ``y`` the development labels. A configuration
     the profile did not run is left out."""
     from percepiano.analysis.systems import pooled_r2
 

@@ -96,7 +96,7 @@ def collect(load: Callable, y: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """(The long out-of-fold table of every system of ``SYSTEMS`` on the splits of
     ``SHOWN_KINDS`` it was run on, and of the best week-2 recipe on the piece split; the name
     of that recipe). ``load(experiment)`` returns stored
-    results (``experiments.load_or_run``); ``y``: the development labels."""
+    results (``experiments.load``); ``y``: the development labels."""
     parts = []
     for system, (name, where) in SYSTEMS.items():
         part = _rows(load(name).oof, where)

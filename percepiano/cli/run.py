@@ -4,8 +4,11 @@
     percepiano run --all --profile smoke        # every experiment but the benchmarks and the exam
     percepiano run final_exam                   # reads the locked final exam, once per profile
     percepiano verify identity_baselines        # exit 1 when a number moved beyond --atol
-    percepiano verify --restamp ast_cv          # the same; if nothing moved, record this commit
-    percepiano experiments                      # what exists, and what is stored per profile
+    percepiano verify --all --profile smoke     # every experiment, as the full test suite does
+    percepiano experiments                      # what exists, what is stored, what changed since
+
+Stored results are current when their configuration (and the experiment's ``version``) is the
+one the code would run; a change that moves an experiment's numbers bumps its ``version``.
 """
 
 from __future__ import annotations
@@ -38,17 +41,20 @@ def register(sub) -> None:
                    help="print the headline numbers (named as stored) as JSON")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("verify", help="re-run an experiment and compare with its stored numbers",
-                       description="Re-run EXPERIMENT without storing and print every number "
-                                   "that differs from the stored one by more than the "
-                                   "tolerance; exit 1 if any does.")
-    p.add_argument("name", metavar="EXPERIMENT")
+    p = sub.add_parser("verify", help="re-run experiments and compare with their stored numbers",
+                       description="Re-run each EXPERIMENT without storing and print every "
+                                   "number that differs from the stored one by more than the "
+                                   "tolerance (timings aside); exit 1 if any does. A change that "
+                                   "moves an experiment's numbers bumps its version and stores "
+                                   "its results again: `percepiano run EXPERIMENT` in each "
+                                   "profile whose results are committed.")
+    p.add_argument("names", nargs="*", metavar="EXPERIMENT")
+    p.add_argument("--all", action="store_true",
+                   help="every experiment stored in the profile but the benchmarks and the "
+                        "final exam")
     p.add_argument("--profile", choices=config.PROFILES, help="default: $PERCEPIANO_PROFILE")
     p.add_argument("--atol", type=float, default=None,
-                   help="absolute tolerance (default: the experiment's, 1e-6 for CPU code)")
-    p.add_argument("--restamp", action="store_true",
-                   help="when every number is reproduced and the working tree is clean, record "
-                        "the current commit and code hash in provenance.json (the numbers stay)")
+                   help="absolute tolerance (default: each experiment's, 1e-6 for CPU code)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("experiments", help="list the named experiments and their stored results",
@@ -89,51 +95,81 @@ def cmd_run(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    name, profile = args.name, config.profile(args.profile)
-    before = experiments.stored(name, profile)
-    check = store.restamp if args.restamp else experiments.verify
-    diffs = check(name, profile, atol=args.atol)
-    atol = experiments.get(name).atol if args.atol is None else args.atol
-    if diffs:
-        print(f"{name} ({profile}): {len(diffs)} differences beyond atol={atol:g}")
-        for d in diffs:
-            print(f"  {d}")
-        if args.restamp:
-            print(f"{name} ({profile}): not restamped, the numbers moved; recompute them with "
-                  f"`percepiano run {name} --profile {profile}`")
-        return 1
-    print(f"{name} ({profile}): reproduced the stored numbers within atol={atol:g}")
-    if args.restamp:
-        prov = experiments.stored(name, profile).provenance
-        print(f"{name} ({profile}): restamped provenance.json with commit {prov['commit'][:8]} "
-              f"and code hash {prov['code_hash']}")
-    elif (state := store.status(name, profile, res=before)) != "current":
-        changed = store.code_changes(name, before.provenance) if state == "stale (code)" else []
-        where = f" ({', '.join(changed)})" if 0 < len(changed) <= 4 else ""
-        print(f"{name} ({profile}): the stored results are {state}{where}; "
-              f"`percepiano verify --restamp {name}` records the current code once committed")
-    return 0
+    from percepiano.data import exam
+
+    profile = config.profile(args.profile)
+    names = (sorted(n for n, e in experiments.REGISTRY.items() if not e.benchmark
+                    and n != exam.EXPERIMENT and experiments.stored(n, profile) is not None)
+             if args.all else args.names)
+    if not names:
+        raise UserError("name an experiment (see `percepiano experiments`) or pass --all")
+    for name in names:
+        experiments.get(name)
+        if experiments.stored(name, profile) is None:
+            raise UserError(f"no stored results for {name} in profile {profile}; run "
+                            f"`percepiano run {name} --profile {profile}`")
+    moved = []
+    for name in names:
+        diffs = experiments.verify(name, profile, atol=args.atol)
+        atol = experiments.get(name).atol if args.atol is None else args.atol
+        if diffs:
+            moved.append(name)
+            print(f"{name} ({profile}): {len(diffs)} differences beyond atol={atol:g}")
+            print("\n".join(f"  {d}" for d in diffs[:20]))
+            if len(diffs) > 20:
+                print(f"  ... and {len(diffs) - 20} more")
+        else:
+            print(f"{name} ({profile}): reproduced the stored numbers within atol={atol:g}")
+    if moved:
+        print(f"numbers moved in {', '.join(moved)}: if that was meant, bump each one's version "
+              f"and run it again in every profile whose results are committed "
+              f"(`percepiano run {' '.join(moved)} --profile {profile}`)")
+    return 1 if moved else 0
 
 
-SHORT = {"current": "stored", "missing": "-"}  # the profile columns' words for two statuses
+SHORT = {"missing": "-"}  # the profile columns' word for no stored results
 
 
 def cmd_experiments(args) -> int:
-    rows, cells = [], []
+    rows, cells, by_commit = [], [], {}
     for name, exp in sorted(experiments.REGISTRY.items()):
-        status, dirty = {}, {}
+        status, dirty, changed = {}, {}, {}
         for profile in config.PROFILES:
             res = experiments.stored(name, profile)
             status[profile] = store.status(name, profile, res=res)
             dirty[profile] = None if res is None else res.provenance.get("dirty")
+            if res is not None:
+                commit = res.provenance.get("commit") or ""
+                if commit not in by_commit:
+                    by_commit[commit] = (store.code_changes(res.provenance), [])
+                changed[profile] = by_commit[commit][0]
+                by_commit[commit][1].append(f"{profile}/{name}")
         rows.append({"experiment": name, "description": exp.description,
                      **{p: SHORT.get(s, s) for p, s in status.items()},
-                     "status": status, "dirty": dirty})
+                     "status": status, "dirty": dirty, "code_changed_since": changed})
         cells.append({p: SHORT.get(s, s) + ("*" if dirty[p] else "") for p, s in status.items()})
     head = f"{'experiment':<22} {'smoke':<15} {'quick':<15} {'full':<15} description"
     lines = [f"{r['experiment']:<22} {c['smoke']:<15} {c['quick']:<15} {c['full']:<15} "
              f"{r['description']}" for r, c in zip(rows, cells, strict=True)]
     if any(d for r in rows for d in r["dirty"].values()):
         lines.append("* computed from a working tree with uncommitted changes")
+    lines += _changes(by_commit)
     emit(rows, args.json, "\n".join([head, *lines]))
     return 0
+
+
+def _changes(by_commit: dict) -> list[str]:
+    """Lines saying, per commit results were computed at, which package files changed since."""
+    out = []
+    for commit, (files, results) in sorted(by_commit.items(), key=lambda kv: kv[1][1]):
+        if files == []:
+            continue
+        shown = f"{len(results)} results" if len(results) > 4 else ", ".join(results)
+        if files is None:
+            out.append(f"  {commit[:8] or 'no commit'} ({shown}): git cannot tell what changed")
+            continue
+        names = ", ".join(f.removeprefix("percepiano/") for f in files[:6])
+        more = f" and {len(files) - 6} more" if len(files) > 6 else ""
+        out.append(f"  {commit[:8]} ({shown}): {len(files)} files: {names}{more}")
+    return ["code changed since the results were computed (package files, from git):", *out] \
+        if out else []

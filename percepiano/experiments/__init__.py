@@ -14,15 +14,14 @@ from percepiano.experiments.store import (
     Experiment,
     Results,
     code_changes,
-    code_hash,
     compare,
+    differences,
     experiment,
+    find,
     get,
     load,
-    load_or_run,
     plan,
     provenance_table,
-    restamp,
     results_path,
     run,
     status,
@@ -37,6 +36,6 @@ from percepiano.experiments import results  # noqa: E402,F401,I001  isort: skip
 # and the speed benchmark (`percepiano bench`), which measures the machine, not the data
 from percepiano.experiments import bench  # noqa: E402,F401,I001  isort: skip
 
-__all__ = ["REGISTRY", "Experiment", "Results", "code_changes", "code_hash", "compare",
-           "experiment", "get", "load", "load_or_run", "plan", "provenance_table", "restamp",
-           "results_path", "run", "status", "stored", "verify"]
+__all__ = ["REGISTRY", "Experiment", "Results", "code_changes", "compare", "differences",
+           "experiment", "find", "get", "load", "plan", "provenance_table", "results_path", "run",
+           "status", "stored", "verify"]

@@ -20,17 +20,20 @@ refused: it does not say which of these it is. An ``oof`` DataFrame in the dict 
                       modules it covers, seed, profile, device, package versions, warnings
                       raised, wall time and timestamp.
 
-Stored results are *current* when both hashes match what the current code would run: the
-configuration hash (name, version and configuration) and the code hash (the source of the
-experiment's module and of the package modules it imports, see ``codehash``). Otherwise they are
-``stale (config)`` or ``stale (code)``. Results belong to clean commits: commit the code, run,
-commit the results; ``run`` warns when it writes into the project's results from a dirty tree.
+Stored results are *current* when their configuration hash (the experiment's name, its explicit
+``version`` and its configuration in the profile) matches what the current code would run, and
+``stale (config)`` otherwise: a change that moves an experiment's numbers bumps its ``version``.
+The code itself is recorded, not compared: the provenance holds the commit, the dirty flag and a
+digest of the whole package, and ``code_changes`` lists, from git, the package files changed
+since (``percepiano experiments`` shows them). The guard that a change moved no numbers is
+mechanical: ``results/smoke/`` is committed and the full test suite re-runs every experiment in
+the smoke profile and compares (``verify``; ``percepiano verify --all --profile smoke``).
+Results belong to clean commits: commit the code, run, commit the results; ``run`` warns when
+it writes into the project's results from a dirty tree.
 
-``load_or_run`` reads current stored results and runs (and stores) otherwise;
-``PERCEPIANO_RERUN=1`` always runs. ``verify`` runs again without storing and lists every number
-that moved by more than a tolerance; ``restamp`` does the same and, when nothing moved and the
-tree is clean, records the current commit and code hash in ``provenance.json`` (a refactor need
-not recompute a long experiment).
+``load`` reads current stored results and raises ``UserError`` otherwise (the book only reads);
+``find`` returns None instead; ``verify`` runs again without storing and lists every number that
+moved by more than a tolerance (timings, which measure the machine, are left out).
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ from percepiano.io import atomic_path
 
 OOF_FILE = "oof.csv.gz"
 VAGUE = ("mean_r2", "mean_r")  # pooled, fold-mean or a ceiling? refused as headline names
+# what measures the machine, not the data: seconds of a run, a fit, a stage (never compared)
+TIMINGS = frozenset({"wall_s", "pretrain_s", "render_s", "embed_s", "fit_s_per_fold", "seconds"})
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "pingouin", "librosa", "jax", "flax",
             "optax", "torch", "percepiano")
 
@@ -117,31 +122,21 @@ def plan(name: str, profile: str | None = None) -> tuple[dict, str]:
     return cfg, hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def code_hash(name: str) -> tuple[str, dict[str, str]]:
-    """The code hash of experiment ``name`` and the hash of each module it covers (the module
-    defining its function and the package modules that imports; see ``codehash``)."""
-    return codehash.of_function(get(name).func)
-
-
 def status(name: str, profile: str | None = None, root: Path | None = None,
            res: Results | None = None) -> str:
-    """``current``, ``stale (config)``, ``stale (code)`` or ``missing``: how the stored results
-    of ``name`` (or ``res``, already read) relate to what the current code would run."""
+    """``current``, ``stale (config)`` or ``missing``: how the stored results of ``name`` (or
+    ``res``, already read) relate to the configuration the current code would run."""
     res = stored(name, profile, root) if res is None else res
     if res is None:
         return "missing"
-    if res.provenance.get("config_hash") != plan(name, profile)[1]:
-        return "stale (config)"
-    if res.provenance.get("code_hash") != code_hash(name)[0]:
-        return "stale (code)"
-    return "current"
+    return "current" if res.provenance.get("config_hash") == plan(name, profile)[1] \
+        else "stale (config)"
 
 
-def code_changes(name: str, provenance: dict) -> list[str]:
-    """The modules whose code differs between ``provenance`` and the current code of ``name``
-    (every one of them when the provenance lists none)."""
-    old, new = provenance.get("code_modules") or {}, code_hash(name)[1]
-    return sorted(m for m in set(old) | set(new) if old.get(m) != new.get(m))
+def code_changes(provenance: dict) -> list[str] | None:
+    """The package files changed (committed or not) since the commit ``provenance`` was
+    computed at, from git; None when git cannot tell (no commit recorded, or not in git)."""
+    return codehash.changed_since(provenance.get("commit"))
 
 
 def results_path(name: str, profile: str | None = None, root: Path | None = None) -> Path:
@@ -153,7 +148,7 @@ def run(name: str, profile: str | None = None, root: Path | None = None,
     """Run experiment ``name`` in ``profile`` and (if ``write``) store its results."""
     exp, profile = get(name), config.profile(profile)
     cfg, digest = plan(name, profile)
-    code, git = code_hash(name), _git()
+    git = _git()
     path = results_path(name, profile, root)
     if write and git["dirty"] and profile != "smoke" and _own_results(root):
         print(f"percepiano: warning: the working tree has uncommitted changes, so {name}'s "
@@ -169,7 +164,7 @@ def run(name: str, profile: str | None = None, root: Path | None = None,
         raise TypeError(f"experiment {name!r} returned an 'oof' that is not a DataFrame")
     keys = _headline_keys(name, out)
     metrics = _jsonable({**{k: out.pop(k) for k in keys}, "headline": out.pop("headline"), **out})
-    provenance = _provenance(exp, profile, cfg, digest, code, git, wall, caught)
+    provenance = _provenance(exp, profile, cfg, digest, git, wall, caught)
     if write:
         path.mkdir(parents=True, exist_ok=True)
         (path / "oof.csv").unlink(missing_ok=True)  # the uncompressed form of older runs
@@ -197,35 +192,51 @@ def stored(name: str, profile: str | None = None, root: Path | None = None) -> R
     return Results(name, config.profile(profile), metrics, provenance, oof, path)
 
 
-def load(name: str, profile: str | None = None, root: Path | None = None) -> Results | None:
-    """Stored results whose configuration and code hashes match the current code's, else None."""
+def find(name: str, profile: str | None = None, root: Path | None = None) -> Results | None:
+    """Stored results of ``name`` whose configuration matches the current code's, else None."""
     res = stored(name, profile, root)
     return res if res is not None and status(name, profile, root, res) == "current" else None
 
 
-def load_or_run(name: str, profile: str | None = None, root: Path | None = None) -> Results:
-    """Stored results when current (and ``PERCEPIANO_RERUN`` is not set), else a fresh run."""
-    res = None if config.rerun() else load(name, profile, root)
-    return res if res is not None else run(name, profile, root)
+def load(name: str, profile: str | None = None, root: Path | None = None) -> Results:
+    """Current stored results of ``name`` (see ``find``). Raises ``UserError`` in one line
+    saying what to run when none are stored or they are stale: the book only reads."""
+    res = find(name, profile, root)
+    if res is None:
+        profile = config.profile(profile)
+        again = "" if profile == "quick" else f" --profile {profile}"
+        state = status(name, profile, root)
+        why = "" if state == "missing" else f" (stored results are {state})"
+        raise UserError(f"no current results for {name} in profile {profile}{why}: "
+                        f"percepiano run {name}{again}")
+    return res
 
 
 def verify(name: str, profile: str | None = None, root: Path | None = None,
            atol: float | None = None) -> list[str]:
-    """Run ``name`` again (without storing) and list the differences from the stored numbers."""
+    """Run ``name`` again (without storing) and list the differences from the stored numbers
+    (``differences``). Raises ``UserError`` when none are stored."""
     old = _stored_or_fail(name, profile, root)
-    atol = get(name).atol if atol is None else atol
+    return differences(old, run(name, profile, root, write=False), atol)
+
+
+def differences(old: Results, new: Results, atol: float | None = None) -> list[str]:
+    """Every number of ``new`` that differs from ``old`` (two results of one experiment) by
+    more than ``atol`` (default: the experiment's), in the metrics and the out-of-fold
+    predictions, one line each; timings (``TIMINGS``) are left out. A configuration hash that
+    differs comes first."""
+    atol = get(old.name).atol if atol is None else atol
     diffs = []
-    digest = plan(name, profile)[1]
-    if old.provenance.get("config_hash") != digest:
+    if old.provenance.get("config_hash") != new.provenance.get("config_hash"):
         diffs.append(f"config_hash: stored {old.provenance.get('config_hash')} != current "
-                     f"{digest} (the configuration changed since these results were stored)")
-    new = run(name, profile, root, write=False)
+                     f"{new.provenance.get('config_hash')} (the configuration changed since "
+                     "these results were stored)")
     diffs += compare(old.metrics, new.metrics, atol)
     if (old.oof is None) != (new.oof is None):
         diffs.append("oof: present in only one of the two runs")
     elif old.oof is not None:
         a, b = old.oof.select_dtypes("number"), new.oof.select_dtypes("number")
-        if a.shape != b.shape:
+        if a.shape != b.shape or list(a.columns) != list(b.columns):
             diffs.append(f"oof: shape {a.shape} != {b.shape}")
         else:
             gap = float(np.nanmax(np.abs(a.to_numpy() - b.to_numpy()), initial=0.0))
@@ -233,41 +244,6 @@ def verify(name: str, profile: str | None = None, root: Path | None = None,
             if gap > max(atol, 1e-5):
                 diffs.append(f"oof: largest difference {gap:.3g} > {max(atol, 1e-5):g}")
     return diffs
-
-
-def restamp(name: str, profile: str | None = None, root: Path | None = None,
-            atol: float | None = None) -> list[str]:
-    """Run ``name`` again; when it reproduces every stored number (``verify`` finds nothing) from
-    a clean tree, rewrite only its ``provenance.json`` with the current commit and code hash, so
-    code that changed without changing the numbers does not force a recomputation.
-
-    Returns ``verify``'s differences (nothing is written when there are any); raises
-    ``UserError`` when the tree has uncommitted changes or the configuration changed."""
-    profile = config.profile(profile)
-    old = _stored_or_fail(name, profile, root)
-    if old.provenance.get("config_hash") != plan(name, profile)[1]:
-        raise UserError(f"cannot restamp {name!r}: its configuration changed since the results "
-                        f"were stored; recompute them with `percepiano run {name}`")
-    git, code = _git(), code_hash(name)
-    if git["dirty"] is not False or not git["commit"]:
-        raise UserError(f"cannot restamp {name!r} from a working tree with uncommitted changes "
-                        f"(or outside git); commit the code, then run "
-                        f"`percepiano verify --restamp {name}`")
-    diffs = verify(name, profile, root, atol)
-    if diffs:
-        return diffs
-    if _git() != git or code_hash(name) != code:
-        raise UserError(f"cannot restamp {name!r}: the working tree changed while it ran; "
-                        "commit, then restamp again")
-    prov = dict(old.provenance)
-    prov["restamps"] = [*prov.get("restamps", []), {
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "atol": get(name).atol if atol is None else atol,
-        "commit": prov.get("commit"), "dirty": prov.get("dirty"),
-        "code_hash": prov.get("code_hash")}]  # what the provenance said before
-    prov.update(commit=git["commit"], dirty=False, code_hash=code[0], code_modules=code[1])
-    _atomic(old.path / "provenance.json", json.dumps(prov, indent=1) + "\n")
-    return []
 
 
 def provenance_table(profile: str | None = None, root: Path | None = None) -> pd.DataFrame:
@@ -284,19 +260,21 @@ def provenance_table(profile: str | None = None, root: Path | None = None) -> pd
                      "tree": {True: "dirty", False: "clean"}.get(dirty, ""),
                      "device": prov.get("device", ""),
                      "commit": commit[:8] + ("+" if dirty else ""),
+                     "package files changed since": _changed(prov) if res is not None else "",
                      "wall time (s)": prov.get("wall_time_s"),
                      "computed (UTC)": prov.get("timestamp", "")[:16].replace("T", " ")})
     return pd.DataFrame(rows).set_index("experiment")
 
 
 def compare(old, new, atol: float, path: str = "") -> list[str]:
-    """Every leaf of two JSON-like trees that differs (numbers: by more than ``atol``)."""
+    """Every leaf of two JSON-like trees that differs (numbers: by more than ``atol``); the
+    values under a key of ``TIMINGS`` are not compared."""
     where = path or "(top)"
     if isinstance(old, dict) and isinstance(new, dict):
         out = [f"{path}.{k}".lstrip(".") + ": missing in the new run" for k in old if k not in new]
         out += [f"{path}.{k}".lstrip(".") + ": not in the stored run" for k in new if k not in old]
         for k in old:
-            if k in new:
+            if k in new and k not in TIMINGS:
                 out += compare(old[k], new[k], atol, f"{path}.{k}".lstrip("."))
         return out
     if isinstance(old, list) and isinstance(new, list):
@@ -367,6 +345,12 @@ def _own_results(root: Path | None) -> bool:
     return root is None or Path(root).resolve() == config.results_dir().resolve()
 
 
+def _changed(provenance: dict) -> str:
+    """How many package files changed since ``provenance``'s commit, in words."""
+    files = code_changes(provenance)
+    return "unknown" if files is None else str(len(files))
+
+
 def _atomic(path: Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -384,8 +368,8 @@ def _device() -> str:
     return f"{devices[0].platform} x{len(devices)} ({devices[0].device_kind})"
 
 
-def _provenance(exp: Experiment, profile: str, cfg: dict, digest: str,
-                code: tuple[str, dict[str, str]], git: dict, wall: float, caught) -> dict:
+def _provenance(exp: Experiment, profile: str, cfg: dict, digest: str, git: dict,
+                wall: float, caught) -> dict:
     versions = {}
     for pkg in PACKAGES:
         try:
@@ -398,9 +382,8 @@ def _provenance(exp: Experiment, profile: str, cfg: dict, digest: str,
         "profile": profile,
         "config": cfg,
         "config_hash": digest,
-        "code_hash": code[0],
-        "code_modules": code[1],
         "version": exp.version,
+        "package_digest": codehash.package_digest(),
         "seed": cfg.get("seed", cfg.get("seeds")),
         **git,
         "device": _device(),

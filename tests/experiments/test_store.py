@@ -1,8 +1,8 @@
-"""The results store: run, load, load_or_run, verify, provenance, and the CLI around them."""
+"""The results store: run, load, find, verify, provenance, and the CLI around them."""
 
 from __future__ import annotations
 
-import importlib.util
+import dataclasses
 import json
 import subprocess
 import warnings
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from percepiano import config, experiments
+from percepiano import codehash, config, experiments
 from percepiano.cli.main import main
 from percepiano.errors import UserError
 from percepiano.experiments import store as results_store
@@ -87,31 +87,33 @@ def test_profiles_are_stored_apart(store):
     experiments.run("fake", "quick")
     assert experiments.load("fake", "smoke")["pooled_r2"] == 0.5
     assert experiments.load("fake", "quick")["pooled_r2"] == 1.0  # quick: 4 folds
-    assert experiments.load("fake", "full") is None
+    assert experiments.find("fake", "full") is None
 
 
-def test_load_or_run_reads_current_results_and_reruns_stale_ones(store, monkeypatch):
-    first = experiments.load_or_run("fake", "smoke")
-    assert CALLS["fake"] == 1 and first.path is not None
-    again = experiments.load_or_run("fake", "smoke")
+def test_load_reads_current_results_and_never_runs(store, monkeypatch):
+    with pytest.raises(UserError) as err:
+        experiments.load("fake", "smoke")
+    assert str(err.value) == ("no current results for fake in profile smoke: "
+                              "percepiano run fake --profile smoke")
+    with pytest.raises(UserError, match=r"profile quick: percepiano run fake$"):
+        experiments.load("fake", "quick")
+    assert CALLS["fake"] == 0
+    first = experiments.run("fake", "smoke")
+    again = experiments.load("fake", "smoke")
     assert CALLS["fake"] == 1  # read back, not run
     assert again.metrics == first.metrics and again.oof.shape == first.oof.shape
-    # a code change that alters the configuration makes the stored results stale
+    # a change of the configuration makes the stored results stale
     monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
         "fake", _fake, lambda s: {"n": 3, "seed": 0}, "changed"))
-    assert experiments.load("fake", "smoke") is None
-    assert experiments.load_or_run("fake", "smoke")["pooled_r2"] == 0.75
-    assert CALLS["fake"] == 2
+    assert experiments.find("fake", "smoke") is None
+    with pytest.raises(UserError, match=r"\(stored results are stale \(config\)\): percepiano"):
+        experiments.load("fake", "smoke")
+    experiments.run("fake", "smoke")
+    assert experiments.load("fake", "smoke")["pooled_r2"] == 0.75
     # so does bumping the version
     monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
         "fake", _fake, lambda s: {"n": 3, "seed": 0}, "changed", version=2))
-    assert experiments.load("fake", "smoke") is None
-
-
-def test_rerun_forces_a_fresh_run(store, monkeypatch):
-    experiments.load_or_run("fake", "smoke")
-    monkeypatch.setenv("PERCEPIANO_RERUN", "1")
-    experiments.load_or_run("fake", "smoke")
+    assert experiments.find("fake", "smoke") is None
     assert CALLS["fake"] == 2
 
 
@@ -125,6 +127,19 @@ def test_verify_finds_no_difference_then_reports_a_changed_number(store):
     diffs = experiments.verify("fake", "smoke")
     assert len(diffs) == 1 and diffs[0].startswith("per_fold[1].r2: stored 0.2, now 0.1")
     assert experiments.verify("fake", "smoke", atol=0.5) == []
+
+
+def test_differences_leave_timings_out_and_read_the_predictions(store):
+    old = experiments.run("fake", "smoke")
+    new = dataclasses.replace(old, metrics={**old.metrics, "wall_s": 99.0,
+                                            "fits": [{"seconds": 3.0, "r2": 0.1}]})
+    old = dataclasses.replace(old, metrics={**old.metrics, "wall_s": 1.0,
+                                            "fits": [{"seconds": 1.0, "r2": 0.1}]})
+    assert experiments.differences(old, new) == []
+    moved = dataclasses.replace(new, oof=new.oof.assign(a=new.oof.a + 0.01))
+    assert experiments.differences(old, moved) == ["oof: largest difference 0.01 > 1e-05"]
+    other = dataclasses.replace(new, provenance={**new.provenance, "config_hash": "0" * 16})
+    assert experiments.differences(old, other)[0].startswith("config_hash: stored")
 
 
 def test_verify_without_stored_results_says_what_to_run(store):
@@ -193,7 +208,7 @@ def test_cli_run_verify_and_list(store, capsys):
     assert "1 differences" in out and "pooled_r2: stored 0.9, now 0.5" in out
     assert main(["experiments", "--json"]) == 0
     rows = {r["experiment"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["fake"]["smoke"] == "stored" and rows["fake"]["quick"] == "-"
+    assert rows["fake"]["smoke"] == "current" and rows["fake"]["quick"] == "-"
     assert main(["run", "nope"]) == 2
     assert "unknown experiment 'nope'" in capsys.readouterr().err
     assert main(["run"]) == 2
@@ -208,63 +223,37 @@ def _rewrite_provenance(root, profile="smoke", **changes):
     path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
 
 
-def test_provenance_records_the_code_it_ran(store):
+def test_provenance_records_the_code_it_ran_without_comparing_it(store, git):
+    git(dirty=False, commit="b" * 40)
     prov = experiments.run("fake", "smoke").provenance
-    digest, modules = results_store.code_hash("fake")
-    assert prov["code_hash"] == digest and prov["code_modules"] == modules
-    assert list(modules) == [_fake.__module__]  # outside the package: its own file alone
-    assert _provenance(store)["code_hash"] == digest
-
-
-def test_results_of_other_code_are_stale_code(store):
-    experiments.run("fake", "smoke")
+    assert prov["commit"] == "b" * 40 and prov["dirty"] is False
+    assert prov["package_digest"] == codehash.package_digest() and prov["version"] == 1
+    # results are current for their configuration, whatever the code around them became
+    _rewrite_provenance(store, package_digest="0" * 16, commit="a" * 40)
     assert results_store.status("fake", "smoke") == "current"
-    _rewrite_provenance(store, code_hash="0" * 16)
-    assert results_store.status("fake", "smoke") == "stale (code)"
-    assert experiments.provenance_table("smoke").loc["fake", "results"] == "stale (code)"
-    assert experiments.load("fake", "smoke") is None
-    assert experiments.load_or_run("fake", "smoke")["pooled_r2"] == 0.5
-    assert CALLS["fake"] == 2 and results_store.status("fake", "smoke") == "current"
-    _rewrite_provenance(store, code_hash="0" * 16, config_hash="0" * 16)
-    assert results_store.status("fake", "smoke") == "stale (config)"  # the config comes first
+    _rewrite_provenance(store, config_hash="0" * 16)
+    assert results_store.status("fake", "smoke") == "stale (config)"
 
 
-def test_results_from_before_code_hashes_are_stale_code(store):
-    experiments.run("fake", "smoke")
-    path = store / "smoke" / "fake" / "provenance.json"
-    prov = json.loads(path.read_text())
-    del prov["code_hash"], prov["code_modules"]
-    path.write_text(json.dumps(prov))
-    assert results_store.status("fake", "smoke") == "stale (code)"
-    assert results_store.code_changes("fake", prov) == [_fake.__module__]
+def test_code_changes_come_from_git(tmp_path):
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c",
+                               "user.email=t@t", *args], check=True, capture_output=True,
+                              text=True).stdout.strip()
 
-
-CHAPTER = '''"""A stand-in chapter module."""
-
-
-def chapter(cfg):
-    """Its experiment."""
-    return {"pooled_r2": 0.1 * cfg["n"], "headline": {"keys": ["pooled_r2"], "metric": "R²"}}
-'''
-
-
-def test_editing_an_experiment_module_stales_its_results_but_editing_prose_does_not(
-        store, tmp_path, monkeypatch):
-    path = tmp_path / "stand_in_chapter.py"
-    path.write_text(CHAPTER)
-    spec = importlib.util.spec_from_file_location("stand_in_chapter", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    monkeypatch.setitem(experiments.REGISTRY, "chapter", experiments.Experiment(
-        "chapter", module.chapter, lambda s: {"n": 1}, "a stand-in"))
-    experiments.run("chapter", "smoke")
-    path.write_text(CHAPTER.replace('"""Its experiment."""', "# why: a comment\n\n")
-                    .replace("A stand-in chapter module.", "Reworded."))
-    assert results_store.status("chapter", "smoke") == "current"
-    path.write_text(CHAPTER.replace("0.1 *", "0.3 *"))
-    assert results_store.status("chapter", "smoke") == "stale (code)"
-    prov = experiments.stored("chapter", "smoke").provenance
-    assert results_store.code_changes("chapter", prov) == ["stand_in_chapter"]
+    package = tmp_path / codehash.PACKAGE.name
+    package.mkdir()
+    (package / "a.py").write_text("A = 1\n")
+    (package / "b.py").write_text("B = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "first")
+    first = git("rev-parse", "HEAD")
+    assert codehash.changed_since(first, tmp_path) == []
+    (package / "b.py").write_text("B = 2\n")  # uncommitted changes count too
+    assert codehash.changed_since(first, tmp_path) == [f"{package.name}/b.py"]
+    assert codehash.changed_since("f" * 40, tmp_path) is None  # a commit git does not know
+    assert codehash.changed_since(None, tmp_path) is None
 
 
 def test_provenance_table_marks_results_of_a_dirty_tree(store, git):
@@ -279,90 +268,43 @@ def test_provenance_table_marks_results_of_a_dirty_tree(store, git):
     assert experiments.provenance_table("full").loc["fake", "tree"] == ""
 
 
-def test_restamp_records_the_current_code_when_the_numbers_reproduce(store, git):
-    git(dirty=True, commit="b" * 40)
+def test_cli_verify_all_names_what_moved(store, capsys):
+    assert main(["verify", "--all", "--profile", "smoke"]) == 2  # nothing stored yet
+    assert main(["verify", "fake", "--profile", "smoke"]) == 2
+    assert "no stored results for fake" in capsys.readouterr().err
     experiments.run("fake", "smoke")
-    _rewrite_provenance(store, code_hash="0" * 16, code_modules={})  # computed by other code
-    folder = store / "smoke" / "fake"
-    metrics, oof = (folder / "metrics.json").read_bytes(), (folder / "oof.csv.gz").read_bytes()
-    git(dirty=False, commit="a" * 40)
-    assert results_store.restamp("fake", "smoke") == []
-    assert CALLS["fake"] == 2  # ran again to check
-    prov = _provenance(store)
-    assert prov["commit"] == "a" * 40 and prov["dirty"] is False
-    assert (prov["code_hash"], prov["code_modules"]) == results_store.code_hash("fake")
-    assert prov["restamps"][0]["commit"] == "b" * 40 and prov["restamps"][0]["dirty"] is True
-    assert prov["restamps"][0]["code_hash"] == "0" * 16
-    assert (folder / "metrics.json").read_bytes() == metrics  # only the provenance is rewritten
-    assert (folder / "oof.csv.gz").read_bytes() == oof
-    assert results_store.status("fake", "smoke") == "current"
-    assert experiments.provenance_table("smoke").loc["fake", "tree"] == "clean"
-
-
-def test_restamp_refuses_a_dirty_tree_moved_numbers_or_a_new_configuration(store, git,
-                                                                           monkeypatch):
-    with pytest.raises(UserError, match="percepiano run fake"):
-        results_store.restamp("fake", "smoke")
-    experiments.run("fake", "smoke")
-    _rewrite_provenance(store, code_hash="0" * 16)
-    before = _provenance(store)
-    git(dirty=True)
-    with pytest.raises(UserError, match="uncommitted changes.*commit the code"):
-        results_store.restamp("fake", "smoke")
-    git(dirty=None, commit=None)  # no git at all
-    with pytest.raises(UserError, match="uncommitted changes"):
-        results_store.restamp("fake", "smoke")
-    assert CALLS["fake"] == 1 and _provenance(store) == before  # refused before running
-    git(dirty=False)
+    assert main(["verify", "--all", "--profile", "smoke"]) == 0
+    assert "fake (smoke): reproduced" in capsys.readouterr().out
     path = store / "smoke" / "fake" / "metrics.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), "pooled_r2": 0.9}))
-    diffs = results_store.restamp("fake", "smoke")
-    assert diffs == ["pooled_r2: stored 0.9, now 0.5 (diff -0.4)"]
-    assert _provenance(store) == before
-    monkeypatch.setitem(experiments.REGISTRY, "fake", experiments.Experiment(
-        "fake", _fake, lambda s: {"n": 3, "seed": 0}, "changed"))
-    with pytest.raises(UserError, match="configuration changed"):
-        results_store.restamp("fake", "smoke")
-
-
-def test_cli_verify_restamp(store, git, capsys):
-    git(dirty=False)
-    assert main(["run", "fake", "--profile", "smoke"]) == 0
-    _rewrite_provenance(store, code_hash="0" * 16)
-    capsys.readouterr()
-    assert main(["verify", "fake", "--profile", "smoke"]) == 0
+    assert main(["verify", "--all", "--profile", "smoke"]) == 1
     out = capsys.readouterr().out
-    assert "reproduced" in out and "stale (code)" in out and "--restamp" in out
-    git(dirty=True)
-    assert main(["verify", "--restamp", "fake", "--profile", "smoke"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "cannot restamp 'fake'" in err
-    git(dirty=False)
-    assert main(["verify", "--restamp", "fake", "--profile", "smoke"]) == 0
-    assert "restamped provenance.json with commit cccccccc" in capsys.readouterr().out
-    assert results_store.status("fake", "smoke") == "current"
-    path = store / "smoke" / "fake" / "metrics.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()), "pooled_r2": 0.9}))
-    assert main(["verify", "--restamp", "fake", "--profile", "smoke"]) == 1
-    assert "not restamped" in capsys.readouterr().out
+    assert "pooled_r2: stored 0.9, now 0.5" in out
+    assert "numbers moved in fake: if that was meant, bump each one's version" in out
 
 
-def test_cli_experiments_says_which_results_are_stale_and_dirty(store, git, capsys):
+def test_cli_experiments_says_which_results_are_stale_and_dirty(store, git, capsys,
+                                                                  monkeypatch):
     git(dirty=True)
     experiments.run("fake", "smoke")
     git(dirty=False)
     experiments.run("fake", "quick")
-    _rewrite_provenance(store, "quick", code_hash="0" * 16)
+    _rewrite_provenance(store, "quick", config_hash="0" * 16)
+    monkeypatch.setattr(codehash, "changed_since",
+                        lambda commit, root=None: ["percepiano/a.py", "percepiano/b.py"])
     assert main(["experiments", "--json"]) == 0
     row = {r["experiment"]: r for r in json.loads(capsys.readouterr().out)}["fake"]
-    assert (row["smoke"], row["quick"], row["full"]) == ("stored", "stale (code)", "-")
-    assert row["status"] == {"smoke": "current", "quick": "stale (code)", "full": "missing"}
+    assert (row["smoke"], row["quick"], row["full"]) == ("current", "stale (config)", "-")
+    assert row["status"] == {"smoke": "current", "quick": "stale (config)", "full": "missing"}
     assert row["dirty"] == {"smoke": True, "quick": False, "full": None}
+    assert row["code_changed_since"]["smoke"] == ["percepiano/a.py", "percepiano/b.py"]
     assert main(["experiments"]) == 0
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("fake "))
-    assert line.split()[1:4] == ["stored*", "stale", "(code)"]
+    assert line.split()[1:4] == ["current*", "stale", "(config)"]
     assert "* computed from a working tree with uncommitted changes" in out
+    assert "code changed since the results were computed" in out
+    assert "cccccccc (smoke/fake, quick/fake): 2 files: a.py, b.py" in out
 
 
 def test_run_warns_before_storing_dirty_results_in_the_project(store, git, tmp_path,
