@@ -82,13 +82,16 @@ def folder_digest(folder: Path, pattern: str = "*") -> str:
     return h.hexdigest()[:16]
 
 
-def missing_results(env: dict) -> list[str]:
-    """One line per experiment the chapters read without current results in the profile of
-    ``env`` (every registered one but the benchmarks), saying what to run."""
+def missing_results(env: dict) -> dict[str, str]:
+    """{experiment: one line saying what to run} for every experiment the chapters read (every
+    registered one but the benchmarks) without current results in the profile of ``env`` (the
+    final exam's are read once: stored is enough)."""
     code = ("import json\nfrom percepiano import experiments as E\nfrom percepiano.errors import "
-            "UserError\nout = []\nfor n, e in sorted(E.REGISTRY.items()):\n    if e.benchmark:"
-            "\n        continue\n    try:\n        E.load(n)\n    except UserError as err:\n"
-            "        out.append(str(err))\nprint(json.dumps(out))")
+            "UserError\nfrom percepiano.experiments.results import exam_results\nout = []\n"
+            "for n, e in sorted(E.REGISTRY.items()):\n    if e.benchmark:\n        continue\n"
+            "    try:\n        exam_results() if n == 'final_exam' else E.load(n)\n"
+            "    except UserError as err:\n        out.append([n, str(err)])\n"
+            "print(json.dumps(dict(out)))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                           text=True, check=False)
     if proc.returncode != 0:
@@ -116,7 +119,7 @@ def build(profile: str, rerun: bool) -> float:
         subprocess.run([venv_bin("percepiano"), "run", "--all", "--profile", profile],
                        cwd=ROOT, env=env, check=True)
     elif missing := missing_results(env):
-        print("\n".join(missing), file=sys.stderr)
+        print("\n".join(missing.values()), file=sys.stderr)
         raise SystemExit(f"the {profile} book reads stored results only; compute the missing "
                          "ones first (or `make book RERUN=1`)")
     results = Path(env.get("PERCEPIANO_RESULTS") or ROOT / "results") / profile
@@ -230,18 +233,21 @@ def problems(doc: str, page: Page) -> list[str]:
     return out
 
 
-def check(out: Path, keep: bool = False) -> int:
-    """Build the smoke book from scratch under ``out`` and read every page."""
+def check(out: Path, keep: bool = False, results: Path | None = None) -> int:
+    """Build the smoke book from scratch under ``out`` and read every page; ``results``: a
+    results root whose smoke results are read instead of running the experiments again (those
+    missing there are run into it)."""
     if not keep:
         shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    env = environment("smoke", results=(out / "results").resolve())
+    env = environment("smoke", results=(results or out / "results").resolve())
     start = time.perf_counter()
-    log("running the smoke experiments")
-    subprocess.run([venv_bin("percepiano"), "run", "--all", "--profile", "smoke"], cwd=ROOT,
-                   env=env, check=True, stdout=subprocess.DEVNULL)
-    log(f"ran the smoke experiments in {time.perf_counter() - start:.0f} s; building the smoke "
-        "book")
+    if missing := list(missing_results(env)):
+        log(f"running {len(missing)} smoke experiments")
+        subprocess.run([venv_bin("percepiano"), "run", *missing, "--profile", "smoke"],
+                       cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        log(f"ran the smoke experiments in {time.perf_counter() - start:.0f} s")
+    log("building the smoke book")
     log(f"built the smoke book in {jupyter_book(out, env, force=True):.0f} s; reading its pages")
     html_root = out / "_build" / "html"
     failures = {}
@@ -281,11 +287,14 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check", help="build the smoke book and read every page in Chromium")
     c.add_argument("--out", type=Path, default=BUILD / "book-check")
     c.add_argument("--keep", action="store_true", help="reuse the previous check's build")
+    c.add_argument("--results", type=Path, default=None,
+                   help="read the smoke results stored under this results root (running only "
+                        "those missing there) instead of running every experiment afresh")
     args = parser.parse_args(argv)
     if args.cmd == "build":
         build(args.profile, args.rerun)
         return 0
-    return check(args.out.resolve(), args.keep)
+    return check(args.out.resolve(), args.keep, args.results)
 
 
 if __name__ == "__main__":

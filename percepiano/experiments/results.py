@@ -32,6 +32,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from percepiano.errors import UserError
 from percepiano.experiments.store import experiment
 
 FORCE_ENV = "PERCEPIANO_FORCE_EXAM"  # set to 1 to read the final exam a second time
@@ -225,7 +226,14 @@ def _per_dimension_r(y: pd.DataFrame, oof: pd.DataFrame) -> dict:
 
 def exam_results(profile: str | None = None):
     """The stored final-exam results of ``profile``, current or not (the exam is read once;
-    stale results are still what it said), else a first run. Returns ``store.Results``."""
+    stale results are still what it said). Returns ``store.Results``; raises ``UserError``
+    saying what to run when none are stored (the book only reads)."""
+    from percepiano import config
     from percepiano.experiments import store
 
-    return store.stored("final_exam", profile) or store.run("final_exam", profile)
+    if (res := store.stored("final_exam", profile)) is None:
+        profile = config.profile(profile)
+        again = "" if profile == "quick" else f" --profile {profile}"
+        raise UserError(f"no stored results for final_exam in profile {profile}: "
+                        f"percepiano run final_exam{again}")
+    return res
