@@ -8,7 +8,7 @@ PROFILE ?= quick
 RERUN  ?= 0
 export PERCEPIANO_PROFILE ?= $(PROFILE)
 
-.PHONY: test book book-check sysdeps venv lint clean bench bench-predict data
+.PHONY: test test-all book book-check sysdeps venv lint clean bench bench-predict data
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,15 @@ venv: $(STAMP)
 sysdeps:
 	@bash scripts/sysdeps.sh --book
 
-# the suite includes the smoke book build read in headless Chromium (tests/test_book.py)
+# make test: the unit and fast integration tests (minutes; what to run while working)
+# make test-all: everything, as CI does: every experiment in the smoke profile once, compared
+# with the committed results/smoke/, the smoke audio model, and the smoke book read in Chromium
 test: $(STAMP) sysdeps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow" --durations=15
+
+test-all: $(STAMP) sysdeps
+	@bash scripts/sysdeps.sh --book
+	$(PY) -m pytest -q --durations=25
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check percepiano tests
