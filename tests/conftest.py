@@ -72,3 +72,29 @@ def keys(key):
     import jax
 
     return jax.random.split(key, 4)
+
+
+@pytest.fixture(scope="session")
+def smoke_root(tmp_path_factory) -> Path:
+    """The results root this session's smoke experiments are stored under (a fresh folder)."""
+    return tmp_path_factory.mktemp("smoke-results")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(smoke_root, data_root):
+    """``smoke_run(name)``: the ``store.Results`` of experiment ``name`` in the smoke profile,
+    run once per session into ``smoke_root`` (with ``PERCEPIANO_RESULTS`` pointing there while
+    it runs, so an experiment that reads another's results finds them) and read back after.
+    The experiment tests, the comparison with the committed ``results/smoke/`` and the smoke
+    book all read these, so each experiment runs once however many tests read it."""
+    from percepiano.experiments import store
+
+    def run(name: str):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("PERCEPIANO_RESULTS", str(smoke_root))
+            if (res := store.find(name, "smoke", smoke_root)) is not None:
+                return res
+            store.run(name, "smoke", smoke_root)
+            return store.find(name, "smoke", smoke_root)
+
+    return run

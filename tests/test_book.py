@@ -9,7 +9,6 @@ built with warnings as errors, then every page opened in headless Chromium.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -150,20 +149,17 @@ def test_no_number_is_typed_into_the_prose():
         assert not typed, f"{path.name} types numbers into the prose: {typed[:5]}"
 
 
-def _has_data() -> bool:
-    return bool(os.environ.get("PERCEPIANO_DATA")) or (ROOT / "data" / "PercePiano").is_dir()
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _has_data(), reason="PercePiano data not configured (PERCEPIANO_DATA)")
-def test_smoke_book_builds_and_reads_well_in_a_browser():
+def test_smoke_book_builds_and_reads_well_in_a_browser(smoke_root, data_root):
     """`make book-check`: build in the smoke profile with -W, open each page in Chromium.
 
-    From an empty cache on 2 cores the smoke experiments take about 18 minutes (the
-    transcription chapter's transkun runs about 5 of them) and executing the chapters about 6."""
+    It reads the session's smoke results (``smoke_root``: the experiment tests and the
+    comparison with the committed smoke results ran them) and runs only those missing there;
+    executing the chapters takes about 6 minutes on 2 cores."""
     assert shutil.which("chromium") or shutil.which("chromium-browser"), \
         "chromium is needed for the book check: bash scripts/sysdeps.sh --book"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "book_check.py"), "check"],
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "book_check.py"), "check",
+                           "--results", str(smoke_root)],
                           cwd=ROOT, capture_output=True, text=True, timeout=2700, check=False)
     assert proc.returncode == 0, (proc.stdout[-4000:] + proc.stderr[-4000:])
     out = ROOT / "_build" / "book-check"

@@ -8,8 +8,9 @@ from percepiano import experiments
 from percepiano.data import dataset
 
 
-def test_identity_baselines_run_in_smoke(ds, results_root):
-    ident = experiments.run("identity_baselines", "smoke")
+@pytest.mark.slow
+def test_identity_baselines_run_in_smoke(ds, smoke_run):
+    ident = smoke_run("identity_baselines")
     table = pd.DataFrame(ident["table"])
     assert set(table.kind) == {"random", "piece", "performer", "work", "composer"}
     assert set(ident["bar"]) == set(table.kind)  # the strongest baseline of every split
@@ -20,13 +21,13 @@ def test_identity_baselines_run_in_smoke(ds, results_root):
     # the leak: the excerpt mean scores on a random split and not on the piece split
     piece = table.query("kind == 'piece' and baseline == 'excerpt_mean'").fold_mean_r2.mean()
     assert ident["pooled_r2"] > 0.1 > piece
-    assert experiments.verify("identity_baselines", "smoke") == []
 
 
 @pytest.mark.skipif("forest_baselines" not in experiments.REGISTRY,
                     reason="percepiano.models.forest is not importable")
-def test_forest_baselines_run_in_smoke(ds, results_root):
-    res = experiments.run("forest_baselines", "smoke")
+@pytest.mark.slow
+def test_forest_baselines_run_in_smoke(ds, smoke_run):
+    res = smoke_run("forest_baselines")
     table = pd.DataFrame(res["table"])
     cfg = res.provenance["config"]
     assert set(table.kind) == set(cfg["splits"]) and set(table.features) == set(cfg["features"])

@@ -3,19 +3,19 @@
 import numpy as np
 import pytest
 
-from percepiano import experiments
 
-
-def test_data_ceiling_runs_in_smoke(ds, results_root):
-    ceiling = experiments.run("data_ceiling", "smoke")
+@pytest.mark.slow
+def test_data_ceiling_runs_in_smoke(ds, smoke_run):
+    ceiling = smoke_run("data_ceiling")
     assert 0 < ceiling["mean_ceiling_r2"] <= 1 and ceiling["mean_ceiling_r"] == pytest.approx(
         np.mean([np.sqrt(max(v, 0)) for v in ceiling["reliability"].values()]))
     assert ceiling["headline"]["keys"] == ["mean_ceiling_r2", "mean_ceiling_r"]
     assert "mean_r2" not in ceiling.metrics
 
 
-def test_data_duplicates_runs_in_smoke(ds, results_root):
-    res = experiments.run("data_duplicates", "smoke")
+@pytest.mark.slow
+def test_data_duplicates_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("data_duplicates")
     assert res["identical_files"]["groups"] == 21  # byte-identical performance MIDI files
     assert res["near_identical_pairs"] >= res["identical_files"]["segments"] // 2
     assert 0 < res["retest_ceiling_r2"] <= 1 and res["test_retest"]["n_pairs"] >= 3

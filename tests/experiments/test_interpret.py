@@ -2,13 +2,14 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from percepiano import experiments
 from percepiano.experiments import interpret
 
 
-def test_week3_interpret_runs_in_smoke(ds, results_root):
-    res = experiments.run("week3_interpret", "smoke")
+@pytest.mark.slow
+def test_week3_interpret_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("week3_interpret")
     perm = pd.DataFrame(res["permutation"])
     assert "audio branch" in set(perm.group)
     assert set(res["groups"].values()) <= set(perm.group)

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from percepiano import experiments
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.experiments import listener as exp
@@ -12,8 +11,9 @@ from percepiano.features import variants
 from percepiano.features.groups import MIDI_GROUPS
 
 
-def test_listener_pretraining_runs_in_smoke(ds, results_root):
-    res = experiments.run("listener_pretraining", "smoke")
+@pytest.mark.slow
+def test_listener_pretraining_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("listener_pretraining")
     cfg = res.provenance["config"]
     table = pd.DataFrame(res["table"])
     assert list(dict.fromkeys(table.config)) == list(exp.CONFIGS)
@@ -32,8 +32,9 @@ def test_listener_pretraining_runs_in_smoke(ds, results_root):
     assert res["n_renders"] == res["n_segments"] * cfg["n_variants"]
 
 
-def test_listener_renders_runs_in_smoke(ds, results_root):
-    res = experiments.run("listener_renders", "smoke")
+@pytest.mark.slow
+def test_listener_renders_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("listener_renders")
     table = pd.DataFrame(res["table"])
     assert list(table.n_variants) == res.provenance["config"]["render_counts"]
     assert (table.pretrain_s > 0).all()

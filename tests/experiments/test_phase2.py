@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from percepiano import experiments
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.experiments import phase2
 
 
-def test_phase2_fewshot_runs_in_smoke_and_scores_every_method_on_one_query(ds, results_root):
-    res = experiments.run("phase2_fewshot", "smoke")
+@pytest.mark.slow
+def test_phase2_fewshot_runs_in_smoke_and_scores_every_method_on_one_query(ds, smoke_run):
+    res = smoke_run("phase2_fewshot")
     cfg = res.provenance["config"]
     ds = dataset.subset(ds, cfg["max_segments"])  # what the experiment saw
     oof = res.oof
@@ -34,8 +34,9 @@ def test_phase2_fewshot_runs_in_smoke_and_scores_every_method_on_one_query(ds, r
     assert res["headline"]["kind"] == "work" and res["works"]
 
 
-def test_phase2_transfer_scores_each_composer_only_from_the_other(ds, results_root):
-    res = experiments.run("phase2_transfer", "smoke")
+@pytest.mark.slow
+def test_phase2_transfer_scores_each_composer_only_from_the_other(ds, smoke_run):
+    res = smoke_run("phase2_transfer")
     cfg = res.provenance["config"]
     ds = dataset.subset(ds, cfg["max_segments"])
     oof = res.oof
@@ -67,8 +68,9 @@ def test_the_adaptations_keep_the_table_shape_and_refuse_an_unknown_name(ds):
         phase2.adapted(X, composer, "Schubert", "mixup", 1.0)
 
 
-def test_phase2_explain_runs_in_smoke_and_explains_every_segment_once(ds, results_root):
-    res = experiments.run("phase2_explain", "smoke")
+@pytest.mark.slow
+def test_phase2_explain_runs_in_smoke_and_explains_every_segment_once(ds, smoke_run):
+    res = smoke_run("phase2_explain")
     cfg = res.provenance["config"]
     ds = dataset.subset(ds, cfg["max_segments"])
     assert res["segments"] == len(ds.names)

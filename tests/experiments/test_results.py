@@ -11,11 +11,13 @@ from percepiano.errors import DataError
 from percepiano.experiments import results
 
 
-def test_final_exam_reads_the_exam_once_and_refuses_a_second_read(ds, results_root,
+@pytest.mark.slow
+def test_final_exam_reads_the_exam_once_and_refuses_a_second_read(ds, smoke_run, smoke_root,
                                                                   monkeypatch):
     monkeypatch.delenv(results.FORCE_ENV, raising=False)
     monkeypatch.setenv("PERCEPIANO_PROFILE", "quick")  # the run's profile, not this, counts
-    res = experiments.run("final_exam", "smoke")
+    res = smoke_run("final_exam")  # once per session: the smoke book reads it too
+    monkeypatch.setenv("PERCEPIANO_RESULTS", str(smoke_root))
     oof, m = res.oof, res.metrics
     assert set(oof.part) == {"development", "exam"}
     assert set(oof.system) == set(results.SYSTEMS)

@@ -65,6 +65,7 @@ def stand_in(monkeypatch, tmp_path):
     return made
 
 
+@pytest.mark.slow
 def test_the_route_runs_in_smoke(ds, results_root, stand_in):
     res = experiments.run("transcription_route", "smoke")
     cfg = res.provenance["config"]

@@ -2,14 +2,15 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from percepiano import experiments
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 
 
-def test_week1_hybrid_runs_in_smoke(ds, results_root):
-    res = experiments.run("week1_hybrid", "smoke")
+@pytest.mark.slow
+def test_week1_hybrid_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("week1_hybrid")
     cfg = res.provenance["config"]
     table = pd.DataFrame(res["table"])
     assert set(table.config) == {"descriptor net", "hybrid"}
@@ -24,8 +25,9 @@ def test_week1_hybrid_runs_in_smoke(ds, results_root):
     assert res["pooled_r2"] == head.pooled_r2.mean() and res["pooled_r"] == head.pooled_r.mean()
 
 
-def test_week1_architecture_records_shapes_and_costs(ds, results_root):
-    res = experiments.run("week1_architecture", "smoke")
+@pytest.mark.slow
+def test_week1_architecture_records_shapes_and_costs(ds, smoke_run):
+    res = smoke_run("week1_architecture")
     models = pd.DataFrame(res["models"]).T
     configs = res.provenance["config"]["configs"]
     assert list(models.index) == list(configs)

@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from percepiano import experiments
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.experiments import networks, week2
@@ -19,8 +18,9 @@ def _check(res, configs):
     return table
 
 
-def test_week2_training_runs_in_smoke(ds, results_root):
-    res = experiments.run("week2_training", "smoke")
+@pytest.mark.slow
+def test_week2_training_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("week2_training")
     configs = res.provenance["config"]["configs"]
     assert set(configs) == week2.SMOKE & set(week2.LISTENER)
     _check(res, configs)
@@ -32,16 +32,18 @@ def test_week2_training_runs_in_smoke(ds, results_root):
     assert set(res["cpu"]) == {"model", "amx_bf16", "avx512_bf16"}
 
 
-def test_week2_fusion_runs_in_smoke(ds, results_root):
-    res = experiments.run("week2_fusion", "smoke")
+@pytest.mark.slow
+def test_week2_fusion_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("week2_fusion")
     configs = res.provenance["config"]["configs"]
     _check(res, configs)
     n = res["n_descriptors"]
     assert n["relative"] == 2 * n["base"]
 
 
-def test_week2_descriptors_runs_in_smoke(ds, results_root):
-    res = experiments.run("week2_descriptors", "smoke")
+@pytest.mark.slow
+def test_week2_descriptors_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("week2_descriptors")
     table = pd.DataFrame(res["table"])
     assert set(table.learner) == {"forest", "descriptor net"}
     groups = set(res["groups"].values())

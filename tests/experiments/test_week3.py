@@ -2,8 +2,8 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from percepiano import experiments
 from percepiano.data import dataset, temporal
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.experiments import week3
@@ -14,8 +14,9 @@ def _finite(res):
     dataset.assert_no_exam(res.oof.index, f"{res.provenance['experiment']}'s predictions")
 
 
-def test_week3_ensembles_runs_in_smoke(ds, results_root):
-    res = experiments.run("week3_ensembles", "smoke")
+@pytest.mark.slow
+def test_week3_ensembles_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("week3_ensembles")
     _finite(res)
     table = pd.DataFrame(res["table"])
     m = res.provenance["config"]["members"]
@@ -36,8 +37,9 @@ def test_week3_ensembles_runs_in_smoke(ds, results_root):
     assert (w >= 0).all() and w.shape[1] == len(DIMENSIONS)
 
 
-def test_week3_splits_runs_in_smoke(ds, results_root):
-    res = experiments.run("week3_splits", "smoke")
+@pytest.mark.slow
+def test_week3_splits_runs_in_smoke(ds, smoke_run):
+    res = smoke_run("week3_splits")
     _finite(res)
     table = pd.DataFrame(res["table"])
     assert set(table.kind) == set(week3.SPLITS)

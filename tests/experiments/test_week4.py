@@ -2,17 +2,18 @@
 on the same segments, and starts every curve from the clean score."""
 
 import numpy as np
+import pytest
 
-from percepiano import experiments
 from percepiano.audio import perturb
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.experiments import week4
 
 
+@pytest.mark.slow
 def test_week4_robustness_runs_in_smoke_with_every_level_on_one_set_of_segments(ds,
-                                                                                results_root):
-    res = experiments.run("week4_robustness", "smoke")
+                                                                                smoke_run):
+    res = smoke_run("week4_robustness")
     cfg = res.provenance["config"]
     oof = res.oof
     assert set(oof.system) == set(week4.SYSTEMS)
