@@ -9,13 +9,12 @@ Importing this package registers every chapter's experiments in ``store.REGISTRY
 modules import ``store`` only, never this package, so no module imports its importer.
 """
 
+from percepiano.experiments.reproduce import compare, differences, verify
 from percepiano.experiments.store import (
     REGISTRY,
     Experiment,
     Results,
     code_changes,
-    compare,
-    differences,
     experiment,
     find,
     get,
@@ -26,7 +25,6 @@ from percepiano.experiments.store import (
     run,
     status,
     stored,
-    verify,
 )
 
 # each chapter's module registers its experiments when imported, in the book's order

@@ -1,39 +1,26 @@
 """The results store the book reads, and the registry of named experiments.
 
-An experiment is a function registered under a name with ``@experiment(name, config=...)``.
-``config(settings)`` turns the profile's ``Settings`` into the JSON-able configuration the
-experiment runs with; the function takes that configuration and returns a results dict with its
-headline numbers at the top level, each under a name that says what it is (``pooled_r2`` and
-``pooled_r``: the metric on all out-of-fold predictions at once, mean over the 19 dimensions and
-over seeds; ``fold_mean_r2`` and ``fold_mean_r``: within each test fold, then averaged over
-folds; a ceiling's own names), and a ``headline`` entry saying which: ``keys`` (those names) and
-``metric`` (what they measure, in words), with where they come from (split, configuration).
-Anything else follows (per fold, seed, dimension). A top-level ``mean_r2`` or ``mean_r`` is
-refused: it does not say which of these it is. An ``oof`` DataFrame in the dict is stored apart.
+An experiment is a function registered with ``@experiment(name, config=...)``: ``config``
+turns the profile's ``Settings`` into the JSON-able configuration it runs with, and it returns
+a dict with its headline numbers at the top level, each named for what it is (``pooled_r2``,
+``pooled_r``: on all out-of-fold predictions at once, mean over the 19 dimensions and seeds;
+``fold_mean_r2``, ``fold_mean_r``: within each test fold, then averaged; a ceiling's own names;
+a vague ``mean_r2`` or ``mean_r`` is refused), a ``headline`` entry naming them (``keys``) and
+saying what they measure (``metric``), then anything else. An ``oof`` DataFrame is stored apart.
+``run`` writes ``results/<profile>/<experiment>/``: ``metrics.json``; ``oof.csv.gz`` (gzip with
+a fixed header: equal predictions, equal bytes); ``provenance.json`` (configuration and its
+hash, version, git commit and dirty flag, a digest of the whole package, seed, profile, device,
+package versions, warnings, wall time, timestamp), written last.
 
-``run`` writes ``results/<profile>/<experiment>/``:
-
-* ``metrics.json``    the returned numbers;
-* ``oof.csv.gz``      out-of-fold predictions, when the experiment returns them (gzip with a
-                      fixed header, so equal predictions give equal bytes);
-* ``provenance.json`` git commit and dirty flag, configuration and its hash, code hash and the
-                      modules it covers, seed, profile, device, package versions, warnings
-                      raised, wall time and timestamp.
-
-Stored results are *current* when their configuration hash (the experiment's name, its explicit
-``version`` and its configuration in the profile) matches what the current code would run, and
-``stale (config)`` otherwise: a change that moves an experiment's numbers bumps its ``version``.
-The code itself is recorded, not compared: the provenance holds the commit, the dirty flag and a
-digest of the whole package, and ``code_changes`` lists, from git, the package files changed
-since (``percepiano experiments`` shows them). The guard that a change moved no numbers is
-mechanical: ``results/smoke/`` is committed and the full test suite re-runs every experiment in
-the smoke profile and compares (``verify``; ``percepiano verify --all --profile smoke``).
-Results belong to clean commits: commit the code, run, commit the results; ``run`` warns when
-it writes into the project's results from a dirty tree.
-
-``load`` reads current stored results and raises ``UserError`` otherwise (the book only reads);
-``find`` returns None instead; ``verify`` runs again without storing and lists every number that
-moved by more than a tolerance (timings, which measure the machine, are left out).
+Stored results are *current* when their configuration hash (name, explicit ``version``,
+configuration) matches what the current code would run, else ``stale (config)``: a change that
+moves an experiment's numbers bumps its ``version``. The code is recorded, not compared;
+``code_changes`` lists from git the package files changed since. The guard that a change moved
+no numbers is mechanical: ``results/smoke/`` is committed and the full test suite runs every
+experiment in the smoke profile and compares (``experiments.reproduce``). Results belong to
+clean commits; ``run`` warns when it writes into the project's results from a dirty tree.
+``load`` reads current results and raises ``UserError`` otherwise (the book only reads);
+``find`` returns None instead.
 """
 
 from __future__ import annotations
@@ -41,7 +28,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import math
 import os
 import platform
 import sys
@@ -62,8 +48,6 @@ from percepiano.io import atomic_path
 
 OOF_FILE = "oof.csv.gz"
 VAGUE = ("mean_r2", "mean_r")  # pooled, fold-mean or a ceiling? refused as headline names
-# what measures the machine, not the data: seconds of a run, a fit, a stage (never compared)
-TIMINGS = frozenset({"wall_s", "pretrain_s", "render_s", "embed_s", "fit_s_per_fold", "seconds"})
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "pingouin", "librosa", "jax", "flax",
             "optax", "torch", "percepiano")
 
@@ -212,40 +196,6 @@ def load(name: str, profile: str | None = None, root: Path | None = None) -> Res
     return res
 
 
-def verify(name: str, profile: str | None = None, root: Path | None = None,
-           atol: float | None = None) -> list[str]:
-    """Run ``name`` again (without storing) and list the differences from the stored numbers
-    (``differences``). Raises ``UserError`` when none are stored."""
-    old = _stored_or_fail(name, profile, root)
-    return differences(old, run(name, profile, root, write=False), atol)
-
-
-def differences(old: Results, new: Results, atol: float | None = None) -> list[str]:
-    """Every number of ``new`` that differs from ``old`` (two results of one experiment) by
-    more than ``atol`` (default: the experiment's), in the metrics and the out-of-fold
-    predictions, one line each; timings (``TIMINGS``) are left out. A configuration hash that
-    differs comes first."""
-    atol = get(old.name).atol if atol is None else atol
-    diffs = []
-    if old.provenance.get("config_hash") != new.provenance.get("config_hash"):
-        diffs.append(f"config_hash: stored {old.provenance.get('config_hash')} != current "
-                     f"{new.provenance.get('config_hash')} (the configuration changed since "
-                     "these results were stored)")
-    diffs += compare(old.metrics, new.metrics, atol)
-    if (old.oof is None) != (new.oof is None):
-        diffs.append("oof: present in only one of the two runs")
-    elif old.oof is not None:
-        a, b = old.oof.select_dtypes("number"), new.oof.select_dtypes("number")
-        if a.shape != b.shape or list(a.columns) != list(b.columns):
-            diffs.append(f"oof: shape {a.shape} != {b.shape}")
-        else:
-            gap = float(np.nanmax(np.abs(a.to_numpy() - b.to_numpy()), initial=0.0))
-            # the csv keeps 6 significant digits
-            if gap > max(atol, 1e-5):
-                diffs.append(f"oof: largest difference {gap:.3g} > {max(atol, 1e-5):g}")
-    return diffs
-
-
 def provenance_table(profile: str | None = None, root: Path | None = None) -> pd.DataFrame:
     """One row per registered experiment: whether its stored results are current (``status``),
     whether they came from a clean or a dirty tree, and where, when and from which commit (``+``:
@@ -264,30 +214,6 @@ def provenance_table(profile: str | None = None, root: Path | None = None) -> pd
                      "wall time (s)": prov.get("wall_time_s"),
                      "computed (UTC)": prov.get("timestamp", "")[:16].replace("T", " ")})
     return pd.DataFrame(rows).set_index("experiment")
-
-
-def compare(old, new, atol: float, path: str = "") -> list[str]:
-    """Every leaf of two JSON-like trees that differs (numbers: by more than ``atol``); the
-    values under a key of ``TIMINGS`` are not compared."""
-    where = path or "(top)"
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = [f"{path}.{k}".lstrip(".") + ": missing in the new run" for k in old if k not in new]
-        out += [f"{path}.{k}".lstrip(".") + ": not in the stored run" for k in new if k not in old]
-        for k in old:
-            if k in new and k not in TIMINGS:
-                out += compare(old[k], new[k], atol, f"{path}.{k}".lstrip("."))
-        return out
-    if isinstance(old, list) and isinstance(new, list):
-        if len(old) != len(new):
-            return [f"{where}: {len(old)} items stored, {len(new)} now"]
-        pairs = enumerate(zip(old, new, strict=True))
-        return [d for i, (a, b) in pairs for d in compare(a, b, atol, f"{path}[{i}]")]
-    numbers = (int, float)
-    if isinstance(old, numbers) and isinstance(new, numbers) and not isinstance(old, bool):
-        if (math.isnan(old) and math.isnan(new)) or abs(old - new) <= atol:
-            return []
-        return [f"{where}: stored {old:.6g}, now {new:.6g} (diff {new - old:+.3g})"]
-    return [] if old == new else [f"{where}: stored {old!r}, now {new!r}"]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -328,14 +254,6 @@ def _headline_keys(name: str, out: dict) -> list[str]:
         if isinstance(out.get(k), bool) or not isinstance(out.get(k), (int, float, np.number)):
             raise ValueError(f"experiment {name!r} returned no number {k!r} (a headline key)")
     return list(head["keys"])
-
-
-def _stored_or_fail(name: str, profile: str | None, root: Path | None) -> Results:
-    res = stored(name, profile, root)
-    if res is None:
-        raise UserError(f"no stored results for {name!r} in profile {config.profile(profile)!r} "
-                        f"under {results_path(name, profile, root)}; run `percepiano run {name}`")
-    return res
 
 
 def _own_results(root: Path | None) -> bool:
