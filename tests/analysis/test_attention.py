@@ -55,6 +55,7 @@ def test_rollout_of_identity_attention_is_identity():
         att.rollout([eye], residual=1.5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("pooling", ["mean", "cls"])
 def test_rollout_of_a_real_ast(pooling):
     cfg = ast.preset("nano", pooling=pooling, **TINY)

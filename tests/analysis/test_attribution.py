@@ -67,6 +67,7 @@ def test_completeness_on_a_tiny_ast():
     assert np.all(relative_gap(f, x, b, attr) < 1e-2)
 
 
+@pytest.mark.slow
 def test_model_output_fn_for_listener_and_hybrid():
     x = jax.random.normal(jax.random.key(3), (2, 40, 64))
     listener = ListenerModel(ListenerConfig(ast=TINY, n_descriptors=3), rngs=nnx.Rngs(0))

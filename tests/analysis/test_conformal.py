@@ -61,6 +61,7 @@ def test_percentile_mid_rank():
                                [[0.0, 100.0], [87.5, 0.0]])
 
 
+@pytest.mark.slow
 def test_forest_intervals_cover_unseen_music_at_their_nominal_level(data_root):
     """Real out-of-fold predictions (a forest on MIDI descriptors, piece split): intervals
     calibrated on the other folds' residuals cover each held-out fold's labels (unseen

@@ -6,6 +6,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 MULTI = textwrap.dedent("""
     import dataclasses
     import jax, numpy as np
@@ -27,6 +29,7 @@ MULTI = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_four_devices_match_one():
     """The compiled epoch sharded over 4 (forced host) devices on the 'data' axis gives the
     1-device losses and predictions."""

@@ -94,6 +94,7 @@ def _descriptors(inputs, labels, seed=0):
     return d
 
 
+@pytest.mark.slow
 def test_hybrid_fits_end_to_end_with_augmentation_without_recompiling():
     """The hybrid (tiny AST + descriptor net) with a pool of variants, SpecAugment and mixup:
     one compiled epoch for the run, finite predictions, and it learns from the descriptors."""
