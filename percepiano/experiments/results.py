@@ -20,7 +20,7 @@
 The exam is read through the capability of ``data.exam`` (``grant``), and the read is recorded
 in the ledger beside these results: a second run in the same profile refuses unless
 ``FORCE_ENV`` is set (``percepiano run final_exam --force-exam``), and a forced read is
-recorded as such. So the chapter reads the stored results whatever their code hash
+recorded as such. So the chapter reads the stored results whatever their configuration
 (``exam_results``), and says when the code has changed since the exam was read.
 """
 
