@@ -370,13 +370,18 @@ def render_files(files: dict, soundfont: str | os.PathLike = DEFAULT_SOUNDFONT,
                         cached=len(files) - len(todo) - (len(skipped) - n_failed), skipped=skipped)
 
 
+THREADED = ("jax", "torch")  # libraries whose thread pools make a forked child hang on a lock
+
+
 def mp_context():
     """Process start method for the worker pools: ``fork`` (fast, works from any script) unless
-    JAX is loaded, whose threads make forking unsafe; then ``spawn`` (the caller's script needs an
-    ``if __name__ == "__main__":`` guard, as spawn always does). Workers never use JAX."""
+    JAX or PyTorch is loaded (``THREADED``), whose threads make forking unsafe (a child can
+    inherit a lock another thread held and wait on it forever); then ``spawn`` (the caller's
+    script needs an ``if __name__ == "__main__":`` guard, as spawn always does). Workers never
+    use JAX or PyTorch."""
     import sys
 
-    if "jax" in sys.modules or sys.platform != "linux":
+    if any(m in sys.modules for m in THREADED) or sys.platform != "linux":
         return mp.get_context("spawn")
     return mp.get_context("fork")
 

@@ -190,3 +190,19 @@ def test_cli_renders_the_dataset_with_a_summary(ds, tmp_path, monkeypatch, capsy
     assert (info["rendered"], info["cached"], info["skipped"]) == (2, 0, {})
     assert main(["render", "--soundfont", SF, "--workers", "1"]) == 0
     assert "0 rendered, 2 already cached, 0 skipped" in capsys.readouterr().out
+
+
+def test_worker_pools_spawn_once_a_threaded_library_is_loaded(monkeypatch):
+    """A forked child of a process running JAX's or PyTorch's threads can wait forever on a lock
+    one of them held (seen: transkun's PyTorch, then a descriptor pool); such pools spawn."""
+    import sys
+    import types
+
+    for lib in render.THREADED:
+        with monkeypatch.context() as m:
+            for other in render.THREADED:
+                m.delitem(sys.modules, other, raising=False)
+            if sys.platform == "linux":
+                assert render.mp_context().get_start_method() == "fork"
+            m.setitem(sys.modules, lib, types.ModuleType(lib))
+            assert render.mp_context().get_start_method() == "spawn"
