@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import metrics as M
@@ -43,6 +44,7 @@ FAST = ("mean_r2", "mean_r", "mean_mse", "mean_within_rho", "mean_pairwise")
 METRICS = (*FAST, "mean_rho")
 WITHIN = ("mean_within_rho", "mean_pairwise")
 MC_BATCHES = 20  # disjoint batches of resamples that estimate the Monte Carlo error
+MEMO = 16  # weighted sums kept per comparison: a permutation row of a two-way design uses ten
 _EPS = 1e-12  # a column whose sum of squares is below _EPS * n * max|x|^2 is constant
 
 
@@ -118,32 +120,51 @@ def _prepare(y_true, predictions: Mapping, clusters, groups, reference: str) -> 
 
 # ---- sufficient statistics per cell, and metrics from their (weighted) sums -------------------
 
+def _pearson_rows(t: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``metrics.pearson`` of every block of (G, k, d) along its k rows: (G, d), the same
+    floating-point operations in the same order as one call per block."""
+    tc, pc = t - t.mean(axis=1, keepdims=True), p - p.mean(axis=1, keepdims=True)
+    tm, pm = np.abs(tc).max(axis=1, keepdims=True), np.abs(pc).max(axis=1, keepdims=True)
+    tc, pc = tc / np.where(tm > 0, tm, 1.0), pc / np.where(pm > 0, pm, 1.0)
+    constant = (np.ptp(t, axis=1) == 0) | (np.ptp(p, axis=1) == 0)
+    denom = np.sqrt((tc**2).sum(axis=1) * (pc**2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (tc * pc).sum(axis=1) / denom
+    r[constant] = 0.0
+    return np.clip(r, -1.0, 1.0)
+
+
 def _within_rows(y, p, groups) -> np.ndarray:
     """(n, 4, d) each segment's share of the within-excerpt statistics: rho sum, excerpts with a
-    rho, pairs ordered alike (a prediction tie counts one half), pairs with different labels."""
+    rho, pairs ordered alike (a prediction tie counts one half), pairs with different labels.
+    Excerpts of one size are computed together, as (excerpts, size, d) blocks."""
     out = np.zeros((len(y), 4, y.shape[1]))
-    for e in np.unique(groups):
-        idx = np.flatnonzero(groups == e)
-        if len(idx) < 2:
-            continue
-        if len(idx) >= M.MIN_GROUP:
-            out[idx, 0] += M.spearman(y[idx], p[idx]) / len(idx)
-            out[idx, 1] += 1 / len(idx)
-        i, j = np.triu_indices(len(idx), k=1)
-        dt, dp = np.sign(y[idx][i] - y[idx][j]), np.sign(p[idx][i] - p[idx][j])
+    order = np.argsort(groups, kind="stable")  # rows of one excerpt together, in row order
+    _, start, size = np.unique(np.asarray(groups)[order], return_index=True, return_counts=True)
+    for k in np.unique(size[size >= 2]):
+        idx = order[start[size == k][:, None] + np.arange(k)]  # (G, k) rows of each excerpt
+        yk, pk = y[idx], p[idx]
+        if k >= M.MIN_GROUP:
+            rho = _pearson_rows(sps.rankdata(yk, axis=1), sps.rankdata(pk, axis=1))
+            out[idx, 0] = rho[:, None, :] / k
+            out[idx, 1] = 1 / k
+        i, j = np.triu_indices(k, k=1)
+        dt, dp = np.sign(yk[:, i] - yk[:, j]), np.sign(pk[:, i] - pk[:, j])
         differ = dt != 0
         agree = np.where(differ, np.where(dp == 0, 0.5, (dt == dp).astype(float)), 0.0)
-        for k, v in ((2, agree), (3, differ.astype(float))):
-            np.add.at(out[:, k], idx[i], v / 2)
-            np.add.at(out[:, k], idx[j], v / 2)
+        member = np.zeros((k, len(i)))  # member[a, q]: row a is one of pair q's two
+        member[i, np.arange(len(i))] = member[j, np.arange(len(i))] = 0.5
+        for col, v in ((2, agree), (3, differ.astype(float))):
+            out[idx, col] = np.einsum("aq,gqd->gad", member, v)
     return out
 
 
 def _cell_stats(prep: dict, name: str) -> np.ndarray:
     """(S, C, 10, d) per seed and cell: n, sums of t, t², p, p², tp (both shifted by the labels'
-    mean), then the within-excerpt shares of ``_within_rows``. With fold ids, within-excerpt
-    pairs are formed inside a test fold only: two performances scored by different folds' models
-    (an excerpt split over folds, as on the performer split) are not one model's ordering."""
+    mean), then the within-excerpt shares of ``_within_rows`` (kept per seed in
+    ``prep["within"][name]``). With fold ids, within-excerpt pairs are formed inside a test fold
+    only: two performances scored by different folds' models (an excerpt split over folds, as on
+    the performer split) are not one model's ordering."""
     y, p, cell, groups, folds = (prep["y"], prep["preds"][name], prep["cell"], prep["groups"],
                                  prep["folds"])
     t, (S, n, d), n_c = y - y.mean(0), p.shape, len(prep["levels"])
@@ -156,7 +177,9 @@ def _cell_stats(prep: dict, name: str) -> np.ndarray:
         if groups is not None:
             gs = groups if folds is None else pd.factorize(
                 pd.Series(groups).astype(str) + "|" + pd.Series(folds[s]).astype(str))[0]
-            rows += list(np.moveaxis(_within_rows(y, p[s], gs), 1, 0))
+            within = prep.setdefault("within", {}).setdefault(name, [None] * S)
+            within[s] = _within_rows(y, p[s], gs)
+            rows += list(np.moveaxis(within[s], 1, 0))
         out[s, :, :len(rows)] = np.einsum("cn,nkd->ckd", onehot, np.stack(rows, axis=1))
     return out
 
@@ -184,12 +207,31 @@ def _from_totals(tot: np.ndarray, metric: str, scale_t, scale_p) -> np.ndarray:
         return np.nanmean(v, axis=-1)
 
 
-def _weighted(w: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """(B, S, 10, d) sums of the cell statistics (S, C, 10, d) weighted by ``w`` (B, C): one
-    matrix product (BLAS), not an einsum loop."""
+def statistics(prep: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``name``'s cell statistics (``_cell_stats``) and the largest |prediction - mean label| per
+    seed and dimension (S, d), computed once per ``prep``."""
+    cache = prep.setdefault("stats", {})
+    if name not in cache:
+        p, y = prep["preds"][name], prep["y"]
+        cache[name] = (_cell_stats(prep, name), np.abs(p - y.mean(0)).max(1))
+    return cache[name]
+
+
+def _weighted(prep: dict, name: str, w: np.ndarray) -> np.ndarray:
+    """(B, S, 10, d) sums of ``name``'s cell statistics (S, C, 10, d) weighted by ``w`` (B, C):
+    one matrix product (BLAS). The last ``MEMO`` products are kept in ``prep``: a chapter asks
+    for the same sums once per metric, and for the reference's once per configuration."""
+    memo, key = prep.setdefault("weighted", {}), (name, id(w))
+    if key in memo and memo[key][0] is w:  # the array itself is held, so its id is not reused
+        memo[key] = memo.pop(key)  # most recently used last
+        return memo[key][1]
+    cells = statistics(prep, name)[0]
     S, C, k, d = cells.shape
-    flat = np.moveaxis(cells, 1, 0).reshape(C, S * k * d)
-    return (w @ flat).reshape(len(w), S, k, d)
+    out = (w @ np.moveaxis(cells, 1, 0).reshape(C, S * k * d)).reshape(len(w), S, k, d)
+    memo[key] = (w, out)
+    while len(memo) > MEMO:
+        memo.pop(next(iter(memo)))
+    return out
 
 
 def check(metric: str, groups) -> None:
@@ -206,13 +248,8 @@ def values(prep: dict, mix: list, metric: str) -> np.ndarray:
     configuration with multiplicities: the bootstrap; two with 0/1 swaps: a permutation)."""
     y, cell = prep["y"], prep["cell"]
     if metric in FAST:
-        cache = prep.setdefault("stats", {})
-        for name, _ in mix:
-            if name not in cache:
-                p = prep["preds"][name]
-                cache[name] = (_cell_stats(prep, name), np.abs(p - y.mean(0)).max(1))
-        tot = sum(_weighted(w, cache[name][0]) for name, w in mix)
-        scale_p = np.max([cache[name][1] for name, _ in mix], axis=0)
+        tot = sum(_weighted(prep, name, w) for name, w in mix)
+        scale_p = np.max([statistics(prep, name)[1] for name, _ in mix], axis=0)
         return _from_totals(tot, metric, np.abs(y - y.mean(0)).max(0), scale_p)
     members = [np.flatnonzero(cell == c) for c in range(len(prep["levels"]))]
     dims = [str(i) for i in range(y.shape[1])]
@@ -230,13 +267,23 @@ def values(prep: dict, mix: list, metric: str) -> np.ndarray:
 
 def weights(prep: dict, n_boot: int, seed: int) -> np.ndarray:
     """(n_boot, C) multiplicity of each cell: units drawn with replacement, independently per
-    factor, a cell counting the product of its factors' multiplicities (Owen 2007)."""
-    out = np.ones((n_boot, len(prep["levels"])))
-    for f, n_units in enumerate(prep["n_levels"]):
-        draws = np.random.default_rng([seed, f]).integers(0, n_units, (n_boot, n_units))
-        counts = np.stack([np.bincount(d, minlength=n_units) for d in draws]).astype(np.float64)
-        out *= counts[:, prep["levels"][:, f]]
-    return out
+    factor, a cell counting the product of its factors' multiplicities (Owen 2007). Drawn once
+    per ``prep``, number and seed."""
+    draws = prep.setdefault("draws", {})
+    if ("bootstrap", n_boot, seed) not in draws:
+        out = np.ones((n_boot, len(prep["levels"])))
+        for f, n_units in enumerate(prep["n_levels"]):
+            d = np.random.default_rng([seed, f]).integers(0, n_units, (n_boot, n_units))
+            counts = np.bincount((d + n_units * np.arange(n_boot)[:, None]).ravel(),
+                                 minlength=n_boot * n_units).reshape(n_boot, n_units)
+            out *= counts.astype(np.float64)[:, prep["levels"][:, f]]
+        draws["bootstrap", n_boot, seed] = out
+    return draws["bootstrap", n_boot, seed]
+
+
+def once(prep: dict) -> np.ndarray:
+    """(1, C) every cell once: the weights of the estimate itself (one array per ``prep``)."""
+    return prep.setdefault("draws", {}).setdefault("once", np.ones((1, len(prep["levels"]))))
 
 
 def interval(samples: np.ndarray, level: float) -> tuple[float, float, float, float]:
@@ -268,7 +315,7 @@ def cluster_bootstrap_ci(y_true, y_pred, clusters, metric: str | Sequence[str] =
     """
     names = [metric] if isinstance(metric, str) else list(metric)
     prep = _prepare(y_true, {"pred": y_pred}, clusters, groups, "pred")
-    one, w, rows = np.ones((1, len(prep["levels"]))), weights(prep, n_boot, seed), []
+    one, w, rows = once(prep), weights(prep, n_boot, seed), []
     for m in names:
         check(m, groups)
         per_seed = values(prep, [("pred", one)], m)[0]

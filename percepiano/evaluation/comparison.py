@@ -55,20 +55,29 @@ def corrected_ttest(differences, n_train: int, n_test: int) -> tuple[float, floa
     return float(t), float(2 * sps.t.sf(abs(t), len(d) - 1))
 
 
+def _swaps(prep: dict, factor: int, n_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``flips`` and its complement (the cells that keep their own predictions), drawn once per
+    ``prep``, number and seed."""
+    draws, key = prep.setdefault("draws", {}), ("flips", factor, n_perm, seed)
+    if key not in draws:
+        rng = np.random.default_rng([seed, 1, factor])
+        per_unit = rng.integers(0, 2, (n_perm, prep["n_levels"][factor])).astype(np.float64)
+        swap = per_unit[:, prep["levels"][:, factor]]
+        draws[key] = swap, 1 - swap
+    return draws[key]
+
+
 def flips(prep: dict, factor: int, n_perm: int, seed: int) -> np.ndarray:
     """(n_perm, C) 0/1 per cell: which cells swap their two predictions, drawn per unit of
     ``factor`` (all cells of a unit swap together)."""
-    rng = np.random.default_rng([seed, 1, factor])
-    per_unit = rng.integers(0, 2, (n_perm, prep["n_levels"][factor])).astype(np.float64)
-    return per_unit[:, prep["levels"][:, factor]]
+    return _swaps(prep, factor, n_perm, seed)[0]
 
 
 def _permutation_p(prep: dict, a: str, b: str, metric: str, n_perm: int, seed: int) -> float:
-    one, out = np.ones((1, len(prep["levels"]))), []
+    one, out = B.once(prep), []
     observed = (B.values(prep, [(b, one)], metric) - B.values(prep, [(a, one)], metric)).mean()
     for factor in range(len(prep["n_levels"])):
-        swap = flips(prep, factor, n_perm, seed)
-        keep = 1 - swap
+        swap, keep = _swaps(prep, factor, n_perm, seed)
         null = (B.values(prep, [(b, keep), (a, swap)], metric)
                 - B.values(prep, [(a, keep), (b, swap)], metric)).mean(1)
         extreme = np.sum(np.abs(null) >= abs(observed) - 1e-12)  # ties count against H1
@@ -97,6 +106,8 @@ def _metric(y, p, groups, metric: str) -> float:
 def _fold_scores(prep: dict, name: str, metric: str) -> np.ndarray:
     """The metric within each (seed, fold) test fold: the unit of the corrected t-test."""
     cache = prep.setdefault("folds_scored", {})
+    if (name, metric) not in cache and metric == "mean_pairwise" and prep["groups"] is not None:
+        cache[name, metric] = _pairwise_by_fold(prep, name)
     if (name, metric) not in cache:
         y, g, folds, p = prep["y"], prep["groups"], prep["folds"], prep["preds"][name]
         cache[name, metric] = np.array([
@@ -106,8 +117,24 @@ def _fold_scores(prep: dict, name: str, metric: str) -> np.ndarray:
     return cache[name, metric]
 
 
+def _pairwise_by_fold(prep: dict, name: str) -> np.ndarray:
+    """``_metric(..., "mean_pairwise")`` of each (seed, fold) test fold, summed from the shares
+    of the pairs that the bootstrap keeps per segment (``bootstrap.statistics``): whole quarters,
+    so the same sums in any order."""
+    B.statistics(prep, name)
+    out = []
+    for s, within in enumerate(prep["within"][name]):
+        folds = prep["folds"][s]
+        for f in np.unique(folds):
+            agree, pairs = within[folds == f][:, 2:].sum(0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                v = np.where(pairs > 0, agree / np.maximum(pairs, 1), np.nan)
+            out.append(float(np.nanmean(v)) if np.isfinite(v).any() else float("nan"))
+    return np.array(out)
+
+
 def _row(prep, baseline, name, m, test, n, level, seed) -> dict:
-    one = np.ones((1, len(prep["levels"])))
+    one = B.once(prep)
     a, b = (B.values(prep, [(k, one)], m)[0] for k in (baseline, name))
     w = B.weights(prep, n, seed)
     boot = B.values(prep, [(name, w)], m) - B.values(prep, [(baseline, w)], m)

@@ -127,3 +127,68 @@ def test_a_verdict_at_the_threshold_is_borderline_and_resampled_more():
     assert marked.borderline.all()
     assert "borderline" in stats.verdict(marked.iloc[0], "x", "y")
     assert "borderline" in stats.tally(marked, "y")
+
+
+def _within_one_excerpt_at_a_time(y, p, groups):
+    """The within-excerpt shares computed excerpt by excerpt with ``metrics``: the reference."""
+    out = np.zeros((len(y), 4, y.shape[1]))
+    for e in np.unique(groups):
+        idx = np.flatnonzero(groups == e)
+        if len(idx) < 2:
+            continue
+        if len(idx) >= metrics.MIN_GROUP:
+            out[idx, 0] += metrics.spearman(y[idx], p[idx]) / len(idx)
+            out[idx, 1] += 1 / len(idx)
+        i, j = np.triu_indices(len(idx), k=1)
+        dt, dp = np.sign(y[idx][i] - y[idx][j]), np.sign(p[idx][i] - p[idx][j])
+        agree = np.where(dt != 0, np.where(dp == 0, 0.5, (dt == dp).astype(float)), 0.0)
+        for k, v in ((2, agree), (3, (dt != 0).astype(float))):
+            np.add.at(out[:, k], idx[i], v / 2)
+            np.add.at(out[:, k], idx[j], v / 2)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_within_excerpt_shares_of_all_excerpts_at_once_equal_one_at_a_time(seed):
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(0, 60, 240)  # excerpts of 1 to about 10 performances
+    y = np.round(rng.random((240, 4)) * 6) / 6  # tied labels
+    p = rng.standard_normal((240, 4))
+    p[:, 0] = np.round(p[:, 0])  # tied predictions
+    p[groups == groups[0], 1] = 0.5  # a constant prediction within one excerpt
+    got = bootstrap._within_rows(y, p, groups)
+    np.testing.assert_array_equal(got, _within_one_excerpt_at_a_time(y, p, groups))  # bit for bit
+    assert got[:, 3].sum() > 0 and np.isfinite(got).all()
+
+
+def test_per_fold_pairwise_from_the_bootstrap_shares_equals_the_metric_of_each_fold():
+    rng = np.random.default_rng(4)
+    names = [f"s{i}" for i in range(120)]
+    y = pd.DataFrame(rng.random((120, 3)), index=names, columns=["a", "b", "c"])
+    excerpt = pd.Series(rng.integers(0, 25, 120), index=names)
+    pred = pd.concat([pd.DataFrame(np.round(rng.random((120, 3)) * 4), index=names,
+                                   columns=list(y)).assign(seed=s, fold=rng.integers(0, 3, 120))
+                      for s in range(2)])
+    prep = bootstrap._prepare(y, {"m": pred}, excerpt, excerpt, "m")
+    fast = comparison._pairwise_by_fold(prep, "m")
+    slow = [comparison._metric(prep["y"][rows], prep["preds"]["m"][s, rows],
+                               prep["groups"][rows], "mean_pairwise")
+            for s in range(2) for f in np.unique(prep["folds"][s])
+            for rows in [np.flatnonzero(prep["folds"][s] == f)]]
+    assert len(fast) == 6
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_draws_and_weighted_sums_are_made_once_per_comparison():
+    y, p, units = _crossed(n_perf=4, n_music=5)
+    prep = bootstrap._prepare(y, {"a": p, "b": p + 1}, units, None, "a")
+    w = bootstrap.weights(prep, 30, seed=1)
+    assert bootstrap.weights(prep, 30, seed=1) is w
+    assert comparison.flips(prep, 0, 30, seed=1) is comparison.flips(prep, 0, 30, seed=1)
+    first = bootstrap.values(prep, [("a", w)], "mean_r2")
+    assert bootstrap._weighted(prep, "a", w) is bootstrap._weighted(prep, "a", w)
+    fresh = bootstrap._prepare(y, {"a": p, "b": p + 1}, units, None, "a")
+    np.testing.assert_array_equal(first, bootstrap.values(fresh, [("a", w)], "mean_r2"))
+    for seed in range(2 * bootstrap.MEMO):  # the memo keeps the most recent sums only
+        bootstrap._weighted(prep, "b", bootstrap.weights(prep, 30, seed=100 + seed))
+    assert len(prep["weighted"]) == bootstrap.MEMO
