@@ -46,7 +46,7 @@ import pandas as pd
 
 from percepiano.data import exam, splits
 from percepiano.data.exam import FINAL_EXAM_FILE, assert_no_exam, final_exam_names  # noqa: F401
-from percepiano.data.music import music_groups  # reads the score and performance MIDI
+from percepiano.data.music import stored_music_groups  # reads score and performance MIDI
 from percepiano.errors import DataError
 
 UPSTREAM_REPO = "JonghoKimSNU/PercePiano"
@@ -418,7 +418,7 @@ def _load(root: Path) -> PercePiano:
         })
     segments = pd.DataFrame(rows).set_index("name").sort_index()
 
-    segments["music_group"] = segments["excerpt"].map(music_groups(segments))
+    segments["music_group"] = segments["excerpt"].map(stored_music_groups(segments))
     return PercePiano(root, segments, labels.loc[segments.index],
                       label_std.loc[segments.index], ratings, ratings[["rater", "name"]])
 

@@ -30,9 +30,15 @@ take well under a second.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import pandas as pd
 
+from percepiano import codehash, config
 from percepiano.data.duplicates import edits_within, near_identical_pairs, note_events
+from percepiano.io import atomic_path
 
 MIN_MATCH = 0.85  # share of an excerpt's score notes that must align: mid-gap, see above
 RECORDING_MATCH = 0.95  # share of performed notes: one recording despite a note or two
@@ -86,3 +92,29 @@ def music_groups(segments: pd.DataFrame, trim: int = 5, min_match: float = MIN_M
         for a, b in zip(same["a"], same["b"], strict=True):
             union(excerpt[a], excerpt[b])
     return pd.Series({e: find(e) for e in excerpts.index}, name="music_group")
+
+
+def stored_music_groups(segments: pd.DataFrame) -> pd.Series:
+    """``music_groups(segments)`` (default thresholds), computed once per set of files and code:
+    stored as ``<cache>/music/<key>.json`` ({excerpt: group}), written atomically, where the key
+    digests the code of ``music_groups`` (``codehash.of_function``: this module and what it
+    imports), each segment's name, piece and excerpt, and the bytes of its score and performance
+    MIDI files. A changed file, segment or line of code gives another key, never an old group.
+    Raises OSError when a MIDI file cannot be read."""
+    h, seen = hashlib.sha256(codehash.of_function(music_groups)[0].encode()), {}
+    columns = ["piece", "excerpt", "score_midi_path", "midi_path"]
+    h.update(repr([c in segments for c in columns]).encode())
+    rows = segments.reindex(columns=columns).itertuples(index=False)
+    for name, row in zip(segments.index, rows, strict=True):
+        h.update(repr((name, *row[:2])).encode())
+        for path in row[2:]:
+            if isinstance(path, str) and path not in seen:
+                seen[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            h.update(f"{seen.get(path, '-')};".encode())
+    path = config.cache_dir() / "music" / f"{h.hexdigest()[:32]}.json"
+    if path.is_file():
+        return pd.Series(json.loads(path.read_text()), name="music_group")
+    groups = music_groups(segments)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(groups.to_dict()))
+    return groups

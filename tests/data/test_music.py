@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pretty_midi
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -82,6 +83,24 @@ def test_one_recording_under_two_excerpt_ids_merges_them(tmp_path):
     assert g["P_8bars_2"] == g["P_8bars_1"] == "P_8bars_1"
     assert g["P_8bars_3"] == "P_8bars_3"
     assert music.music_groups(seg.drop(columns="midi_path"))["P_8bars_2"] == "P_8bars_2"
+
+
+def test_stored_groups_are_read_back_for_the_same_files_and_code_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERCEPIANO_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(3)
+    scores = [[int(p) for p in rng.integers(40, 90, 40)] for _ in range(2)]
+    take = _midi(tmp_path / "take.mid", scores[0])
+    seg = pd.DataFrame([{"name": f"P_8bars_x_{i}", "piece": "P", "excerpt": f"P_8bars_{i}",
+                         "score_midi_path": _midi(tmp_path / f"s{i}.mid", scores[i - 1]),
+                         "midi_path": take} for i in (1, 2)]).set_index("name")
+    g = music.stored_music_groups(seg)
+    assert g.equals(music.music_groups(seg)) and g["P_8bars_2"] == "P_8bars_1"
+    with monkeypatch.context() as m:  # read back: nothing is computed again
+        m.setattr(music, "near_identical_pairs", lambda *a, **k: pytest.fail("recomputed"))
+        assert music.stored_music_groups(seg).equals(g)
+    seg.loc["P_8bars_x_2", "midi_path"] = _midi(tmp_path / "own.mid", scores[1])  # other bytes
+    assert music.stored_music_groups(seg)["P_8bars_2"] == "P_8bars_2"
+    assert len(list((tmp_path / "cache" / "music").glob("*.json"))) == 2
 
 
 @given(seed=st.integers(0, 2**32 - 1), n_edits=st.integers(0, 5))
