@@ -89,9 +89,11 @@ def route_choice(routes: Mapping[str, float], notes: str, sound: str, chosen: st
                       "this measurement contradicts."))
 
 
-def accuracy_figure(rows: list[dict]):
+def accuracy_figure(rows: list[dict], seed: int = 0):
     """Onset F1, onset + offset + velocity F1 and sustain-frame F1 of every transcribed segment
-    (points), by rendering (colour)."""
+    (points), by rendering (colour). Seaborn jitters the points with numpy's global generator:
+    it is seeded with ``seed`` for the plot (and restored after), so every build draws the same
+    figure."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -100,8 +102,13 @@ def accuracy_figure(rows: list[dict]):
             .melt(id_vars=["version"], value_vars=keys, var_name="measure")
             .replace({"measure": ACCURACY}))
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
-    sns.stripplot(long, x="value", y="measure", hue="version", dodge=True, alpha=0.7, size=4,
-                  ax=ax)
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        sns.stripplot(long, x="value", y="measure", hue="version", dodge=True, alpha=0.7,
+                      size=4, ax=ax)
+    finally:
+        np.random.set_state(state)
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("per segment")
     ax.set_ylabel("")

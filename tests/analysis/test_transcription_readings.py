@@ -47,3 +47,23 @@ def test_speed_reads_timed_transcriptions_only():
     assert say.speed([{"audio_s": 5.0}])["n"] == 0
     assert np.isnan(say.speed(pd.DataFrame([{"audio_s": 1.0}]).to_dict("records"))
                     ["per_minute_s"])
+
+
+def test_accuracy_figure_draws_the_same_points_every_time_and_leaves_numpy_alone():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [{"version": v, "onset_f1": f, "velocity_f1": f / 2, "pedal_frame_f1": 1 - f}
+            for v in say.VERSIONS for f in np.linspace(0.1, 0.9, 6)]
+    np.random.seed(7)
+    state = np.random.get_state()[1].copy()
+    points = []
+    for _ in range(2):
+        fig = say.accuracy_figure(rows)
+        points.append(np.concatenate([c.get_offsets() for c in fig.axes[0].collections]))
+        plt.close(fig)
+    assert points[0].shape == (3 * 3 * 6, 2)
+    np.testing.assert_array_equal(points[0], points[1])  # the jitter is seeded
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # and numpy's put back
