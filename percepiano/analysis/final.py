@@ -171,12 +171,10 @@ class FinalModel:
                        calibration=cal)
 
 
-def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True,
-          route=None) -> FinalModel:
+def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> FinalModel:
     """Cross-validate, then fit on every development segment of ``ds`` (see the module
-    docstring). ``cfg``: forest settings (default: the active profile's); ``route``: for
-    ``notes``, the transcription chapter's stored results (``analysis.notes_route``). Raises
-    ValueError for ``notes`` without them."""
+    docstring). ``cfg``: forest settings (default: the active profile's). The ``notes`` model
+    learns from what the package froze of the transcription chapter (``notes_route.load``)."""
     from percepiano.analysis.conformal import fold_coverage
     from percepiano.data.dataset import assert_no_exam
     from percepiano.evaluation.cross_validation import cross_validate
@@ -187,8 +185,7 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True,
     assert_no_exam(ds.names, "the final model's training data")
     cfg = cfg or forest.preset()
     columns = descriptor_columns(kind)
-    if kind == "notes" and route is None:
-        raise ValueError("the notes model needs the transcription chapter's stored results")
+    route = notes_route.load() if kind == "notes" else None
     X, extra = training_rows(ds, kind, columns, progress, route)
     missing = sorted(set(ds.names) - set(X.index))
     if missing:
@@ -252,7 +249,7 @@ def training_rows(ds, kind: str, columns: list[str], progress: bool, route=None)
     """The descriptor rows a model of ``kind`` is cross-validated on (one per segment) and the
     extra versions of the same segments it also learns from (``{version: rows}``; for audio,
     ``features.takes``: the other soundfont and the simulated rooms; for notes, the MIDI with
-    simulated transcription errors of ``route``, ``analysis.notes_route``)."""
+    simulated transcription errors of ``route``, ``notes_route.load()``)."""
     if kind == "notes":
         X, _ = training_rows(ds, "midi", columns, progress)
         return X, {SIMULATED: notes_route.simulated_rows(route, ds, X.index, columns, SEED,

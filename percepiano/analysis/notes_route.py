@@ -5,21 +5,21 @@ as transkun's transcription, with its onsets moved, its velocities compressed an
 pedal half heard. The transcription chapter (``transcription_route``) measured that a MIDI
 forest trained on true MIDI *and* on true MIDI passed through a transcription-error model
 (``audio.transcription_errors``) reads transcriptions far better than one trained on true MIDI
-alone. This module builds that model's inputs from the chapter's stored results, so that no
-transcription runs when the model is built:
+alone. What that model is built from was frozen out of the chapter's stored results into a
+file of the package (``FILE``, written by ``freeze``; ``scripts/freeze_notes_route.py``
+regenerates it), so that the scorer never reads the results store and no transcription runs
+when the model is built:
 
-* ``error_model``: the error model fitted on every stored (true, transcribed) pair of the
-  chapter's FluidR3 renders (its notes and presses are stored with the result, to the
-  millisecond);
+* ``error_model``: the error model fitted on every frozen (true, transcribed) pair of the
+  chapter's FluidR3 renders (their notes and presses, to the millisecond);
 * ``perturbed_rows``: the MIDI descriptors of performances passed once through an error model,
   each draw seeded by the segment's name;
 * ``calibration``: the chapter's out-of-fold predictions of that recipe on the transcriptions,
   which the model's split-conformal intervals are calibrated on (a transcription carries more
   error than a development MIDI file, so the intervals widen).
 
-``res`` everywhere is those stored results (``experiments.load("transcription_route")``, the
-full profile when current, else the quick one: ``cli.model.route_results``). The route names of
-that experiment are defined here (``TRUE``, ``transcribed``, ``with_errors``, ``audio``).
+``data`` everywhere is that file, read (``load``). The route names of the experiment are
+defined here (``TRUE``, ``transcribed``, ``with_errors``, ``audio``).
 """
 
 from __future__ import annotations
@@ -50,14 +50,101 @@ def audio(version: str) -> str:
     return f"audio forest ({version})"
 
 
-def digest(res) -> str:
-    """Hash of what a notes model is built from in ``res``: its profile, the stored
-    transcriptions and the out-of-fold predictions (16 hex digits)."""
-    h = hashlib.sha256(res.profile.encode())
-    h.update(json.dumps([[r["name"], r["version"], r["midi"]] for r in res["accuracy"]],
-                        sort_keys=True).encode())
-    h.update(pd.util.hash_pandas_object(res.oof, index=True).to_numpy().tobytes())
-    return h.hexdigest()[:16]
+FILE = "notes_route.json.gz"  # in ``percepiano.data``: what the notes model is built from
+FORMAT = 1  # bump when the frozen file's layout changes
+
+
+class Frozen(NamedTuple):
+    """The frozen file, read. ``transcriptions``: the chapter's FluidR3 transcriptions, each
+    {"name": segment, "midi": {"notes": [[onset s, offset s, pitch, velocity], ...], "sustain":
+    [[down s, up s], ...]}}, in the chapter's order; ``calibration``: its out-of-fold
+    predictions of the error-model recipe on every transcription, one row per transcription
+    indexed by segment name, columns the 19 dimensions (label scale), ``route`` and ``fold``;
+    ``route``: that recipe's accuracy on FluidR3 transcriptions ({"r2", "pairwise",
+    "segments"}); ``provenance``: where it was frozen from ({"experiment", "profile",
+    "commit", "config_hash", ...}); ``digest``: 16 hex digits of the file's content."""
+
+    transcriptions: list[dict]
+    calibration: pd.DataFrame
+    route: dict
+    provenance: dict
+    digest: str
+
+
+def freeze(metrics: dict, oof: pd.DataFrame, provenance: dict, **more) -> bytes:
+    """The frozen file (gzip-compressed JSON) from the chapter's stored results: ``metrics``
+    (its ``metrics.json``), ``oof`` (its out-of-fold predictions: index the segment names,
+    columns the 19 dimensions, ``route`` and ``fold``) and ``provenance`` (its
+    ``provenance.json``); ``more``: other provenance to record (JSON-able). Equal inputs give
+    equal bytes. Raises ValueError when the results hold no FluidR3 transcription or no
+    accuracy of the error-model recipe."""
+    import gzip
+    import io
+
+    from percepiano.data.dataset import DIMENSIONS
+
+    rows = [{"name": r["name"], "midi": r["midi"]} for r in metrics["accuracy"]
+            if r["version"] == VERSION]
+    route = next((r for r in metrics["routes"] if r["route"] == with_errors(VERSION)), None)
+    if not rows or route is None:
+        raise ValueError(f"the {EXPERIMENT} results hold no {VERSION} transcriptions or no "
+                         f"accuracy of {with_errors(VERSION)!r}")
+    cal = oof[oof.route.isin({with_errors(r["version"]) for r in metrics["accuracy"]})]
+    out = {"format": FORMAT, "version": VERSION,
+           "provenance": {"experiment": EXPERIMENT, "profile": provenance["profile"],
+                          "commit": provenance.get("commit"),
+                          "config_hash": provenance.get("config_hash"),
+                          "timestamp": provenance.get("timestamp"), **more},
+           "route_accuracy": {"r2": route["pooled_r2"], "pairwise": route["pairwise"],
+                              "segments": route["segments"]},
+           "transcriptions": rows,
+           "calibration": {"names": [str(n) for n in cal.index], "routes": list(cal.route),
+                           "folds": [int(f) for f in cal.fold],
+                           "columns": list(DIMENSIONS),
+                           "pred": cal[list(DIMENSIONS)].to_numpy(np.float64).tolist()}}
+    text = json.dumps(out, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    buf = io.BytesIO()  # no file name and no time in the header: equal content, equal bytes
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+        gz.write(text.encode())
+    return buf.getvalue()
+
+
+def load(source: bytes | None = None) -> Frozen:
+    """The frozen file read: the package's (``FILE``), or the bytes ``source`` (``freeze``'s).
+    Raises FileNotFoundError, in one line, when the package lacks it."""
+    import gzip
+
+    if source is None:
+        source = _package_file().read_bytes()
+    raw = gzip.decompress(source)
+    out = json.loads(raw)
+    if out.get("format") != FORMAT:
+        raise ValueError(f"{FILE}: format {out.get('format')}, expected {FORMAT} (regenerate "
+                         "it with scripts/freeze_notes_route.py)")
+    c = out["calibration"]
+    cal = pd.DataFrame(c["pred"], index=pd.Index(c["names"], name="name"),
+                       columns=c["columns"]).assign(route=c["routes"], fold=c["folds"])
+    return Frozen(out["transcriptions"], cal, out["route_accuracy"], out["provenance"],
+                  hashlib.sha256(raw).hexdigest()[:16])
+
+
+def digest() -> str:
+    """16 hex digits of the package's frozen file's content (what a notes model is built
+    from: part of its cache key)."""
+    import gzip
+
+    return hashlib.sha256(gzip.decompress(_package_file().read_bytes())).hexdigest()[:16]
+
+
+def _package_file():
+    from importlib import resources
+
+    path = resources.files("percepiano.data").joinpath(FILE)
+    if not path.is_file():
+        raise FileNotFoundError(f"the package lacks percepiano/data/{FILE}, which the notes "
+                                "model is built from: reinstall percepiano, or regenerate it "
+                                "with scripts/freeze_notes_route.py")
+    return path
 
 
 def notes_json(pm) -> dict:
@@ -88,17 +175,16 @@ def from_notes(stored_midi: dict):
     return pm
 
 
-def error_model(res, ds, names=None):
-    """``audio.transcription_errors.fit`` on every stored FluidR3 transcription of ``res`` (of
+def error_model(data: Frozen, ds, names=None):
+    """``audio.transcription_errors.fit`` on every frozen FluidR3 transcription of ``data`` (of
     ``names`` only, when given) against the true MIDI of its segment in ``ds``. Raises
-    ValueError when ``res`` holds none."""
+    ValueError when there is none."""
     from percepiano.audio import transcription_errors as TE
     from percepiano.evaluation.transcription import reference
 
-    rows = [r for r in res["accuracy"] if r["version"] == VERSION
-            and (names is None or r["name"] in names)]
+    rows = [r for r in data.transcriptions if names is None or r["name"] in names]
     if not rows:
-        raise ValueError(f"{EXPERIMENT} ({res.profile}) stores no {VERSION} transcription")
+        raise ValueError(f"{FILE} holds no {VERSION} transcription of these segments")
     paths = ds.segments.midi_path
     return TE.fit([(reference(Path(paths[r["name"]]).read_bytes(), r["name"]),
                     from_notes(r["midi"])) for r in rows])
@@ -124,17 +210,17 @@ def perturbed_rows(paths: pd.Series, model, columns: list[str], seed: int,
     return pd.DataFrame(out, index=columns).T
 
 
-def simulated_rows(res, ds, names, columns: list[str], seed: int,
+def simulated_rows(data: Frozen, ds, names, columns: list[str], seed: int,
                    progress: bool) -> pd.DataFrame:
-    """``perturbed_rows`` of ``names``' MIDI through the ``error_model`` of ``res``."""
-    return perturbed_rows(ds.segments.midi_path.loc[names], error_model(res, ds), columns, seed,
-                          progress)
+    """``perturbed_rows`` of ``names``' MIDI through the ``error_model`` of ``data``."""
+    return perturbed_rows(ds.segments.midi_path.loc[names], error_model(data, ds), columns,
+                          seed, progress)
 
 
-def finish(model, res, ds, other: dict, names, levels):
+def finish(model, data: Frozen, ds, other: dict, names, levels):
     """The built notes ``model`` (``analysis.final.FinalModel``) with its percentile reference
     replaced by its out-of-fold predictions on simulated transcriptions (``other``, from the
-    cross-validation, for ``names``) and its intervals calibrated on the stored real ones,
+    cross-validation, for ``names``) and its intervals calibrated on the real ones of ``data``,
     their coverage at each of ``levels`` measured on each fold of those, calibrated on the
     others."""
     import dataclasses
@@ -145,7 +231,7 @@ def finish(model, res, ds, other: dict, names, levels):
     dims = list(DIMENSIONS)
     sim = pd.DataFrame(other[SIMULATED], index=other[f"{SIMULATED}:names"],
                        columns=dims).loc[names]
-    cal = calibration(res, ds)
+    cal = calibration(data, ds)
     coverage = {}
     for level in levels:
         c = fold_coverage(pd.DataFrame(cal.true, columns=dims),
@@ -154,8 +240,8 @@ def finish(model, res, ds, other: dict, names, levels):
                                   "max": float(c.max())}
     model = dataclasses.replace(model, oof_pred=sim.to_numpy(np.float64))
     model.meta["cross_validation"].update(coverage=coverage, coverage_on=cal.why)
-    model.meta.update(route_accuracy=cal.route, route_results=digest(res),
-                      error_model=error_model(res, ds).to_dict())
+    model.meta.update(route_accuracy=cal.route, error_model=error_model(data, ds).to_dict(),
+                      frozen_from={**data.provenance, "file": FILE, "digest": data.digest})
     return model.recalibrated(cal.true, cal.pred, cal.why)
 
 
@@ -171,17 +257,15 @@ class Calibration(NamedTuple):
     route: dict
 
 
-def calibration(res, ds) -> Calibration:
-    """``res``'s out-of-fold predictions of the error-model recipe on every transcription (each
-    rendering of a segment is a row)."""
+def calibration(data: Frozen, ds) -> Calibration:
+    """The frozen out-of-fold predictions of the error-model recipe on every transcription
+    (each rendering of a segment is a row), with their labels from ``ds``."""
     from percepiano.data.dataset import DIMENSIONS
 
     dims = list(DIMENSIONS)
-    oof = res.oof[res.oof.route.isin({with_errors(r["version"]) for r in res["accuracy"]})]
-    route = next(r for r in res["routes"] if r["route"] == with_errors(VERSION))
+    oof = data.calibration
     why = (f"{len(oof)} transcriptions of {oof.index.nunique()} development segments "
-           f"({EXPERIMENT}, {res.profile} profile)")
+           f"({EXPERIMENT}, {data.provenance['profile']} profile)")
     return Calibration(ds.labels.loc[oof.index, dims].to_numpy(np.float64),
                        oof[dims].to_numpy(np.float64), oof["fold"].to_numpy(), why,
-                       {"r2": route["pooled_r2"], "pairwise": route["pairwise"],
-                        "segments": route["segments"]})
+                       dict(data.route))

@@ -2,8 +2,10 @@
 
 A model is built once, on first use, and cached under ``<cache>/final/<kind>-<key>/``; the key
 hashes the code it is built by (every module in its import closure, the forest presets
-included), the data manifest and the locked final-exam list, the profile, and the storage
-format, so a change to any of them builds a new model instead of reusing a stale one.
+included), the data manifest and the locked final-exam list, the profile, the storage format
+and, for the notes model, the content of what the package froze of the transcription chapter
+(``analysis.notes_route.FILE``), so a change to any of them builds a new model instead of
+reusing a stale one. Nothing here reads the experiments' stored results.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ def register(sub) -> None:
     b = msub.add_parser("build", help="build the final models (once; cached)",
                         description="Build the final models and cache them. Building the audio "
                                     "model the first time renders every development segment "
-                                    "with FluidSynth (minutes); the notes model reads the "
-                                    "transcription chapter's stored results.")
+                                    "with FluidSynth (minutes); the notes model learns from "
+                                    "the transcription chapter's transcriptions and "
+                                    "predictions, frozen into the package, so nothing is "
+                                    "transcribed and no stored results are read.")
     b.add_argument("--kind", choices=KIND_CHOICES, default="all",
                    help="which model (default: all)")
     b.add_argument("--force", action="store_true", help="rebuild even when one is cached")
@@ -51,12 +55,10 @@ def register(sub) -> None:
     i.set_defaults(func=_info)
 
 
-_ASK = object()  # route_results() not yet asked: ask it
-
-
-def model_key(kind: str, route=_ASK) -> str:
-    """Hash of everything the model of ``kind`` is built from (see the module docstring);
-    ``route``: ``route_results()`` when the caller has it already."""
+def model_key(kind: str) -> str:
+    """Hash of everything the model of ``kind`` is built from (see the module docstring; for
+    ``notes``, also the content of the package's frozen transcription-chapter file,
+    ``analysis.notes_route.FILE``), 16 hex digits."""
     from percepiano import config
     from percepiano.analysis import final
 
@@ -68,8 +70,7 @@ def model_key(kind: str, route=_ASK) -> str:
     if kind == "notes":  # the transcriptions and predictions it is fitted and calibrated on
         from percepiano.analysis import notes_route
 
-        res = route_results() if route is _ASK else route
-        parts["route"] = notes_route.digest(res) if res is not None else None
+        parts["route"] = notes_route.digest()
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -97,55 +98,27 @@ def _code_hash(func) -> str:
     return value
 
 
-def route_results():
-    """The transcription chapter's stored results the notes model is built from
-    (``analysis.notes_route``): the full profile's when current, else the quick one's, under
-    the results folder (``config.results_dir``), else under the package's own checkout (so
-    ``predict`` finds them from any folder); None when none is current for this code."""
-    from percepiano import codehash, config, experiments
-    from percepiano.analysis import notes_route
-
-    roots = dict.fromkeys([config.results_dir(), codehash.PACKAGE.parent / "results"])
-    return next((r for root in roots for p in ("full", "quick")
-                 if (r := experiments.load(notes_route.EXPERIMENT, p, root)) is not None), None)
-
-
-def unavailable(kind: str, route=_ASK) -> str | None:
-    """Why the model of ``kind`` can be neither loaded nor built, in one line; None when it
-    can. Only the notes model needs something more: the transcription chapter's results (a
-    cached notes model is keyed by them too, so without them none can be found); ``route``:
-    ``route_results()`` when the caller has it already."""
-    from percepiano.analysis import notes_route
-
-    if kind != "notes" or (route_results() if route is _ASK else route) is not None:
-        return None
-    return (f"the notes model learns from the transcription chapter's results, and none are "
-            f"stored for this code: run `percepiano run {notes_route.EXPERIMENT}` first "
-            "(about 1.5 hours on 2 cores)")
-
-
-def model_dir(kind: str, route=_ASK) -> Path:
+def model_dir(kind: str) -> Path:
+    """Where the model of ``kind`` is cached: ``<cache>/final/<kind>-<model_key>``."""
     from percepiano import config
 
-    return config.cache_dir() / "final" / f"{kind}-{model_key(kind, route)}"
+    return config.cache_dir() / "final" / f"{kind}-{model_key(kind)}"
 
 
 def ensure(kind: str, data=None, force: bool = False, progress: bool = True):
-    """The cached final model of ``kind``, built (with progress on stderr) when missing. The
-    transcription chapter's results are looked up once (each look-up hashes the code)."""
+    """The cached final model of ``kind`` (``analysis.final.FinalModel``), built (with
+    progress on stderr) when missing or when ``force``; ``data``: the PercePiano folder
+    (default: ``dataset.locate``). Raises ``DataError`` when the data cannot be read."""
     from percepiano.analysis import final
 
-    route = route_results() if kind == "notes" else None
-    folder = model_dir(kind, route)
+    folder = model_dir(kind)
     if not force and (folder / "meta.json").is_file():
         return final.FinalModel.load(folder)
     from percepiano.data import dataset
 
-    if (why := unavailable(kind, route)) is not None:
-        raise UserError(why)
     print(f"building the {kind} model (once; cached in {folder})", file=sys.stderr)
     ds = dataset.load(data)
-    model = final.build(ds, kind, progress=progress, route=route)
+    model = final.build(ds, kind, progress=progress)
     model.meta["id"] = folder.name
     model.save(folder)
     return model
@@ -186,6 +159,9 @@ def describe(model) -> str:
     if (a := m.get("route_accuracy")) is not None:
         lines.append(f"    {'R² on real transcriptions':<34} {a['r2']:.3f}  (transcription "
                      f"chapter, {a['segments']} segments; pairwise {a['pairwise']:.3f})")
+    if (f := m.get("frozen_from")) is not None:
+        lines.append(f"  learned from: {f['experiment']} ({f['profile']} profile, commit "
+                     f"{str(f['commit'])[:10]}), frozen into the package as {f['file']}")
     if m.get("augmented_with"):
         lines.append(f"  also learned from: {', '.join(m['augmented_with'])} versions of "
                      "every training segment")

@@ -144,7 +144,8 @@ def _predict(args) -> int:
 def read_takes(files: list[Path], via: str | None, command: str = "predict") -> list:
     """Every file read and checked (``scoring.read_take``) before any model is built: an audio
     file by the route ``via`` (None: the route measured more accurate, falling back to its
-    sound, with a note, when the notes route is unavailable). Each refused file's line is
+    sound, with a note, when the notes route is unavailable: when the optional transcriber is
+    not installed). Each refused file's line is
     printed on stderr as ``percepiano <command>: error: ...``; then ``UserError`` (the one line
     for a single file; how many were refused for several)."""
     from tqdm.auto import tqdm
@@ -152,13 +153,11 @@ def read_takes(files: list[Path], via: str | None, command: str = "predict") -> 
     from percepiano.analysis import scoring
     from percepiano.analysis.final import descriptor_columns
     from percepiano.audio import transcription
-    from percepiano.cli import model as model_cli
 
     asked = via
     via, fallback = via or scoring.AUDIO_ROUTE, None
     if via == "notes" and any(f.suffix.lower() not in scoring.MIDI_SUFFIXES for f in files):
-        why = (transcription.MISSING if not transcription.available()
-               else model_cli.unavailable("notes"))
+        why = None if transcription.available() else transcription.MISSING
         if why and asked is None:  # the default route falls back; an asked-for one refuses
             via, fallback = "sound", ("scored from its sound: the route through its notes, "
                                       f"measured more accurate, is unavailable ({why})")

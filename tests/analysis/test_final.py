@@ -161,12 +161,12 @@ def test_the_default_route_for_audio_is_the_one_measured_more_accurate():
     """`predict` scores audio through its notes (the MIDI model that also learned from
     simulated transcriptions, `model build --kind notes`) only where the transcription chapter
     measured that recipe above the audio model, on the same FluidR3 renders."""
-    from percepiano.analysis import scoring
-    from percepiano.experiments import transcription_scoring as S
+    from percepiano.analysis import notes_route, scoring
 
     path = RESULTS / "transcription_route" / "metrics.json"
     if not path.is_file():
         pytest.skip("the transcription route has no stored results in this profile")
     r2 = {r["route"]: r["pooled_r2"] for r in json.loads(path.read_text())["routes"]}
-    best = "notes" if r2[S.with_errors("fluidr3")] > r2[S.audio("fluidr3")] else "sound"
+    best = ("notes" if r2[notes_route.with_errors("fluidr3")] > r2[notes_route.audio("fluidr3")]
+            else "sound")
     assert scoring.AUDIO_ROUTE == best

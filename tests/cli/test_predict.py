@@ -100,20 +100,22 @@ def test_an_audio_file_is_scored_by_the_audio_model(tmp_path, fresh_cache, capsy
     assert any("FluidSynth renderings" in n for n in prof["notes"])
 
 
-def test_the_default_route_takes_the_sound_with_a_note_when_the_notes_model_cannot_be_had(
+def test_the_default_route_takes_the_sound_with_a_note_without_the_transcriber(
         tmp_path, fresh_cache, capsys, data_root, monkeypatch):
+    from percepiano.audio import transcription
+
     dev = dataset.subset(dataset.load(data_root), 120)
     m = final.build(dev, "audio", cfg=forest.preset("smoke"), progress=False)
     m.meta["id"] = model_cli.model_dir("audio").name
     m.save(model_cli.model_dir("audio"))
-    monkeypatch.setattr(model_cli, "route_results", lambda: None)
+    monkeypatch.setattr(transcription, "available", lambda: False)
     soundfile.write(tmp_path / "take.wav", render.render_midi(_melody(6.0), sr=SR), SR)
     code, out, err = run(capsys, "predict", tmp_path / "take.wav", "--json")
     assert code == 0, err
     prof = json.loads(out)
     assert prof["input"] == "audio"
-    assert any("the route through its notes, measured more accurate, is unavailable" in n
-               for n in prof["notes"])
+    assert any("the route through its notes, measured more accurate, is unavailable "
+               f"({transcription.MISSING})" in n for n in prof["notes"])
 
 
 def _bad_files(folder):
@@ -203,37 +205,38 @@ def test_via_notes_without_the_extra_is_one_line_and_writes_nothing(tmp_path, fr
     assert "Traceback" not in err and not out_csv.exists()
 
 
-def test_via_notes_without_stored_calibration_says_how_to_get_it(tmp_path, fresh_cache, capsys,
-                                                                 monkeypatch):
-    from percepiano import experiments
+def test_the_notes_route_needs_no_stored_results(tmp_path, fresh_cache, capsys, monkeypatch):
+    """With the results folder empty, an audio take still goes through its notes (the notes
+    model learns from the package's frozen file): it reaches transkun."""
     from percepiano.audio import transcription
-    from percepiano.cli import model
     from percepiano.errors import UserError
 
-    monkeypatch.setattr(experiments, "load", lambda name, profile=None, root=None: None)
-    with pytest.raises(UserError, match="percepiano run transcription_route"):
-        model.ensure("notes")
+    monkeypatch.setenv("PERCEPIANO_RESULTS", str(tmp_path / "no-results"))
+
+    def transcribe(*args, **kwargs):
+        raise UserError("transkun reached")
+
     monkeypatch.setattr(transcription, "available", lambda: True)
-    monkeypatch.setattr(transcription, "transcribe_cached", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(transcription, "transcribe_cached", transcribe)
     wav = tmp_path / "take.wav"
     soundfile.write(wav, render.render_midi(_melody(), sr=SR), SR)
-    code, out, err = run(capsys, "predict", wav, "--via", "notes")
-    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1  # before transcribing
-    assert "percepiano run transcription_route" in err and "Traceback" not in err
+    for via in ([], ["--via", "notes"]):
+        code, out, err = run(capsys, "predict", wav, *via)
+        assert code == 2 and out == "", err
+        assert err.strip() == "percepiano predict: error: transkun reached"
+    assert not (fresh_cache / "final").exists()
 
 
 @pytest.mark.slow
 def test_an_audio_file_is_scored_through_its_notes_by_default(tmp_path, fresh_cache, capsys,
-                                                                data_root):
+                                                                data_root, monkeypatch):
     from percepiano.audio import transcription
 
     if not transcription.available():
         pytest.skip(transcription.MISSING)
-    route = model_cli.route_results()
-    if route is None:
-        pytest.skip("the transcription route has no current stored results")
+    monkeypatch.setenv("PERCEPIANO_RESULTS", str(tmp_path / "no-results"))
     m = final.build(dataset.load(data_root), "notes", cfg=forest.preset("smoke"),
-                    progress=False, route=route)
+                    progress=False)
     m.meta["id"] = model_cli.model_dir("notes").name
     m.save(model_cli.model_dir("notes"))
     soundfile.write(tmp_path / "take.wav", render.render_midi(_melody(6.0), sr=SR), SR)
