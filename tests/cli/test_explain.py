@@ -69,11 +69,8 @@ def test_a_percepiano_midi_is_explained_after_building_the_model(tmp_path, fresh
     assert all(len(d["reasons"]) == 1 for d in json.loads(one)["dimensions"])
 
 
-def test_several_files_give_a_list(tmp_path, fresh_cache, capsys, data_root):
-    dev = dataset.subset(dataset.load(data_root), 120)  # a small model stands in for the full
-    m = final.build(dev, "midi", cfg=forest.preset("smoke"), progress=False)
-    m.meta["id"] = model_cli.model_dir("midi").name
-    m.save(model_cli.model_dir("midi"))
+def test_several_files_give_a_list(tmp_path, built_cache, capsys):
+    built_cache("midi")
     for i in range(2):
         _melody(6.0, seed=i).write(str(tmp_path / f"take{i}.mid"))
     code, out, err = run(capsys, "explain", tmp_path, "--json")

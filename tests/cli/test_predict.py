@@ -85,12 +85,9 @@ def test_model_info_before_a_build_says_how(fresh_cache, capsys):
     assert code == 2 and "not built yet" in err and len(err.splitlines()) == 1
 
 
-def test_an_audio_file_is_scored_by_the_audio_model(tmp_path, fresh_cache, capsys, data_root):
-    dev = dataset.subset(dataset.load(data_root), 120)  # a small model stands in for the full
-    m = final.build(dev, "audio", cfg=forest.preset("smoke"), progress=False)
+def test_an_audio_file_is_scored_by_the_audio_model(tmp_path, built_cache, capsys):
+    built_cache("audio")
     folder = model_cli.model_dir("audio")
-    m.meta["id"] = folder.name
-    m.save(folder)
     y = render.render_midi(_melody(6.0), sr=44100)
     soundfile.write(tmp_path / "take.flac", np.stack([y, y], axis=1), 44100)
     code, out, err = run(capsys, "predict", tmp_path / "take.flac", "--json", "--via", "sound")
@@ -101,13 +98,10 @@ def test_an_audio_file_is_scored_by_the_audio_model(tmp_path, fresh_cache, capsy
 
 
 def test_the_default_route_takes_the_sound_with_a_note_without_the_transcriber(
-        tmp_path, fresh_cache, capsys, data_root, monkeypatch):
+        tmp_path, built_cache, capsys, monkeypatch):
     from percepiano.audio import transcription
 
-    dev = dataset.subset(dataset.load(data_root), 120)
-    m = final.build(dev, "audio", cfg=forest.preset("smoke"), progress=False)
-    m.meta["id"] = model_cli.model_dir("audio").name
-    m.save(model_cli.model_dir("audio"))
+    built_cache("audio")
     monkeypatch.setattr(transcription, "available", lambda: False)
     soundfile.write(tmp_path / "take.wav", render.render_midi(_melody(6.0), sr=SR), SR)
     code, out, err = run(capsys, "predict", tmp_path / "take.wav", "--json")
@@ -143,7 +137,9 @@ def test_a_folder_with_bad_files_names_each_and_writes_nothing(tmp_path, fresh_c
     _bad_files(tmp_path)
     (tmp_path / "notes.txt").unlink()
     _melody().write(str(tmp_path / "good.mid"))
-    code, out, err = run(capsys, "predict", tmp_path, "--csv", tmp_path / "o.csv")
+    # from the sound: both routes refuse the same files, and transcribing the good one is slow
+    code, out, err = run(capsys, "predict", tmp_path, "--csv", tmp_path / "o.csv", "--via",
+                         "sound")
     lines = [line for line in err.splitlines() if line.startswith("percepiano")]  # no bars
     assert code == 2 and out == "" and not (tmp_path / "o.csv").exists()
     assert len(lines) == 7 and lines[-1].endswith("6 of 8 files refused; nothing written")
@@ -163,6 +159,7 @@ def test_bad_options_are_refused_before_any_work(tmp_path, fresh_cache, capsys, 
     assert not (fresh_cache / "final").exists()
 
 
+@pytest.mark.slow  # trains a small network and renders the take: about 10 s on 2 cores
 def test_a_trained_checkpoint_can_still_score(tmp_path, capsys):
     from percepiano.training import train
     from tests.training.toy import CFG, TC, toy_data
