@@ -141,8 +141,10 @@ def audio_feature_table(ds, soundfont: str = render.DEFAULT_SOUNDFONT, sr: int =
     """
     paths = render.render_dataset(ds, soundfont=soundfont, sr=sr, workers=workers,
                                   progress=progress, names=names)
-    params = table_key(FEATURE_VERSION, N_FFT, HOP, N_MFCC, N_BANDS, SILENCE_DB, HPSS_TIME,
-                       HPSS_FREQ, sr, list(AUDIO_FEATURES))
+    from percepiano import codehash  # editing a formula must not read rows of the old one
+
+    params = table_key(FEATURE_VERSION, codehash.of_function(audio_features)[0], N_FFT, HOP,
+                       N_MFCC, N_BANDS, SILENCE_DB, HPSS_TIME, HPSS_FREQ, sr, list(AUDIO_FEATURES))
     key = table_key(params, *[(n, Path(p).stem) for n, p in paths.items()])
     path = Path(_config.cache_dir()) / "features" / f"audio-{key}.npz"
     if cache and path.exists():

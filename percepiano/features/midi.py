@@ -13,6 +13,8 @@ melody. Every column is documented in ``MIDI_FEATURES``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -153,6 +155,16 @@ def _basic(arr: np.ndarray) -> dict:
             "artic_median": float(np.median(ratio[np.isfinite(ratio)])) if np.isfinite(ratio).any()
             else np.nan,
             "span": float(start[-1] - start[0]), "duration": float(end.max() - start[0])}
+
+
+@functools.cache
+def code_digest() -> str:
+    """The code hash of ``performance_features`` (its module and what that imports,
+    ``codehash.of_function``), once per process: part of every cache key of its rows, so that
+    editing a formula recomputes them instead of reading rows of the old one."""
+    from percepiano import codehash
+
+    return codehash.of_function(performance_features)[0]
 
 
 def performance_features(pm, score=None) -> dict[str, float]:
@@ -361,8 +373,8 @@ def midi_feature_table(ds, workers: int | None = None, progress: bool = True,
     from percepiano.audio.render import midi_bytes
 
     seg = ds.segments if names is None else ds.segments.loc[list(names)]
-    parts = [FEATURE_VERSION, CHORD_S, WINDOW_S, GRID_S, HARMONY_S, DECAY_S, N_TEMPO_WINDOWS,
-             list(MIDI_FEATURES)]
+    parts = [FEATURE_VERSION, code_digest(), CHORD_S, WINDOW_S, GRID_S, HARMONY_S, DECAY_S,
+             N_TEMPO_WINDOWS, list(MIDI_FEATURES)]
     for name, row in seg.iterrows():
         score = row.score_midi_path
         parts += [name, table_key(midi_bytes(row.midi_path)),

@@ -26,7 +26,7 @@ import pandas as pd
 from percepiano import config as _config
 from percepiano.audio import expressive, render, spectrogram
 from percepiano.features.cache import parallel_map, table_key
-from percepiano.features.midi import FEATURE_VERSION, MIDI_FEATURES, SCORE_FEATURES
+from percepiano.features.midi import FEATURE_VERSION, MIDI_FEATURES, SCORE_FEATURES, code_digest
 from percepiano.io import atomic_path
 
 DESCRIPTORS = tuple(n for n in MIDI_FEATURES if n not in SCORE_FEATURES)
@@ -75,8 +75,8 @@ def variant_row(pm, e: expressive.Expression, mel: spectrogram.MelConfig,
 
 
 def _key(source_digest: str, e: expressive.Expression, mel) -> str:
-    return table_key(VERSION, FEATURE_VERSION, render.RENDER_VERSION, source_digest, e.key(),
-                     mel, list(DESCRIPTORS))
+    return table_key(VERSION, FEATURE_VERSION, code_digest(), render.RENDER_VERSION,
+                     source_digest, e.key(), mel, list(DESCRIPTORS))
 
 
 def _job(task):

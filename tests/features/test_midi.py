@@ -83,6 +83,10 @@ def test_table_is_cached_and_complete(ds, tmp_path, monkeypatch):
     assert len(files) == 1
     again = midi.midi_feature_table(ds, names=names, workers=2, progress=False)
     assert again.equals(table)
+    # edited descriptor code never reads the rows of the old code: it keys another table
+    monkeypatch.setattr(midi, "code_digest", lambda: "edited")
+    midi.midi_feature_table(ds, names=names, workers=1, progress=False)
+    assert len(list((tmp_path / "features").glob("midi-*.npz"))) == 2
 
 
 def test_cli_features_midi(ds, tmp_path, monkeypatch, capsys):
