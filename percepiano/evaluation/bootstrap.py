@@ -155,7 +155,7 @@ def _within_rows(y, p, groups) -> np.ndarray:
         member = np.zeros((k, len(i)))  # member[a, q]: row a is one of pair q's two
         member[i, np.arange(len(i))] = member[j, np.arange(len(i))] = 0.5
         for col, v in ((2, agree), (3, differ.astype(float))):
-            out[idx, col] = np.einsum("aq,gqd->gad", member, v)
+            out[idx, col] = member @ v  # whole quarters: exact in any order
     return out
 
 
@@ -167,9 +167,7 @@ def _cell_stats(prep: dict, name: str) -> np.ndarray:
     the performer split) are not one model's ordering."""
     y, p, cell, groups, folds = (prep["y"], prep["preds"][name], prep["cell"], prep["groups"],
                                  prep["folds"])
-    t, (S, n, d), n_c = y - y.mean(0), p.shape, len(prep["levels"])
-    onehot = np.zeros((n_c, n))
-    onehot[cell, np.arange(n)] = 1.0
+    t, (S, _, d), n_c = y - y.mean(0), p.shape, len(prep["levels"])
     out = np.zeros((S, n_c, 10, d))
     for s in range(S):
         q = p[s] - y.mean(0)  # one shift for both keeps t - q the residual
@@ -180,30 +178,31 @@ def _cell_stats(prep: dict, name: str) -> np.ndarray:
             within = prep.setdefault("within", {}).setdefault(name, [None] * S)
             within[s] = _within_rows(y, p[s], gs)
             rows += list(np.moveaxis(within[s], 1, 0))
-        out[s, :, :len(rows)] = np.einsum("cn,nkd->ckd", onehot, np.stack(rows, axis=1))
+        np.add.at(out[s, :, :len(rows)], cell, np.stack(rows, axis=1))  # in row order
     return out
 
 
 def _from_totals(tot: np.ndarray, metric: str, scale_t, scale_p) -> np.ndarray:
-    """The metric, averaged over dimensions, from summed statistics (..., 10, d)."""
+    """The metric, averaged over dimensions, from summed statistics (..., 10, d); only the sums
+    the metric reads are combined."""
     n, st, stt, sp, spp, stp, rs, rc, agree, pairs = np.moveaxis(tot, -2, 0)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        ss_t, ss_p = stt - st**2 / n, spp - sp**2 / n
-        ss_res = stt - 2 * stp + spp
-        flat_t, flat_p = ss_t <= _EPS * n * scale_t**2, ss_p <= _EPS * n * scale_p**2
+        if metric == "mean_within_rho":
+            return np.nanmean(rs / rc, axis=-1)
+        if metric == "mean_pairwise":
+            return np.nanmean(agree / pairs, axis=-1)
+        ss_t, ss_res = stt - st**2 / n, stt - 2 * stp + spp
+        flat_t = ss_t <= _EPS * n * scale_t**2
         if metric == "mean_r2":
             v = np.where(flat_t, np.where(ss_res <= _EPS * n * scale_t**2, 1.0, 0.0),
                          1 - ss_res / ss_t)
         elif metric == "mean_r":
+            ss_p = spp - sp**2 / n
             r = (stp - st * sp / n) / np.sqrt(ss_t * ss_p)
-            v = np.clip(np.where(flat_t | flat_p, 0.0, r), -1, 1)
-        elif metric == "mean_mse":
-            v = ss_res / n
-        elif metric == "mean_within_rho":
-            v = rs / rc
+            v = np.clip(np.where(flat_t | (ss_p <= _EPS * n * scale_p**2), 0.0, r), -1, 1)
         else:
-            v = agree / pairs
+            v = ss_res / n
         return np.nanmean(v, axis=-1)
 
 
@@ -248,7 +247,9 @@ def values(prep: dict, mix: list, metric: str) -> np.ndarray:
     configuration with multiplicities: the bootstrap; two with 0/1 swaps: a permutation)."""
     y, cell = prep["y"], prep["cell"]
     if metric in FAST:
-        tot = sum(_weighted(prep, name, w) for name, w in mix)
+        tot = _weighted(prep, *mix[0])  # the memo's own array: only read below
+        for name, w in mix[1:]:
+            tot = tot + _weighted(prep, name, w)
         scale_p = np.max([statistics(prep, name)[1] for name, _ in mix], axis=0)
         return _from_totals(tot, metric, np.abs(y - y.mean(0)).max(0), scale_p)
     members = [np.flatnonzero(cell == c) for c in range(len(prep["levels"]))]

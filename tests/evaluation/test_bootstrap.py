@@ -192,3 +192,18 @@ def test_draws_and_weighted_sums_are_made_once_per_comparison():
     for seed in range(2 * bootstrap.MEMO):  # the memo keeps the most recent sums only
         bootstrap._weighted(prep, "b", bootstrap.weights(prep, 30, seed=100 + seed))
     assert len(prep["weighted"]) == bootstrap.MEMO
+
+
+def test_cell_statistics_sum_each_cells_segments_in_row_order():
+    y, p, units = _crossed(n_perf=5, n_music=6)
+    y = y + np.random.default_rng(5).random(y.shape)
+    units = units.assign(music=units.music % 3)  # several segments per cell
+    prep = bootstrap._prepare(y, {"a": p}, units, None, "a")
+    cells = bootstrap.statistics(prep, "a")[0]
+    t, q = y - y.mean(0), p - y.mean(0)
+    rows = np.stack([np.ones_like(t), t, t * t, q, q * q, t * q], axis=1)
+    onehot = np.zeros((len(prep["levels"]), len(y)))
+    onehot[prep["cell"], np.arange(len(y))] = 1.0
+    assert cells.shape == (1, 15, 10, 1)
+    np.testing.assert_array_equal(cells[0, :, :6], np.einsum("cn,nkd->ckd", onehot, rows))
+    assert (cells[0, :, 6:] == 0).all()  # no excerpts: no within-excerpt statistics
