@@ -59,7 +59,10 @@ data: $(STAMP)
 	@if [ -z "$$PERCEPIANO_DATA" ] && [ ! -d data/PercePiano ]; then \
 		$(VENV)/bin/percepiano data fetch --dest data/PercePiano; fi
 
+# FluidSynth and its soundfonts render the week-4 chapter's sound examples (Chromium is not
+# needed: only the book check reads the pages)
 book: $(STAMP) data
+	@bash scripts/sysdeps.sh
 	$(PY) scripts/book_check.py build --profile $(PROFILE) $(if $(filter 1,$(RERUN)),--rerun)
 
 book-check: $(STAMP)

@@ -10,7 +10,10 @@ results and stops in one line naming what to run when one has none (``--rerun`` 
 every experiment of the profile, ``percepiano run --all``, instead). The chapters' execution is
 cached by jupyter-cache on their code alone, so when the profile, the stored results or the
 package's source change, the cache and Sphinx's environment are dropped first (a stamp in
-``_build/`` records what the last build used).
+``_build/`` records what the last build used). The chapters missing from that cache are
+executed first, ``--jobs`` at a time (default: one per core, at most four), each in its own
+kernel and folder exactly as myst-nb would, and stored in jupyter-cache; ``jupyter-book`` then
+only reads them (``-q``: its warnings and errors, not its progress and configuration).
 
 ``check`` builds the book in the ``smoke`` profile from scratch (fresh results, fresh cache, under
 ``_build/book-check/``), then opens every page of the table of contents in headless Chromium and
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -32,6 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -99,12 +105,15 @@ def missing_results(env: dict) -> dict[str, str]:
     return json.loads(proc.stdout)
 
 
-def jupyter_book(out: Path, env: dict, force: bool) -> float:
-    """``jupyter-book build . -W --keep-going`` into ``out``; returns the wall time."""
+def jupyter_book(out: Path, env: dict, force: bool, quiet: bool = False) -> float:
+    """``jupyter-book build . -W --keep-going`` into ``out`` (``-q``: warnings and errors only);
+    returns the wall time."""
     cmd = [venv_bin("jupyter-book"), "build", str(ROOT), "-W", "--keep-going",
            "--path-output", str(out)]
     if force:
         cmd.append("--all")
+    if quiet:
+        cmd.append("-q")
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, check=False)
     if proc.returncode != 0:
@@ -112,7 +121,89 @@ def jupyter_book(out: Path, env: dict, force: bool) -> float:
     return time.perf_counter() - start
 
 
-def build(profile: str, rerun: bool) -> float:
+# --------------------------------------------------------------------------- executing chapters
+
+
+def read_chapter(path: Path):
+    """The chapter as myst-nb reads it (``nb_custom_formats`` in _config.yml)."""
+    import jupytext
+
+    return jupytext.reads(path.read_text(encoding="utf-8"), fmt="py:percent")
+
+
+def execute_chapter(path: str, env: dict) -> tuple[str, object, float, str | None]:
+    """Run one chapter as myst-nb's cache mode does (a fresh kernel, the chapter's folder as
+    working directory, no errors allowed, _config.yml's timeout per cell): (path, executed
+    notebook, seconds, traceback or None). The kernel manager gives the kernel CurveZMQ keys
+    where its kernelspec supports them (ipykernel's does), so its messages are encrypted and
+    ipykernel has nothing to warn about."""
+    import yaml
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from traitlets.config import Config
+
+    os.environ.update(env)
+    timeout = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"]
+    nb = read_chapter(Path(path))
+    client = NotebookClient(nb, timeout=timeout, allow_errors=False, record_timing=False,
+                            resources={"metadata": {"path": str(Path(path).parent)}},
+                            config=Config({"KernelManager": {"transport_encryption": "auto"}}))
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError):
+        return path, None, time.perf_counter() - start, traceback.format_exc()
+    return path, nb, time.perf_counter() - start, None
+
+
+def execute_chapters(cache_path: Path, env: dict, jobs: int) -> None:
+    """Execute every chapter of the table of contents that jupyter-cache at ``cache_path``
+    does not hold, ``jobs`` at a time, longest first (the seconds the last run took, kept in
+    ``_build/.chapter-seconds.json``), and store each there as myst-nb would. Stops with the
+    traceback of the first chapter that fails."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(str(cache_path))
+    todo = []
+    for doc in toc_pages():
+        path = ROOT / f"{doc}.py"
+        if path.is_file():
+            try:
+                cache.match_cache_notebook(read_chapter(path))
+            except KeyError:
+                todo.append(path)
+    if not todo:
+        return
+    seconds_path = BUILD / ".chapter-seconds.json"
+    seconds = json.loads(seconds_path.read_text()) if seconds_path.is_file() else {}
+    todo.sort(key=lambda p: -seconds.get(p.stem, float("inf")))  # unknown ones first
+    log(f"executing {len(todo)} chapters, {jobs} at a time")
+    # the cores shared out among the kernels: BLAS threads beyond them only wait on each other
+    # (a thread count the caller set is kept)
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    env = {**{k: threads for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                   "MKL_NUM_THREADS")}, **env}
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        running = [pool.submit(execute_chapter, str(p), env) for p in todo]
+        for done in as_completed(running):
+            path, nb, took, error = done.result()
+            name = Path(path).stem
+            if error is not None:
+                for other in running:
+                    other.cancel()
+                print(error, file=sys.stderr)
+                raise SystemExit(f"chapter {name} failed after {took:.0f} s; see above")
+            cache.cache_notebook_bundle(CacheBundleIn(nb, path, data={
+                "execution_seconds": took}), check_validity=False, overwrite=True)
+            seconds[name] = round(took, 1)
+            log(f"{name}: executed in {took:.0f} s")
+    BUILD.mkdir(exist_ok=True)
+    seconds_path.write_text(json.dumps(seconds, indent=1, sort_keys=True))
+
+
+def build(profile: str, rerun: bool, jobs: int) -> float:
     env = environment(profile)
     if rerun:
         log(f"recomputing every experiment of the {profile} profile")
@@ -136,7 +227,11 @@ def build(profile: str, rerun: bool) -> float:
         shutil.rmtree(BUILD / ".doctrees", ignore_errors=True)
     BUILD.mkdir(exist_ok=True)
     stamp_path.unlink(missing_ok=True)
-    wall = jupyter_book(ROOT, env, force)
+    start = time.perf_counter()
+    execute_chapters(BUILD / ".jupyter_cache", env, jobs)
+    log(f"chapters ready after {time.perf_counter() - start:.0f} s; building the pages")
+    jupyter_book(ROOT, env, force, quiet=True)
+    wall = time.perf_counter() - start
     stamp_path.write_text(json.dumps(stamp))
     log(f"built the {profile} book in {wall:.0f} s: {BUILD / 'html' / 'index.html'}")
     return wall
@@ -284,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--profile", default=os.environ.get("PERCEPIANO_PROFILE") or "quick",
                    choices=("smoke", "quick", "full"))
     b.add_argument("--rerun", action="store_true", help="recompute every experiment first")
+    b.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                   help="chapters executed at a time (default: one per core, at most four: "
+                        "each kernel holds its own copy of the results)")
     c = sub.add_parser("check", help="build the smoke book and read every page in Chromium")
     c.add_argument("--out", type=Path, default=BUILD / "book-check")
     c.add_argument("--keep", action="store_true", help="reuse the previous check's build")
@@ -292,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                         "those missing there) instead of running every experiment afresh")
     args = parser.parse_args(argv)
     if args.cmd == "build":
-        build(args.profile, args.rerun)
+        build(args.profile, args.rerun, max(1, args.jobs))
         return 0
     return check(args.out.resolve(), args.keep, args.results)
 
