@@ -18,6 +18,7 @@ dynamics and musical expression) from a system's predictions, with cluster-boots
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -96,8 +97,9 @@ def collect(load: Callable, y: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """(The long out-of-fold table of every system of ``SYSTEMS`` on the splits of
     ``SHOWN_KINDS`` it was run on, and of the best week-2 recipe on the piece split; the name
     of that recipe). ``load(experiment)`` returns stored
-    results (``experiments.load``); ``y``: the development labels."""
-    parts = []
+    results (``experiments.load``), called once per experiment (several systems share one, and
+    reading an out-of-fold table takes a while); ``y``: the development labels."""
+    load, parts = functools.cache(load), []
     for system, (name, where) in SYSTEMS.items():
         part = _rows(load(name).oof, where)
         part = part[part.kind.isin(SHOWN_KINDS)]

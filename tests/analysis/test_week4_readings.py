@@ -34,6 +34,30 @@ def test_every_system_names_a_registered_experiment_and_every_target_its_dimensi
         assert [d for d in DIMENSIONS if d.startswith(prefixes)], target
 
 
+def test_collect_reads_each_experiment_once_and_names_the_best_week2_recipe():
+    from types import SimpleNamespace
+
+    y, base = _oof(n=30, seeds=(0,))
+    blocks = {}  # experiment: a block of rows per system it stores, with its columns set
+    for experiment, where in systems.SYSTEMS.values():
+        values = {k: v.replace("*", "3 seeds") for k, v in where.items()}
+        blocks.setdefault(experiment, []).append(base.assign(**values))
+    for k, experiment in enumerate(systems.WEEK2):  # week2_fusion's recipe is the best one
+        blocks[experiment] = [base.assign(**{d: y[d] * (k == 2) for d in DIMENSIONS},
+                                          learner="forest", config=f"c{k}")]
+    calls = []
+
+    def load(name):
+        calls.append(name)
+        return SimpleNamespace(oof=pd.concat(blocks[name]))
+
+    oof, recipe = systems.collect(load, y)
+    assert sorted(calls) == sorted(blocks)  # once each, though several systems share one
+    assert set(oof.system) == {*systems.SYSTEMS, systems.BEST_WEEK2}
+    assert recipe == "week2_fusion: forest, c2"
+    assert len(oof) == 30 * (len(systems.SYSTEMS) + 1)
+
+
 def test_targets_say_met_missed_or_unsure_from_the_interval():
     y, oof = _oof(noise=0.3)  # r near 0.96: every target met
     units = pd.Series(np.arange(len(y)) // 4, index=y.index)
