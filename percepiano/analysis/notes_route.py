@@ -111,7 +111,8 @@ def freeze(metrics: dict, oof: pd.DataFrame, provenance: dict, **more) -> bytes:
 
 def load(source: bytes | None = None) -> Frozen:
     """The frozen file read: the package's (``FILE``), or the bytes ``source`` (``freeze``'s).
-    Raises FileNotFoundError, in one line, when the package lacks it."""
+    Raises FileNotFoundError, in one line, when the package lacks it, and ValueError when it
+    was written in another ``FORMAT``."""
     import gzip
 
     if source is None:
