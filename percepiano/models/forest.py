@@ -15,6 +15,7 @@ Missing descriptors are filled with training-fold medians.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import resource
 import time
@@ -96,7 +97,11 @@ def variant(cfg: ForestConfig, overrides) -> ForestConfig:
 def make_model(model: str = "rf", cfg: ForestConfig | None = None, seed: int = 0):
     """An sklearn pipeline (median imputation, then the tree model) predicting 19 outputs.
 
-    Uses ``cfg``'s own settings (its ``candidates`` are chosen by ``forest_predictor``)."""
+    Uses ``cfg``'s own settings (its ``candidates`` are chosen by ``forest_predictor``). A
+    forest grows its trees on ``cfg.n_jobs`` threads and predicts on one: sklearn adds the
+    trees' predictions in the order their threads finish, and float addition is not
+    associative, so several threads give predictions that differ in the last bits from run to
+    run."""
     from sklearn.ensemble import (
         ExtraTreesRegressor,
         HistGradientBoostingRegressor,
@@ -115,12 +120,29 @@ def make_model(model: str = "rf", cfg: ForestConfig | None = None, seed: int = 0
             max_leaf_nodes=cfg.hgb_max_leaf_nodes, l2_regularization=cfg.hgb_l2,
             early_stopping=False, random_state=seed), n_jobs=cfg.n_jobs)
     else:
-        forest = RandomForestRegressor if model == "rf" else ExtraTreesRegressor
+        forest = _one_thread_predict(RandomForestRegressor if model == "rf"
+                                     else ExtraTreesRegressor)
         est = forest(n_estimators=cfg.n_estimators, min_samples_leaf=cfg.min_samples_leaf,
                      max_features=cfg.max_features, random_state=seed, n_jobs=cfg.n_jobs)
         if not cfg.joint:  # dimensions one after the other, each forest's trees on n_jobs threads
             est = MultiOutputRegressor(est)
     return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), est)
+
+
+@functools.cache
+def _one_thread_predict(forest: type) -> type:
+    """``forest`` (an sklearn forest class) whose ``predict`` runs on one thread."""
+
+    class OneThreadPredict(forest):
+        def predict(self, X):
+            threads, self.n_jobs = self.n_jobs, 1
+            try:
+                return super().predict(X)
+            finally:
+                self.n_jobs = threads
+
+    OneThreadPredict.__name__ = forest.__name__  # repr and step name as before
+    return OneThreadPredict
 
 
 def feature_table(ds: PercePiano, features: str = "midi", soundfont: str | None = None,

@@ -203,3 +203,17 @@ def test_cli_bench_forest_json(synthetic, monkeypatch, capsys):
     assert r["trees"] == 4 * forest.PRESETS["quick"].n_estimators and r["joint"]
     assert r["n_segments"] == len(ds.names) and r["n_features"] == X.shape[1]
     assert 0 < r["fold_mean_r2"] < 1 and r["descriptors_included"] is False
+
+
+def test_a_forest_predicts_the_same_bits_every_time():
+    """Trees grown on two threads, predictions summed on one: a float sum in one order."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(200, 12)), rng.normal(size=(200, 19))
+    for model in ("rf", "et"):
+        m = forest.make_model(model, forest.preset(), 0).fit(X, Y)
+        est = m[-1]
+        assert est.n_jobs == forest.preset().n_jobs == 2 and type(est).__name__ in (
+            "RandomForestRegressor", "ExtraTreesRegressor")
+        first = m.predict(X)
+        assert all(np.array_equal(first, m.predict(X)) for _ in range(5))
+        assert est.n_jobs == 2  # put back after predicting
