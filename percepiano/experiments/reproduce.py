@@ -1,7 +1,7 @@
 """Whether an experiment reproduces its stored numbers: ``verify`` runs it again without storing
 and ``differences`` lists every number that moved by more than a tolerance, in the metrics and
-the out-of-fold predictions. Timings (``TIMINGS``) measure the machine, not the data, and are
-left out. The full test suite compares every experiment's smoke run with the committed
+the out-of-fold predictions. Timings and the like (``TIMINGS``) describe the machine, not the
+data, and are left out. The full test suite compares every experiment's smoke run with the committed
 ``results/smoke/`` this way; ``percepiano verify`` is the same on the command line.
 """
 
@@ -16,8 +16,11 @@ from percepiano import config
 from percepiano.errors import UserError
 from percepiano.experiments.store import Results, get, results_path, run, stored
 
-# what measures the machine, not the data: seconds of a run, a fit, a stage (never compared)
-TIMINGS = frozenset({"wall_s", "pretrain_s", "render_s", "embed_s", "fit_s_per_fold", "seconds"})
+# what describes the machine or the state of its cache, not the data (never compared): seconds
+# of a run, a fit or a stage, the processor, device and threads, whether a pretrained listener
+# was read back from the cache
+TIMINGS = frozenset({"wall_s", "pretrain_s", "render_s", "embed_s", "fit_s", "fit_s_per_fold",
+                     "seconds", "cpu", "device", "threads", "pretrained_cached"})
 
 
 def verify(name: str, profile: str | None = None, root: Path | None = None,
