@@ -33,10 +33,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import metrics as M
+from percepiano.evaluation.within import within_shares
 
 LEVEL = 0.95  # of every interval the book shows
 N_RESAMPLES = 2000  # default bootstrap resamples and permutations; see ``comparison`` for more
@@ -120,48 +120,9 @@ def _prepare(y_true, predictions: Mapping, clusters, groups, reference: str) -> 
 
 # ---- sufficient statistics per cell, and metrics from their (weighted) sums -------------------
 
-def _pearson_rows(t: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """``metrics.pearson`` of every block of (G, k, d) along its k rows: (G, d), the same
-    floating-point operations in the same order as one call per block."""
-    tc, pc = t - t.mean(axis=1, keepdims=True), p - p.mean(axis=1, keepdims=True)
-    tm, pm = np.abs(tc).max(axis=1, keepdims=True), np.abs(pc).max(axis=1, keepdims=True)
-    tc, pc = tc / np.where(tm > 0, tm, 1.0), pc / np.where(pm > 0, pm, 1.0)
-    constant = (np.ptp(t, axis=1) == 0) | (np.ptp(p, axis=1) == 0)
-    denom = np.sqrt((tc**2).sum(axis=1) * (pc**2).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (tc * pc).sum(axis=1) / denom
-    r[constant] = 0.0
-    return np.clip(r, -1.0, 1.0)
-
-
-def _within_rows(y, p, groups) -> np.ndarray:
-    """(n, 4, d) each segment's share of the within-excerpt statistics: rho sum, excerpts with a
-    rho, pairs ordered alike (a prediction tie counts one half), pairs with different labels.
-    Excerpts of one size are computed together, as (excerpts, size, d) blocks."""
-    out = np.zeros((len(y), 4, y.shape[1]))
-    order = np.argsort(groups, kind="stable")  # rows of one excerpt together, in row order
-    _, start, size = np.unique(np.asarray(groups)[order], return_index=True, return_counts=True)
-    for k in np.unique(size[size >= 2]):
-        idx = order[start[size == k][:, None] + np.arange(k)]  # (G, k) rows of each excerpt
-        yk, pk = y[idx], p[idx]
-        if k >= M.MIN_GROUP:
-            rho = _pearson_rows(sps.rankdata(yk, axis=1), sps.rankdata(pk, axis=1))
-            out[idx, 0] = rho[:, None, :] / k
-            out[idx, 1] = 1 / k
-        i, j = np.triu_indices(k, k=1)
-        dt, dp = np.sign(yk[:, i] - yk[:, j]), np.sign(pk[:, i] - pk[:, j])
-        differ = dt != 0
-        agree = np.where(differ, np.where(dp == 0, 0.5, (dt == dp).astype(float)), 0.0)
-        member = np.zeros((k, len(i)))  # member[a, q]: row a is one of pair q's two
-        member[i, np.arange(len(i))] = member[j, np.arange(len(i))] = 0.5
-        for col, v in ((2, agree), (3, differ.astype(float))):
-            out[idx, col] = member @ v  # whole quarters: exact in any order
-    return out
-
-
 def _cell_stats(prep: dict, name: str) -> np.ndarray:
     """(S, C, 10, d) per seed and cell: n, sums of t, t², p, p², tp (both shifted by the labels'
-    mean), then the within-excerpt shares of ``_within_rows`` (kept per seed in
+    mean), then the within-excerpt shares of ``within.within_shares`` (kept per seed in
     ``prep["within"][name]``). With fold ids, within-excerpt pairs are formed inside a test fold
     only: two performances scored by different folds' models (an excerpt split over folds, as on
     the performer split) are not one model's ordering."""
@@ -176,7 +137,7 @@ def _cell_stats(prep: dict, name: str) -> np.ndarray:
             gs = groups if folds is None else pd.factorize(
                 pd.Series(groups).astype(str) + "|" + pd.Series(folds[s]).astype(str))[0]
             within = prep.setdefault("within", {}).setdefault(name, [None] * S)
-            within[s] = _within_rows(y, p[s], gs)
+            within[s] = within_shares(y, p[s], gs)
             rows += list(np.moveaxis(within[s], 1, 0))
         np.add.at(out[s, :, :len(rows)], cell, np.stack(rows, axis=1))  # in row order
     return out

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from percepiano.evaluation import bootstrap, comparison, metrics, stats
+from percepiano.evaluation import bootstrap, comparison, metrics, stats, within
 
 
 def _crossed(n_perf=15, n_music=20, sd_perf=1.0, sd_music=1.0, sd_noise=0.5, offset=3.0,
@@ -156,7 +156,7 @@ def test_within_excerpt_shares_of_all_excerpts_at_once_equal_one_at_a_time(seed)
     p = rng.standard_normal((240, 4))
     p[:, 0] = np.round(p[:, 0])  # tied predictions
     p[groups == groups[0], 1] = 0.5  # a constant prediction within one excerpt
-    got = bootstrap._within_rows(y, p, groups)
+    got = within.within_shares(y, p, groups)
     np.testing.assert_array_equal(got, _within_one_excerpt_at_a_time(y, p, groups))  # bit for bit
     assert got[:, 3].sum() > 0 and np.isfinite(got).all()
 
