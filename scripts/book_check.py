@@ -102,7 +102,8 @@ def missing_results(env: dict) -> dict[str, str]:
                           text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"could not read the stored results: {proc.stderr.strip()[-500:]}")
-    return json.loads(proc.stdout)
+    # the last line: importing pyfluidsynth prints where it found the library on stdout
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def jupyter_book(out: Path, env: dict, force: bool, quiet: bool = False) -> float:

@@ -112,8 +112,12 @@ class RenderConfig:
 
 
 def _load_fluidsynth():
-    try:
-        import fluidsynth
+    import contextlib
+    import io
+
+    try:  # pyfluidsynth prints where it found the library on stdout under CI=...: not ours
+        with contextlib.redirect_stdout(io.StringIO()):
+            import fluidsynth
     except (ImportError, OSError) as e:
         raise UserError(f"the FluidSynth library is not installed ({e}); install it with "
                         "`sudo apt-get install fluidsynth` or `conda install -c conda-forge "

@@ -17,10 +17,10 @@ from percepiano.errors import UserError
 from percepiano.experiments.store import Results, get, results_path, run, stored
 
 # what describes the machine or the state of its cache, not the data (never compared): seconds
-# of a run, a fit or a stage, the processor, device and threads, whether a pretrained listener
-# was read back from the cache
+# of a run, a fit, an epoch or a stage, the processor, device and threads, whether a pretrained
+# listener was read back from the cache
 TIMINGS = frozenset({"wall_s", "pretrain_s", "render_s", "embed_s", "fit_s", "fit_s_per_fold",
-                     "seconds", "cpu", "device", "threads", "pretrained_cached"})
+                     "s_per_epoch", "seconds", "cpu", "device", "threads", "pretrained_cached"})
 
 
 def verify(name: str, profile: str | None = None, root: Path | None = None,
@@ -75,7 +75,7 @@ def compare(old, new, atol: float, path: str = "") -> list[str]:
         return [d for i, (a, b) in pairs for d in compare(a, b, atol, f"{path}[{i}]")]
     numbers = (int, float)
     if isinstance(old, numbers) and isinstance(new, numbers) and not isinstance(old, bool):
-        if (math.isnan(old) and math.isnan(new)) or abs(old - new) <= atol:
+        if old == new or (math.isnan(old) and math.isnan(new)) or abs(old - new) <= atol:
             return []
         return [f"{where}: stored {old:.6g}, now {new:.6g} (diff {new - old:+.3g})"]
     return [] if old == new else [f"{where}: stored {old!r}, now {new!r}"]

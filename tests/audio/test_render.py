@@ -206,3 +206,14 @@ def test_worker_pools_spawn_once_a_threaded_library_is_loaded(monkeypatch):
                 assert render.mp_context().get_start_method() == "fork"
             m.setitem(sys.modules, lib, types.ModuleType(lib))
             assert render.mp_context().get_start_method() == "spawn"
+
+
+def test_the_fluidsynth_binding_prints_nothing_when_the_package_loads_it():
+    """pyfluidsynth prints where it found the library on stdout when ``CI`` is set: on a book
+    page, in `--json` output, before a machine-read line."""
+    import subprocess
+
+    code = "from percepiano.audio import render; render._load_fluidsynth(); print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, CI="true"), check=True).stdout
+    assert out == "ok\n"

@@ -156,6 +156,13 @@ def test_compare_walks_nested_values():
     assert experiments.compare([1, 2], [1, 2, 3], 0) == ["(top): 2 items stored, 3 now"]
     assert experiments.compare({"x": 1.0}, {"x": 1.5}, 0.1) == [
         "x: stored 1, now 1.5 (diff +0.5)"]
+    inf = float("inf")
+    assert experiments.compare({"level": inf, "s": [-inf]}, {"level": inf, "s": [-inf]}, 0) == []
+    assert experiments.compare({"level": inf}, {"level": -inf}, 0) == [
+        "level: stored inf, now -inf (diff -inf)"]
+    # what describes the machine is not compared, at any depth
+    assert experiments.compare({"fits": [{"s_per_epoch": 1.0, "fit_s": {"forest": 2.0}}]},
+                               {"fits": [{"s_per_epoch": 3.0, "fit_s": {"forest": 0.5}}]}, 0) == []
 
 
 def test_unknown_experiment_and_bad_results_fail_clearly(store, monkeypatch):
