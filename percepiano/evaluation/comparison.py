@@ -159,6 +159,21 @@ def _row(prep, baseline, name, m, test, n, level, seed) -> dict:
             "n_resamples": n}
 
 
+def _rows(jobs: list, which, baseline: str, test: str, n: int, level: float,
+          seed: int) -> list[dict]:
+    """``_row`` of the jobs numbered ``which``, in order; a block's draws and weighted sums are
+    let go when the next block starts (they are made again, equal, if asked for again)."""
+    out, last = [], None
+    for i in which:
+        _, prep, name, m = jobs[i]
+        if last is not None and last is not prep:
+            last.pop("weighted", None)
+            last.pop("draws", None)
+        out.append(_row(prep, baseline, name, m, test, n, level, seed))
+        last = prep
+    return out
+
+
 def mark(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     """Holm's adjustment over all rows, then ``excludes_zero``, ``significant``, ``borderline``
     (the verdict lies within ``Z_MC`` Monte Carlo standard errors of a threshold) and
@@ -229,10 +244,11 @@ def _family(blocks: list, baseline: str, metrics, test: str, n: int, level: floa
     seeds = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
     tables = []
     for s in seeds:
-        rows = [_row(prep, baseline, name, m, test, n, level, s) for _, prep, name, m in jobs]
-        for i in np.flatnonzero(mark(pd.DataFrame(rows), alpha)["borderline"]):
-            _, prep, name, m = jobs[i]
-            rows[i] = _row(prep, baseline, name, m, test, n * ESCALATE, level, s)
+        rows = _rows(jobs, range(len(jobs)), baseline, test, n, level, s)
+        again = np.flatnonzero(mark(pd.DataFrame(rows), alpha)["borderline"])
+        for i, row in zip(again, _rows(jobs, again, baseline, test, n * ESCALATE, level, s),
+                          strict=True):
+            rows[i] = row
         table = mark(pd.DataFrame(rows), alpha)
         if blocks[0][0] is not None:
             table["block"] = [block for block, *_ in jobs]

@@ -207,3 +207,16 @@ def test_cell_statistics_sum_each_cells_segments_in_row_order():
     assert cells.shape == (1, 15, 10, 1)
     np.testing.assert_array_equal(cells[0, :, :6], np.einsum("cn,nkd->ckd", onehot, rows))
     assert (cells[0, :, 6:] == 0).all()  # no excerpts: no within-excerpt statistics
+
+
+def test_a_family_lets_each_blocks_weighted_sums_go_when_the_next_block_starts():
+    y, p, units = _crossed(n_perf=4, n_music=5)
+    preds = {"a": p, "b": p + 1}
+    one, two = (bootstrap._prepare(y, preds, units, None, "a") for _ in range(2))
+    jobs = [(k, prep, "b", "mean_r2") for k, prep in (("one", one), ("two", two))]
+    rows = comparison._rows(jobs, [0, 1], "a", "permutation", 40, 0.95, seed=0)
+    assert "weighted" not in one and "draws" not in one and len(two["weighted"]) > 0
+    alone = comparison._row(bootstrap._prepare(y, preds, units, None, "a"), "a", "b",
+                            "mean_r2", "permutation", 40, 0.95, 0)
+    same = pd.DataFrame([*rows, alone]).drop(columns=["seed_sd", "effect_size"])  # NaN: 1 seed
+    assert (same.nunique(dropna=False) == 1).all()  # the same numbers, whichever block
