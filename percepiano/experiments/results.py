@@ -232,8 +232,6 @@ def exam_results(profile: str | None = None):
     from percepiano.experiments import store
 
     if (res := store.stored("final_exam", profile)) is None:
-        profile = config.profile(profile)
-        again = "" if profile == "quick" else f" --profile {profile}"
-        raise UserError(f"no stored results for final_exam in profile {profile}: "
-                        f"percepiano run final_exam{again}")
+        raise UserError(f"no stored results for final_exam in profile {config.profile(profile)}"
+                        f": {store.run_command('final_exam', profile)}")
     return res

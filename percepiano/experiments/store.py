@@ -187,13 +187,17 @@ def load(name: str, profile: str | None = None, root: Path | None = None) -> Res
     saying what to run when none are stored or they are stale: the book only reads."""
     res = find(name, profile, root)
     if res is None:
-        profile = config.profile(profile)
-        again = "" if profile == "quick" else f" --profile {profile}"
         state = status(name, profile, root)
         why = "" if state == "missing" else f" (stored results are {state})"
-        raise UserError(f"no current results for {name} in profile {profile}{why}: "
-                        f"percepiano run {name}{again}")
+        raise UserError(f"no current results for {name} in profile {config.profile(profile)}"
+                        f"{why}: {run_command(name, profile)}")
     return res
+
+
+def run_command(name: str, profile: str | None = None) -> str:
+    """The command that stores ``name``'s results in ``profile`` (the default one unnamed)."""
+    profile = config.profile(profile)
+    return f"percepiano run {name}" + ("" if profile == "quick" else f" --profile {profile}")
 
 
 def provenance_table(profile: str | None = None, root: Path | None = None) -> pd.DataFrame:
