@@ -73,7 +73,9 @@ def shown(names):
 #
 # The members: the random forest and extremely randomised trees {cite}`geurts2006extremely` of
 # {ref}`chapter-baselines`; LightGBM, one model per dimension, its settings chosen among a small
-# grid on the nested validation fold of each training part; the descriptor network (the
+# grid on the nested validation fold of each training part (the learner itself, its fixed
+# settings and that grid were picked earlier by probing these same piece folds, which flatters
+# it here a little; the final exam is the check); the descriptor network (the
 # hybrid's descriptor branch alone); the pretrained listener and the hybrid of
 # {ref}`chapter-week2`. All read the same MIDI and audio descriptors. Each member is fitted once
 # per fold and seed and shared by every ensemble that uses it, so an ensemble's cost is the sum
@@ -179,15 +181,19 @@ display(Markdown("Test-time views (a crop grid at a quarter-crop hop, the other 
 # ## Which split answers which question
 #
 # A split is a question. **Random** folds ask how well a model fills in performances of music
-# and performers it has heard; **piece** folds hold out whole excerpts (every performance of
-# them), asking about new passages of known works; **performer** folds hold out pianists;
-# **composer** trains on one composer and tests on the other; **work** holds out whole works;
-# **temporal** trains on the earlier excerpts of each work and tests on the later ones
-# ({glue:text}`w3_temporal` segments), the case of a teacher who rated the first pages.
+# and performers it has heard; **piece** folds hold out whole music groups (excerpts that
+# share notes, with every performance of them), asking about new passages of known works;
+# **performer** folds hold out pianists; **composer** trains on one composer and tests on the
+# other; **work** holds out whole works. **Temporal** holds out, in each work, the music heard
+# last: the last {glue:text}`w3_temporal_share:.0%` of its music groups by the first bar at
+# which each is heard ({glue:text}`w3_temporal` segments), and trains on the rest. A repeat
+# of earlier music stays with that music, so nothing is on both sides: it is the case of a
+# teacher who rated the first pages of a work and is handed the last ones.
 
 # %% tags=["hide-input"]
 scfg = cvs.provenance["config"]
 glue("w3_temporal", int(cvs["temporal_test"]), display=False)
+glue("w3_temporal_share", float(scfg["temporal_share"]), display=False)
 s_summ = page.summary(cvs.oof, ["kind", "learner"], kind=None, human=False)
 r2 = (s_summ[s_summ.metric == "mean_r2"]
       .rename(columns={"ci_lo": "lo", "ci_hi": "hi"})[["kind", "learner", "estimate", "lo",

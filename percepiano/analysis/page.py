@@ -89,7 +89,7 @@ def open_page() -> Page:
     for name, value in zip(GLUED, (config.profile(), stats.LEVEL), strict=True):
         glue(name, value, display=False)
     units = stats.units_by_kind(ds.segments)
-    units["temporal"] = units["piece"]  # whole excerpts held out (data.temporal): music groups
+    units["temporal"] = units["piece"]  # whole music groups held out (data.temporal)
     return Page(ds=ds, y=ds.labels[list(DIMENSIONS)], excerpts=ds.segments.excerpt,
                 units=units, deadpan=headline.deadpan(ds.segments),
                 n_boot=config.settings().n_boot)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from percepiano.cli.common import add_data_option, emit
-from percepiano.data import dataset, exam, splits
+from percepiano.data import dataset, exam, splits, temporal
 from percepiano.errors import UserError
+
+KINDS = (*splits.KINDS, "temporal")
 
 
 def register(sub) -> None:
@@ -12,11 +14,15 @@ def register(sub) -> None:
         "splits", help="show the cross-validation folds of a split kind, or the exam's size",
         description="Deterministic k-fold splits that hold out: random (single segments), piece "
                     "(music groups), performer (score renderings one group), composer "
-                    "(leave-one-composer-out, k=2), work (whole works). --json prints "
-                    "{segment name: test fold}. --exam prints how much the locked final exam "
-                    "holds (counts only).")
-    p.add_argument("--kind", default="piece", help=f"one of {', '.join(splits.KINDS)}")
-    p.add_argument("--k", type=int, default=4, help="number of folds (default 4)")
+                    "(leave-one-composer-out, k=2), work (whole works); or the single temporal "
+                    "split (the music groups heard last in each work test, the rest train). "
+                    "--json prints {segment name: test fold} (temporal: train or test). --exam "
+                    "prints how much the locked final exam holds (counts only).")
+    p.add_argument("--kind", default="piece", help=f"one of {', '.join(KINDS)}")
+    p.add_argument("--k", type=int, default=4, help="number of folds (default 4; not temporal)")
+    p.add_argument("--share", type=float, default=temporal.TEMPORAL_SHARE,
+                   help="temporal: the share of each work's music groups held out, by the "
+                        f"first bar at which they are heard (default {temporal.TEMPORAL_SHARE})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--part", choices=("all", "development"), default="all",
                    help="fold all segments (default) or the development part, the one the "
@@ -76,9 +82,31 @@ def _run(args) -> int:
         emit(c, args.json, "\n".join(lines))
         return 0
     ds = dataset.load(args.data, part=args.part)
+    if args.kind == "temporal":
+        return _temporal(ds, args)
     folds = splits.make_folds(ds.segments, args.kind, args.k, args.seed)
     desc = splits.describe(folds, ds.segments, args.kind)
     table = (f"{args.kind} split of the {args.part} segments ({len(ds.names)}), k={args.k}, "
              f"seed={args.seed}\n{desc.to_string()}")
     emit({name: int(f) for name, f in folds.items()}, args.json, table)
+    return 0
+
+
+
+def _temporal(ds: dataset.PercePiano, args) -> int:
+    """The temporal split: {name: "train" | "test"} and, per side, what it holds."""
+    if not 0 < args.share < 1:
+        raise UserError(f"--share must be between 0 and 1 (got {args.share})")
+    test = temporal.temporal_test(ds.segments, args.share)
+    seg = ds.segments.assign(side=test.map({True: "test", False: "train"}),
+                             work=ds.segments.piece.map(temporal.work_of))
+    table = seg.groupby("side").agg(segments=("excerpt", "size"),
+                                    excerpts=("excerpt", "nunique"),
+                                    music_groups=("music_group", "nunique"),
+                                    works=("work", "nunique"))
+    shared = int((seg.groupby("music_group").side.nunique() > 1).sum())
+    text = (f"temporal split of the {args.part} segments ({len(ds.names)}): the last "
+            f"{args.share:.0%} of each work's music groups, by the first bar they are heard, "
+            f"test\n{table.to_string()}\nmusic groups on both sides: {shared}")
+    emit(seg.side.to_dict(), args.json, text)
     return 0

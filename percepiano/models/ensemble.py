@@ -30,8 +30,10 @@ import pandas as pd
 from percepiano.data.dataset import DIMENSIONS
 
 FitPredict = Callable[[list, list, list], np.ndarray]
-# candidate settings, chosen inside the training rows: shallow trees, as 600-800 rows allow
-# (extremely randomised splits, Geurts et al., 2006, were the better of the two on our folds)
+# candidate settings, chosen inside the training rows: shallow trees, as 600-800 rows allow.
+# The grid itself, the fixed settings below and the learner were picked by probing the piece
+# folds the book reports on (extremely randomised splits, Geurts et al., 2006, did better
+# there; so did no early stopping per dimension); the chapters say so, and the exam checks it
 LGBM_GRID = ({"num_leaves": 7, "n_estimators": 600, "learning_rate": 0.03, "extra_trees": True},
              {"num_leaves": 7, "n_estimators": 300, "learning_rate": 0.05, "extra_trees": False})
 LGBM = {"min_child_samples": 20, "subsample": 0.8, "subsample_freq": 1,

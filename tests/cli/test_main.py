@@ -79,3 +79,17 @@ def test_json_output_is_only_json():
     out = subprocess.run([sys.executable, "-m", "percepiano", "experiments", "--json"],
                          capture_output=True, text=True, check=True).stdout
     assert isinstance(json.loads(out), list)
+
+
+def test_splits_temporal_puts_no_music_group_on_both_sides(capsys, data_root):
+    from percepiano.data import dataset
+
+    code, out, _ = run(capsys, "splits", "--kind", "temporal", "--part", "development",
+                       "--json", "--data", str(data_root))
+    sides = json.loads(out)
+    groups = dataset.load(data_root).segments.music_group
+    on = {side: {groups[n] for n, s in sides.items() if s == side} for side in ("train", "test")}
+    assert code == 0 and set(sides.values()) == {"train", "test"}
+    assert on["train"] and on["test"] and not on["train"] & on["test"]
+    code, out, _ = run(capsys, "splits", "--kind", "temporal", "--data", str(data_root))
+    assert code == 0 and "music groups on both sides: 0" in out
