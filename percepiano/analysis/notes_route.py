@@ -24,6 +24,7 @@ defined here (``TRUE``, ``transcribed``, ``with_errors``, ``audio``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -135,6 +136,18 @@ def digest() -> str:
     import gzip
 
     return hashlib.sha256(gzip.decompress(_package_file().read_bytes())).hexdigest()[:16]
+
+
+@functools.cache
+def evidence() -> dict:
+    """What the notes route's measured accuracy rests on: the package's frozen file's
+    transcribed segments and the excerpts they come from ({"segments", "excerpts"}); the
+    transcription chapter resamples those excerpts, too few for a test between routes."""
+    from percepiano.data.dataset import parse_name
+
+    names = [t["name"] for t in load().transcriptions]
+    return {"segments": len(names),
+            "excerpts": len({parse_name(n)["excerpt"] for n in names})}
 
 
 def _package_file():

@@ -32,7 +32,7 @@ WINDOW_S = 30.0  # about the length of a rated excerpt
 SR = 16000
 LABEL_BOUNDS = (1.0 / SCALE_MAX, 1.0)  # a mean rating lies in 1..7
 ROUTES = ("sound", "notes")  # how an audio file is scored: its sound, or its transcribed notes
-AUDIO_ROUTE = "notes"  # the route measured more accurate (tests/analysis/test_final.py checks)
+AUDIO_ROUTE = "notes"  # the route that ranked performances better (tests/analysis/test_final.py)
 
 def input_kind(path: str | os.PathLike) -> str:
     """``midi`` or ``audio`` from the file name; ``UserError`` for anything else."""

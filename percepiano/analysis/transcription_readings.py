@@ -15,6 +15,7 @@ ACCURACY = {"onset_f1": "onset F1", "onset_offset_f1": "onset + offset F1",
             "velocity_f1": "+ velocity F1", "velocity_r": "velocity r",
             "velocity_slope": "velocity slope", "onset_error_ms": "onset error (ms)",
             "pedal_frame_f1": "sustain frames F1", "pedal_onset_f1": "sustain presses F1"}
+GROUP_MEAN = "each piece's true mean (knows the ratings)"  # the oracle row of ``group_mean``
 VERSIONS = {"fluidr3": "FluidR3 (the training piano)", "timgm6mb": "TimGM6mb (another piano)",
             "room": "a simulated room (reverb, microphone, noise)"}
 
@@ -71,22 +72,87 @@ def dimensions_sentence(loss: pd.Series, short) -> str:
             + join_items([f"{c} ({v:+.3f})" for c, v in cats.tail(1).items()]) + " least.")
 
 
-def route_choice(routes: Mapping[str, float], notes: str, sound: str, chosen: str) -> str:
-    """Which route the command line takes for audio, from the pooled R² of the notes route
-    (``notes``) and of the sound route (``sound``) on the same segments; ``chosen``: the
-    route ``analysis.scoring.AUDIO_ROUTE`` names. Either route missing (too few segments in the
+def evidence(units: pd.Series, alpha: float = 0.05) -> dict:
+    """What a subset of segments can show: its segments and resampling units (``units``: the
+    music group of each segment), and the smallest two-sided p-value an exact sign-flip test
+    over G units can reach, ``2 / 2**G`` (each unit's difference flipped or not; Good 2005,
+    *Permutation, Parametric and Bootstrap Tests of Hypotheses*, §3). ``testable`` is whether
+    that floor is below ``alpha``: with fewer than about six units no test can reject."""
+    g = int(units.nunique())
+    floor = min(1.0, 2.0 / 2 ** g)
+    return {"segments": len(units), "units": g, "floor": floor, "testable": floor < alpha}
+
+
+def group_mean(y: pd.DataFrame, units: pd.Series) -> pd.DataFrame:
+    """Each segment predicted by the mean of the true labels of its unit (``units``: the music
+    group of each segment in ``y``'s rows), the 19 dimension columns: an oracle that knows how
+    the music is rated on average and nothing of the performance. Its pooled R² is what placing
+    the music alone earns; its within-excerpt pairwise accuracy is chance."""
+    return y[list(DIMENSIONS)].groupby(units.loc[y.index]).transform("mean")
+
+
+def within_unit_r2(y: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
+                   units: pd.Series) -> pd.DataFrame:
+    """R² of each route (rows) inside each unit (columns; ``units``: the music group of each
+    segment), mean over the 19 dimensions and over seeds (a ``seed`` column; none: one seed):
+    how well a route orders and spaces
+    the performances of one piece of music, against that music's own mean rating. Negative
+    means worse than predicting every performance of the music by its true mean."""
+    from percepiano.evaluation.metrics import r2
+
+    out = {}
+    for name, pred in predictions.items():
+        rows = {}
+        for unit, idx in pred.groupby(units.loc[pred.index].to_numpy()).groups.items():
+            part = pred.loc[idx]
+            seeds = part.groupby("seed") if "seed" in part else [(0, part)]
+            rows[unit] = float(np.mean([
+                r2(y.loc[p.index, list(DIMENSIONS)].to_numpy(), p[list(DIMENSIONS)].to_numpy())
+                .mean() for _, p in seeds]))
+        out[name] = rows
+    return pd.DataFrame(out).T
+
+
+def within_sentence(within: pd.DataFrame) -> str:
+    """What ``within_unit_r2``'s table says: how many routes stay at or below zero inside every
+    piece of music (then predicting a piece's performances by its mean rating does as well)."""
+    below = within.index[(within < 1e-9).all(axis=1)]  # an exact 0 computes as +-1e-17
+    if len(below) == len(within):
+        return ("Inside every piece of music, every route's R² is below zero, the true MIDI's "
+                "included: on one piece, predicting each performance by that piece's mean "
+                "rating would do better than any route.")
+    above = [n for n in within.index if n not in below]
+    return (f"Inside every piece of music, {len(below)} of {len(within)} routes have R² at or "
+            f"below zero; {join_items(above)} reach{'es' if len(above) == 1 else ''} above zero "
+            "on at least one piece.")
+
+
+def route_choice(pairwise: Mapping[str, float], notes: str, sound: str, chosen: str,
+                 ev: dict) -> str:
+    """Which route the command line takes for audio, from the within-excerpt pairwise accuracy
+    of the notes route (``notes``) and of the sound route (``sound``) on the same segments;
+    ``chosen``: the route ``analysis.scoring.AUDIO_ROUTE`` names; ``ev``: ``evidence`` of the
+    subset, whose size the sentence states. Either route missing (too few segments in the
     profile to fit an error model) says so."""
-    if notes not in routes or sound not in routes:
+    if notes not in pairwise or sound not in pairwise:
         return ("This profile transcribed too little to compare the two routes; `percepiano "
-                f"predict` scores audio through its {chosen} by default, the route measured more "
-                "accurate on the quick profile's larger subset (`--via` chooses).")
-    better = "notes" if routes[notes] > routes[sound] else "sound"
-    return (f"On the same segments, the notes route reaches pooled R² {routes[notes]:.3f} and "
-            f"the sound route {routes[sound]:.3f}, so the {better} route is the more accurate "
-            "here" + (f", and `percepiano predict` scores audio through its {chosen} by "
-                      "default (`--via` chooses)." if chosen == better else
-                      f"; `percepiano predict` still defaults to the {chosen} route, which "
-                      "this measurement contradicts."))
+                f"predict` scores audio through its {chosen} by default, the route that ranked "
+                "performances better on the quick profile's subset (`--via` chooses).")
+    better = "notes" if pairwise[notes] > pairwise[sound] else "sound"
+    base = (f"On the same {ev['segments']} segments of {ev['units']} pieces of music, the notes "
+            f"route ranks two performances of one excerpt right {pairwise[notes]:.1%} of the "
+            f"time and the sound route {pairwise[sound]:.1%}")
+    if ev["testable"]:
+        base += f", so the {better} route ranked better here"
+    else:
+        base += (f": the {better} route ranked better here, on too little music for a test "
+                 f"(no sign-flip test over {ev['units']} units can reach p below "
+                 f"{ev['floor']:.3g})")
+    return base + (f". `percepiano predict` scores audio through its {chosen} by default, "
+                   "and says on how much music that choice rests (`--via` chooses)."
+                   if chosen == better else
+                   f"; `percepiano predict` still defaults to the {chosen} route, which this "
+                   "measurement does not support.")
 
 
 def accuracy_figure(rows: list[dict], seed: int = 0):

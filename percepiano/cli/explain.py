@@ -33,7 +33,9 @@ def register(sub) -> None:
     add_take_inputs(p)
     p.add_argument("--via", choices=("sound", "notes"), default=None,
                    help="how an audio file is scored, as for `percepiano predict` (default: "
-                        "the route the book measured more accurate)")
+                        "notes, the route the transcription chapter measured ahead of the "
+                        "sound route on a few excerpts, too little music for a test; "
+                        "`percepiano predict --help` says how many)")
     p.add_argument("--top", type=int, default=1, metavar="N",
                    help="name the N descriptors that moved each score most its way "
                         "(default 1)")

@@ -157,8 +157,12 @@ def describe(model) -> str:
             lines.append(f"    {name:<34} {a['estimate']:.3f}  [{a['ci_lo']:.3f}, "
                          f"{a['ci_hi']:.3f}]")
     if (a := m.get("route_accuracy")) is not None:
-        lines.append(f"    {'R² on real transcriptions':<34} {a['r2']:.3f}  (transcription "
-                     f"chapter, {a['segments']} segments; pairwise {a['pairwise']:.3f})")
+        from percepiano.analysis import notes_route
+
+        e = notes_route.evidence()
+        lines.append(f"    {'pairwise on real transcriptions':<34} {a['pairwise']:.3f}  "
+                     f"(R² {a['r2']:.3f}; transcription chapter, {e['segments']} segments of "
+                     f"only {e['excerpts']} excerpts, too few for a test)")
     if (f := m.get("frozen_from")) is not None:
         lines.append(f"  learned from: {f['experiment']} ({f['profile']} profile, commit "
                      f"{str(f['commit'])[:10]}), frozen into the package as {f['file']}")

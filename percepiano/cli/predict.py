@@ -12,6 +12,20 @@ from percepiano.errors import UserError
 DEFAULT_LEVEL = 0.8
 
 
+def _evidence() -> str:
+    """What the default audio route rests on, for --help: the transcription chapter's
+    measurement, on how much music."""
+    try:
+        from percepiano.analysis import notes_route
+
+        e = notes_route.evidence()
+    except (OSError, ValueError):  # the frozen file missing or of another format
+        return "the route the transcription chapter measured ahead of the sound route"
+    return (f"the route the transcription chapter measured ahead of the sound route on "
+            f"{e['segments']} segments of only {e['excerpts']} excerpts, too little music "
+            "for a test")
+
+
 def register(sub) -> None:
     p = sub.add_parser(
         "predict", help="the 19-dimension profile of MIDI or audio performances",
@@ -25,8 +39,8 @@ def register(sub) -> None:
                     "loudness brought to -23 LUFS, so that the level it was recorded at does "
                     "not count; then, by default, it is transcribed to notes by transkun and "
                     "scored by a MIDI model that also learned from simulated transcription "
-                    "errors (the route the book measured more accurate; several times the "
-                    "length of the audio on a CPU), or with --via sound from descriptors of "
+                    f"errors (several times the length of the audio on a CPU; {_evidence()}), "
+                    "or with --via sound from descriptors of "
                     "its sound (seconds). Pauses of more than 5 s split a "
                     "take into passages scored apart, and a passage over 2 minutes is scored "
                     "in windows of about 30 s; the spans are summarised by their mean. What "
@@ -49,8 +63,8 @@ def register(sub) -> None:
                         "scored by a MIDI model that also learned from MIDI with simulated "
                         "transcription errors, intervals calibrated on transcriptions; "
                         "needs pip install -e '.[transcribe]' and takes several times the "
-                        "length of the audio on a CPU); default: the route the book measured "
-                        "more accurate. MIDI files are always scored from their notes")
+                        "length of the audio on a CPU); default: notes, "
+                        f"{_evidence()}. MIDI files are always scored from their notes")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--checkpoint", type=Path, default=None, metavar="RUN_DIR",
                    help="score with an AST trained by `percepiano train` instead of the final "
@@ -143,7 +157,7 @@ def _predict(args) -> int:
 
 def read_takes(files: list[Path], via: str | None, command: str = "predict") -> list:
     """Every file read and checked (``scoring.read_take``) before any model is built: an audio
-    file by the route ``via`` (None: the route measured more accurate, falling back to its
+    file by the route ``via`` (None: the default, ``scoring.AUDIO_ROUTE``, falling back to its
     sound, with a note, when the notes route is unavailable: when the optional transcriber is
     not installed). Each refused file's line is
     printed on stderr as ``percepiano <command>: error: ...``; then ``UserError`` (the one line
@@ -160,7 +174,7 @@ def read_takes(files: list[Path], via: str | None, command: str = "predict") -> 
         why = None if transcription.available() else transcription.MISSING
         if why and asked is None:  # the default route falls back; an asked-for one refuses
             via, fallback = "sound", ("scored from its sound: the route through its notes, "
-                                      f"measured more accurate, is unavailable ({why})")
+                                      f"the default, is unavailable ({why})")
         elif why:
             raise UserError(why)
     takes, refused = [], []  # every file is read and checked before any model is built
@@ -202,9 +216,13 @@ def header(profile: dict, model) -> list[str]:
     kind = {"midi": "MIDI", "notes": "audio through its notes"}.get(profile["input"], "audio")
     if "route_accuracy" in model.meta:  # the notes route: what transcription leaves of it
         a = model.meta["route_accuracy"]
-        how = (f"  through transcribed renderings of music it never saw ({a['segments']} "
-               f"segments): R² {a['r2']:.2f}, ranks two performances of one excerpt right "
-               f"{a['pairwise']:.0%} of the time (the transcription chapter)")
+        from percepiano.analysis import notes_route
+
+        e = notes_route.evidence()
+        how = (f"  through transcribed renderings of music it never saw, ranks two "
+               f"performances of one excerpt right {a['pairwise']:.0%} of the time, R² "
+               f"{a['r2']:.2f} (the transcription chapter: {e['segments']} segments of only "
+               f"{e['excerpts']} excerpts)")
     else:
         how = (f"  on music it never saw: R² {r2['estimate']:.2f} [{r2['ci_lo']:.2f}, "
                f"{r2['ci_hi']:.2f}], ranks two performances of one excerpt right "

@@ -157,16 +157,17 @@ def test_each_final_model_is_the_best_system_the_book_measured_for_its_input():
                                   *hybrid.values()])
 
 
-def test_the_default_route_for_audio_is_the_one_measured_more_accurate():
+def test_the_default_route_for_audio_is_the_one_that_ranked_performances_better():
     """`predict` scores audio through its notes (the MIDI model that also learned from
     simulated transcriptions, `model build --kind notes`) only where the transcription chapter
-    measured that recipe above the audio model, on the same FluidR3 renders."""
+    measured that recipe above the audio model in within-excerpt pairwise accuracy, on the
+    same FluidR3 renders (the chapter's first measure; its subset is too small for a test)."""
     from percepiano.analysis import notes_route, scoring
 
     path = RESULTS / "transcription_route" / "metrics.json"
     if not path.is_file():
         pytest.skip("the transcription route has no stored results in this profile")
-    r2 = {r["route"]: r["pooled_r2"] for r in json.loads(path.read_text())["routes"]}
-    best = ("notes" if r2[notes_route.with_errors("fluidr3")] > r2[notes_route.audio("fluidr3")]
+    pw = {r["route"]: r["pairwise"] for r in json.loads(path.read_text())["routes"]}
+    best = ("notes" if pw[notes_route.with_errors("fluidr3")] > pw[notes_route.audio("fluidr3")]
             else "sound")
     assert scoring.AUDIO_ROUTE == best

@@ -8,14 +8,36 @@ from percepiano.analysis import transcription_readings as say
 from percepiano.data.dataset import DIMENSIONS
 
 
-def test_route_choice_follows_the_numbers_and_flags_a_stale_default():
-    r2 = {"notes": 0.40, "sound": 0.30}
-    text = say.route_choice(r2, "notes", "sound", "notes")
-    assert "notes route is the more accurate" in text and "by default" in text
-    assert "contradicts" in say.route_choice(r2, "notes", "sound", "sound")
-    assert "too little to compare" in say.route_choice({"sound": 0.1}, "notes", "sound", "notes")
-    assert "sound route is the more accurate" in say.route_choice(
-        {"notes": 0.2, "sound": 0.3}, "notes", "sound", "sound")
+def test_route_choice_follows_the_numbers_states_the_evidence_and_flags_a_stale_default():
+    pw = {"notes": 0.66, "sound": 0.60}
+    few = say.evidence(pd.Series(list("aabbccdd")))
+    assert few == {"segments": 8, "units": 4, "floor": 0.125, "testable": False}
+    text = say.route_choice(pw, "notes", "sound", "notes", few)
+    assert "8 segments of 4 pieces of music" in text and "too little music for a test" in text
+    assert "notes route ranked better" in text and "by default" in text
+    assert "does not support" in say.route_choice(pw, "notes", "sound", "sound", few)
+    many = say.evidence(pd.Series(np.arange(40) // 4))
+    assert many["testable"] and many["floor"] == pytest.approx(2 / 2 ** 10)
+    text = say.route_choice({"notes": 0.5, "sound": 0.6}, "notes", "sound", "sound", many)
+    assert "sound route ranked better here" in text and "too little" not in text
+    assert "too little to compare" in say.route_choice({"sound": 0.1}, "notes", "sound",
+                                                       "notes", few)
+
+
+def test_group_mean_knows_the_music_and_within_unit_r2_judges_against_it():
+    rng = np.random.default_rng(0)
+    units = pd.Series(np.repeat(["a", "b", "c"], 6), index=[f"s{i}" for i in range(18)])
+    y = pd.DataFrame(rng.normal(np.repeat([0.3, 0.5, 0.7], 6)[:, None], 0.05, (18, 19)),
+                     index=units.index, columns=list(DIMENSIONS))
+    oracle = say.group_mean(y, units)
+    assert np.allclose(oracle.loc["s0", list(DIMENSIONS)], y.iloc[:6].mean())
+    assert list(oracle.columns) == list(DIMENSIONS)
+    table = say.within_unit_r2(y, {"oracle": oracle, "truth": pd.concat(
+        [y.assign(seed=0), y.assign(seed=1)])}, units)
+    assert list(table.columns) == ["a", "b", "c"]
+    assert np.allclose(table.loc["oracle"], 0.0) and np.allclose(table.loc["truth"], 1.0)
+    assert "truth reaches above zero" in say.within_sentence(table)
+    assert "every route's R² is below zero" in say.within_sentence(table - 2)
 
 
 def test_accuracy_table_gives_means_with_intervals_per_version():

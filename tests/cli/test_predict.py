@@ -108,7 +108,7 @@ def test_the_default_route_takes_the_sound_with_a_note_without_the_transcriber(
     assert code == 0, err
     prof = json.loads(out)
     assert prof["input"] == "audio"
-    assert any("the route through its notes, measured more accurate, is unavailable "
+    assert any("the route through its notes, the default, is unavailable "
                f"({transcription.MISSING})" in n for n in prof["notes"])
 
 
