@@ -201,9 +201,10 @@ display(Markdown(tr.ablation(ablation, desc["group_sizes"])))
 # from a duration-weighted pitch-class profile (Krumhansl–Schmuckler key finding
 # {cite}`krumhansl1990cognitive` through music21 {cite}`cuthbert2010music21`), harmonic rhythm, register, density and the notated
 # tempo. The **excerpt-relative descriptors** are each performance's descriptors minus the
-# mean of the *other* performances of the same excerpt (no label is read). They need other
-# takes of the same music, so they serve batch scoring and this book, not a lone take scored
-# by `percepiano predict`.
+# mean of the *other* performances of the same excerpt. They are transductive: a test take is
+# centred on the other test takes of its excerpt, reading their inputs, never their labels,
+# so its score depends on which takes are scored with it. They serve batch scoring and this
+# book, not a lone take scored by `percepiano predict`.
 
 # %% tags=["hide-input"]
 new = tr.per_learner(desc.oof, lambda k: not k.startswith("without"),

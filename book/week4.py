@@ -31,6 +31,7 @@ from myst_nb import glue
 
 from percepiano import experiments, plots
 from percepiano.analysis import calibration, errors, final, headline, systems
+from percepiano.analysis import robustness_readings as robust
 from percepiano.analysis import week4_readings as say
 from percepiano.analysis.final import descriptor_columns
 from percepiano.data.dataset import DIMENSIONS
@@ -44,6 +45,7 @@ page = open_page()  # the development part; the final exam stays locked
 oof, recipe = systems.collect(experiments.load, page.y)
 glue("w4_systems", oof.system.nunique(), display=False)
 glue("w4_recipe", recipe, display=False)
+glue("w4_recipe_note", systems.transductive_note(recipe), display=False)
 glue("w4_target", systems.TARGET_R, display=False)
 glue("w4_tempo", max(abs(x - 1) for x in perturb.LEVELS["tempo"]), display=False)
 glue("w4_share", errors.WORST_SHARE, display=False)
@@ -58,7 +60,8 @@ summary = stats.summarise(page.y, oof, ["system", "kind"], page.units, page.exce
 # stored: the forests, extremely randomised trees and LightGBM on the descriptors, the AST of
 # every size, the pretrained listener, the descriptor network and the hybrid, the ensembles
 # and stacks of week 3, and the best recipe of week 2 ({glue:text}`w4_recipe`, chosen as the
-# best of that chapter's configurations on these same folds, which flatters it). Every
+# best of that chapter's configurations on these same folds, which
+# flatters it{glue:text}`w4_recipe_note`). Every
 # metric is pooled over the out-of-fold predictions, averaged over the 19 dimensions and
 # over seeds, with a {glue:text}`level:.0%` cluster-bootstrap interval over what the split
 # generalises over; "human only" leaves out the deadpan renderings of the score.
@@ -199,9 +202,15 @@ for name in worst.index[:3]:  # none when no segment is in every system's worst 
 rob = experiments.load("week4_robustness")
 rsum = page.summary(rob.oof.drop(columns="fold"), ["system", "perturbation", "level"],
                     kind="piece", human=False)
-plots.glue_figure("fig_w4_robust", say.robustness_figure(rsum))
-display(Markdown(say.robustness_text(rsum, {"audio forest": ("gain", 0.0),
-                                            "MIDI forest": ("velocity", 1.0)})))
+plots.glue_figure("fig_w4_robust", robust.robustness_figure(rsum))
+clean_rows = {"audio forest": ("gain", 0.0), "MIDI forest": ("velocity", 1.0)}
+paired = robust.versus_clean(page, rob.oof, clean_rows)
+display(Markdown(robust.robustness_text(paired, rsum, clean_rows)))
+display(plots.table(robust.versus_table(paired), "Each perturbed level minus the clean score "
+                    "of the same system on the same segments, paired: pooled R² and "
+                    f"within-excerpt pairwise accuracy with {stats.LEVEL:.0%} bootstrap "
+                    "intervals over music groups and the verdict of a permutation test with "
+                    "Holm's correction over the system's levels and metrics."))
 piano = rsum[(rsum.perturbation == "piano") & (rsum.metric == "mean_r2")].iloc[0]
 glue("w4_piano", f"{piano.estimate:.3f} [{piano.ci_lo:.3f}, {piano.ci_hi:.3f}]",
      display=False)

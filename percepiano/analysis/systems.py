@@ -93,6 +93,18 @@ def best_week2(load: Callable, y: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     return best[0], best[1]
 
 
+def transductive_note(recipe: str) -> str:
+    """A clause for a system whose name says it reads excerpt-relative descriptors
+    (``features.music.excerpt_relative``): each test take is centred on the other test takes
+    of its excerpt, their inputs, never their labels, so its score depends on which takes are
+    scored with it. Empty for any other system."""
+    if "excerpt-relative" not in recipe:
+        return ""
+    return ("; its excerpt-relative descriptors are transductive: each test take is centred on "
+            "the other test takes of its excerpt (their inputs, never their labels), so a "
+            "lone take could not be scored this way")
+
+
 def collect(load: Callable, y: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """(The long out-of-fold table of every system of ``SYSTEMS`` on the splits of
     ``SHOWN_KINDS`` it was run on, and of the best week-2 recipe on the piece split; the name

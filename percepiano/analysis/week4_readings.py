@@ -1,6 +1,6 @@
 """The week-4 chapter's readings: figures and generated sentences over the results table
-(``analysis.systems``), the robustness curves (``experiments.week4``) and the calibration of
-the book's systems (``analysis.conformal``, ``analysis.calibration``).
+(``analysis.systems``) and the calibration of the book's systems (``analysis.conformal``,
+``analysis.calibration``); the robustness readings are ``analysis.robustness_readings``.
 
 Every sentence is generated from the numbers it states, so the text stays true when they
 change. Inputs are ``stats.summarise`` tables (columns ``estimate``, ``ci_lo``, ``ci_hi``,
@@ -20,14 +20,7 @@ from matplotlib.figure import Figure
 from percepiano.evaluation.verdicts import join_items
 
 METRIC_TITLES = {"mean_r2": "pooled R²", "mean_pairwise": "within-excerpt pairwise accuracy"}
-LEVEL_WORDS = {"noise": "{:g} dB SNR", "reverb": "wet level {:g}", "gain": "{:+g} dB",
-               "tempo": "{:g} times the tempo",
-               "velocity": "{:g} times the velocity", "jitter": "{:g} ms"}
-WHOLE = {"piano": "the unseen piano", "telephone": "the telephone band limit"}  # on/off
 WEAK = 0.1  # a median Spearman correlation below this in size is read as barely any
-PERTURBATION_UNITS = {"noise": "SNR (dB)", "reverb": "wet level", "gain": "gain (dB)",
-                      "tempo": "tempo factor", "telephone": "band limit (0 off, 1 on)",
-                      "velocity": "velocity factor", "jitter": "onset jitter (ms)"}
 
 
 def systems_figure(summary: pd.DataFrame, references: Mapping[str, Mapping],
@@ -121,57 +114,6 @@ def targets_text(table: pd.DataFrame, target_r: float, system: str) -> str:
     met = (table.status == "met").sum()
     return (f"Targets of r above {target_r:g} for {system}: " + "; ".join(out)
             + f". {met} of {len(table)} dimensions have their whole interval above it.")
-
-
-def robustness_figure(summary: pd.DataFrame, metric: str = "mean_r2") -> Figure:
-    """One panel per perturbation: the metric against the level, one line per system, with
-    intervals; the unseen piano as a point beside the clean score."""
-    part = summary[(summary.metric == metric) & (summary.perturbation != "piano")]
-    names = list(dict.fromkeys(part.perturbation))
-    colours = {system: f"C{i}" for i, system in enumerate(dict.fromkeys(part.system))}
-    fig, axes = plt.subplots(1, len(names), figsize=(2.4 * len(names) + 1, 3.0), sharey=True,
-                             squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        rows = part[part.perturbation == name]
-        finite = rows.level[np.isfinite(rows.level)]
-        clean = finite.max() + (np.ptp(finite) or 1) / 3  # where an infinite level is drawn
-        for system, p in rows.groupby("system", sort=False):
-            p = p.assign(x=p.level.where(np.isfinite(p.level), clean)).sort_values("x")
-            ax.plot(p.x, p.estimate, "o-", ms=3, color=colours[system])
-            ax.fill_between(p.x, p.ci_lo, p.ci_hi, color=colours[system], alpha=0.2)
-        if not np.isfinite(rows.level).all():
-            ticks = sorted(set(finite)) + [clean]
-            ax.set_xticks(ticks, [f"{t:g}" for t in ticks[:-1]] + ["∞"], fontsize=7)
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel(PERTURBATION_UNITS.get(name, "level"), fontsize=8)
-        ax.axhline(0, color="k", lw=0.6)
-    axes[0][0].set_ylabel(METRIC_TITLES.get(metric, metric))
-    handles = [plt.Line2D([], [], color=c, marker="o", ms=3) for c in colours.values()]
-    axes[0][-1].legend(handles, list(colours), frameon=False, fontsize=8, loc="upper left",
-                       bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    return fig
-
-
-def robustness_text(summary: pd.DataFrame, clean: Mapping[str, tuple[str, float]]) -> str:
-    """Per system: its clean pooled R² and the perturbation levels whose interval lies wholly
-    below the clean estimate, worst first. ``clean``: {system: (perturbation, identity level)}
-    naming the row that is the clean score."""
-    part = summary[summary.metric == "mean_r2"]
-    out = []
-    for system, p in part.groupby("system", sort=False):
-        name, level = clean[system]
-        c = p[(p.perturbation == name) & (p.level == level)].iloc[0]
-        hurt = p[p.ci_hi < c.estimate].sort_values("estimate")
-        said = [(WHOLE.get(r.perturbation) or f"{r.perturbation} at "
-                 f"{LEVEL_WORDS.get(r.perturbation, '{:g}').format(r.level)}") + " "
-                f"({r.estimate:.3f} [{r.ci_lo:.3f}, {r.ci_hi:.3f}])" for r in hurt.itertuples()]
-        out.append(f"The {system} scores {c.estimate:.3f} [{c.ci_lo:.3f}, {c.ci_hi:.3f}] on "
-                   "clean inputs; "
-                   + (f"{join_items(said)} {'lies' if len(said) == 1 else 'lie'} wholly below "
-                      "that" if said else "no perturbation level's interval lies wholly below "
-                      "that") + ".")
-    return " ".join(out)
 
 
 def coverage_by_split(y: pd.DataFrame, oof: pd.DataFrame, level: float) -> pd.DataFrame:

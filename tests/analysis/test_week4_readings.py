@@ -86,18 +86,6 @@ def test_conformal_coverage_by_split_is_near_nominal_on_exchangeable_data():
     assert "piece split" in text and "below" not in text
 
 
-def test_robustness_text_names_only_levels_wholly_below_the_clean_score():
-    rows = [("gain", 0.0, 0.30, 0.25, 0.35), ("gain", 6.0, 0.29, 0.24, 0.34),
-            ("noise", 10.0, 0.05, 0.00, 0.10), ("noise", 40.0, 0.28, 0.22, 0.33)]
-    table = pd.DataFrame([{"system": "audio forest", "perturbation": p, "level": lv,
-                           "metric": "mean_r2", "estimate": e, "ci_lo": lo, "ci_hi": hi}
-                          for p, lv, e, lo, hi in rows])
-    table = pd.concat([table, table.iloc[[2]].assign(perturbation="piano", level=1.0)])
-    text = say.robustness_text(table, {"audio forest": ("gain", 0.0)})
-    assert "the unseen piano (0.050" in text
-    assert "noise at 10 dB SNR (" in text and "noise at 40" not in text and "gain at" not in text
-
-
 def test_best_and_gap_sentences_follow_the_numbers():
     def summary(values):
         return pd.DataFrame([{"system": s, "kind": "piece", "performances": "all",
@@ -189,3 +177,11 @@ def test_a_split_table_lists_every_system_best_first_with_human_columns():
                                    "pairwise accuracy, human only"]
     assert table.loc["strong", "R², human only"].startswith("0.400 [")
     assert systems.split_table(pd.DataFrame(rows), "work") is None
+
+
+def test_a_recipe_with_excerpt_relative_descriptors_is_called_transductive():
+    from percepiano.analysis import systems
+
+    assert "transductive" in systems.transductive_note(
+        "week2_descriptors: forest, + excerpt-relative")
+    assert systems.transductive_note("week2_descriptors: forest, + music-level") == ""
