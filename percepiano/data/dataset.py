@@ -322,6 +322,12 @@ def _restrict(ds: PercePiano, names: list[str]) -> PercePiano:
                    rated=ds.rated[ds.rated["name"].isin(names)])
 
 
+def without(ds: PercePiano, names) -> PercePiano:
+    """``ds`` without the segments ``names`` (those not in it are ignored)."""
+    drop = set(names)
+    return _restrict(ds, [n for n in ds.names if n not in drop])
+
+
 def subset(ds: PercePiano, max_segments: int | None) -> PercePiano:
     """``ds`` restricted to at most ``max_segments`` segments, taken as whole excerpts (every
     performance of each) so a small run keeps what the evaluation needs: several performances

@@ -1,5 +1,7 @@
-"""The final exam runs in the smoke profile: it trains on the development part only, reads the
-exam once, refuses a second read before fitting anything unless forced, and stores no label."""
+"""The final exam experiment runs in the smoke profile on a stand-in exam of development music
+(no real exam label is read outside the quick and full profiles): it trains on the rest of the
+development part only, reads the stand-in once, refuses a second read before fitting anything
+unless forced, and stores no label."""
 
 import numpy as np
 import pytest
@@ -21,9 +23,12 @@ def test_final_exam_reads_the_exam_once_and_refuses_a_second_read(ds, smoke_run,
     oof, m = res.oof, res.metrics
     assert set(oof.part) == {"development", "exam"}
     assert set(oof.system) == set(results.SYSTEMS)
-    locked = set(exam.final_exam_names())
+    locked = set(results.stand_in_names(ds.segments, 40))
     dev_rows, exam_rows = oof[oof.part == "development"], oof[oof.part == "exam"]
-    assert not set(dev_rows.index) & locked and set(exam_rows.index) <= locked
+    assert set(exam_rows.index) == locked and not set(exam_rows.index) & set(
+        exam.final_exam_names())
+    groups = ds.segments.music_group
+    assert not set(groups[list(set(dev_rows.index))]) & set(groups[list(locked)])
     assert len(set(exam_rows.index)) == m["exam"]["segments"] > 0
     assert set(oof.columns) == {*DIMENSIONS, "system", "seed", "fold", "part"}  # no label
     # the reference is the best development system, chosen before the exam was scored
@@ -41,13 +46,11 @@ def test_final_exam_reads_the_exam_once_and_refuses_a_second_read(ds, smoke_run,
     assert results.exam_results("smoke").metrics["exam_r2"] == m["exam_r2"]
 
 
-def test_exam_names_keeps_whole_excerpts(ds):
-    from percepiano.data import dataset
-
-    segments = dataset.load(part="all").segments
-    every = results.exam_names(segments, None)
-    assert every == sorted(exam.final_exam_names())
-    few = results.exam_names(segments, 40)
-    assert 0 < len(few) <= 40 and set(few) <= set(every)
-    kept = set(segments.loc[few, "excerpt"])
-    assert set(segments.loc[every][segments.loc[every, "excerpt"].isin(kept)].index) == set(few)
+def test_the_smoke_stand_in_exam_is_whole_development_music_groups(ds):
+    segments = ds.segments
+    few = results.stand_in_names(segments, 40)
+    assert 0 < len(few) <= 40 and set(few) <= set(ds.names)
+    assert not set(few) & set(exam.final_exam_names())
+    kept = set(segments.loc[few, "music_group"])
+    assert set(segments.index[segments.music_group.isin(kept)]) == set(few)
+    assert len(results.stand_in_names(segments, 1)) > 1  # at least one whole group
