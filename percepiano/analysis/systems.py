@@ -26,13 +26,16 @@ import pandas as pd
 
 from percepiano.data.dataset import DIMENSIONS
 
-# name: (experiment, rows of its out-of-fold table)
-SYSTEMS: dict[str, tuple[str, dict]] = {
+# name: (experiment, rows of its out-of-fold table), or a list of them (one per split)
+SYSTEMS: dict[str, tuple[str, dict] | list[tuple[str, dict]]] = {
     "forest (MIDI descriptors)": ("forest_baselines", {"features": "midi"}),
     "forest (audio descriptors)": ("forest_baselines", {"features": "audio"}),
     "forest (MIDI + audio)": ("forest_baselines", {"features": "both"}),
     "extra trees (MIDI + audio)": ("week3_splits", {"learner": "extra trees"}),
-    "LightGBM (MIDI + audio)": ("week3_splits", {"learner": "LightGBM"}),
+    # the piece split's LightGBM is the ensembles table's (one run of the recipe per split)
+    "LightGBM (MIDI + audio)": [("week3_ensembles", {"config": "LightGBM"}),
+                                *(("week3_splits", {"learner": "LightGBM", "kind": kind})
+                                  for kind in ("performer", "work"))],
     "descriptor net": ("week3_splits", {"learner": "descriptor net"}),
     "AST micro (the default)": ("ast_cv", {}),  # week1_architecture's "size: micro" too
     **{f"AST {size}": ("week1_architecture", {"config": f"size: {size}"})
@@ -93,6 +96,12 @@ def best_week2(load: Callable, y: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     return best[0], best[1]
 
 
+def sources(system: str) -> list[tuple[str, dict]]:
+    """[(experiment, rows of its out-of-fold table)] that ``SYSTEMS`` gives ``system``."""
+    given = SYSTEMS[system]
+    return given if isinstance(given, list) else [given]
+
+
 def transductive_note(recipe: str) -> str:
     """A clause for a system whose name says it reads excerpt-relative descriptors
     (``features.music.excerpt_relative``): each test take is centred on the other test takes
@@ -112,8 +121,8 @@ def collect(load: Callable, y: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     results (``experiments.load``), called once per experiment (several systems share one, and
     reading an out-of-fold table takes a while); ``y``: the development labels."""
     load, parts = functools.cache(load), []
-    for system, (name, where) in SYSTEMS.items():
-        part = _rows(load(name).oof, where)
+    for system in SYSTEMS:
+        part = pd.concat([_rows(load(name).oof, where) for name, where in sources(system)])
         part = part[part.kind.isin(SHOWN_KINDS)]
         if len(part):  # a small profile may not run every configuration
             parts.append(part[KEEP].assign(system=system))

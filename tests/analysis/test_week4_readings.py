@@ -24,8 +24,9 @@ def _oof(n=400, seeds=(0, 1), folds=4, noise=1.0, seed=0, kind="piece"):
 def test_every_system_names_a_registered_experiment_and_every_target_its_dimensions():
     from percepiano import experiments
 
-    for name, (experiment, where) in {**systems.SYSTEMS, "route": systems.ROUTE,
-                                      "few": systems.FEWSHOT}.items():
+    given = [(name, source) for name in systems.SYSTEMS for source in systems.sources(name)]
+    for name, (experiment, where) in [*given, ("route", systems.ROUTE),
+                                      ("few", systems.FEWSHOT)]:
         assert experiment in experiments.REGISTRY, name
         assert isinstance(where, dict)
     for name in systems.WEEK2:
@@ -39,7 +40,7 @@ def test_collect_reads_each_experiment_once_and_names_the_best_week2_recipe():
 
     y, base = _oof(n=30, seeds=(0,))
     blocks = {}  # experiment: a block of rows per system it stores, with its columns set
-    for experiment, where in systems.SYSTEMS.values():
+    for experiment, where in [s for name in systems.SYSTEMS for s in systems.sources(name)]:
         values = {k: v.replace("*", "3 seeds") for k, v in where.items()}
         blocks.setdefault(experiment, []).append(base.assign(**values))
     for k, experiment in enumerate(systems.WEEK2):  # week2_fusion's recipe is the best one
@@ -55,7 +56,12 @@ def test_collect_reads_each_experiment_once_and_names_the_best_week2_recipe():
     assert sorted(calls) == sorted(blocks)  # once each, though several systems share one
     assert set(oof.system) == {*systems.SYSTEMS, systems.BEST_WEEK2}
     assert recipe == "week2_fusion: forest, c2"
-    assert len(oof) == 30 * (len(systems.SYSTEMS) + 1)
+    sizes = oof.groupby("system").size()
+    assert sizes[systems.BEST_WEEK2] == 30
+    for name in systems.SYSTEMS:  # one block per source: one split each, or every split
+        assert sizes[name] == 30 * len(systems.sources(name)), name
+    lgbm = oof[oof.system == "LightGBM (MIDI + audio)"]
+    assert set(lgbm.kind) == {"piece", "performer", "work"}
 
 
 def test_targets_say_met_missed_or_unsure_from_the_interval():
