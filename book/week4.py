@@ -204,8 +204,10 @@ rsum = page.summary(rob.oof.drop(columns="fold"), ["system", "perturbation", "le
                     kind="piece", human=False)
 plots.glue_figure("fig_w4_robust", robust.robustness_figure(rsum))
 clean_rows = {"audio forest": ("gain", 0.0), "MIDI forest": ("velocity", 1.0)}
-paired = robust.versus_clean(page, rob.oof, clean_rows)
-display(Markdown(robust.robustness_text(paired, rsum, clean_rows)))
+identities = {k: v[0] for k, v in rob.provenance["config"]["levels"].items()}
+paired = robust.versus_clean(page, rob.oof, clean_rows, identities)
+rob_groups = page.units["piece"].loc[rob.oof.index.unique()].nunique()
+display(Markdown(robust.robustness_text(paired, rsum, clean_rows, rob_groups)))
 display(plots.table(robust.versus_table(paired), "Each perturbed level minus the clean score "
                     "of the same system on the same segments, paired: pooled R² and "
                     f"within-excerpt pairwise accuracy with {stats.LEVEL:.0%} bootstrap "

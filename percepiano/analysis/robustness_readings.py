@@ -37,14 +37,17 @@ def level_name(perturbation: str, level: float) -> str:
         f"{perturbation} at {LEVEL_WORDS.get(perturbation, '{:g}').format(level)}")
 
 
-def levels(oof: pd.DataFrame, clean: Mapping[str, tuple[str, float]]) -> dict[str, dict]:
+def levels(oof: pd.DataFrame, clean: Mapping[str, tuple[str, float]],
+           identities: Mapping[str, float]) -> dict[str, dict]:
     """{system: {name: predictions}} for ``evaluation.stats.compare``: the clean row first
-    (named "clean"), then every other level (``level_name``), each a DataFrame indexed by
-    segment with the 19 dimensions (and ``seed`` where stored; the fold is left out: the
+    (named "clean"), then every level that perturbs (``level_name``), each a DataFrame indexed
+    by segment with the 19 dimensions (and ``seed`` where stored; the fold is left out: the
     experiment may hold out a single fold, too few for per-fold statistics). ``oof``: the
     experiment's out-of-fold table (columns ``system``, ``perturbation``, ``level``);
-    ``clean``: {system: (perturbation, identity level)} naming its clean rows. Raises
-    ValueError when a system has no clean rows."""
+    ``clean``: {system: (perturbation, identity level)} naming its clean rows; ``identities``:
+    {perturbation: its identity level} (the experiment's ``levels``, identity first), whose
+    rows repeat the clean score and are left out. Raises ValueError when a system has no
+    clean rows."""
     keep = [c for c in (*DIMENSIONS, "seed") if c in oof]
     out = {}
     for system, rows in oof.groupby("system", sort=False):
@@ -53,43 +56,59 @@ def levels(oof: pd.DataFrame, clean: Mapping[str, tuple[str, float]]) -> dict[st
         if not is_clean.any():
             raise ValueError(f"{system!r} has no clean rows ({name} at {identity:g})")
         preds = {"clean": rows.loc[is_clean, keep]}
-        for (p, lv), part in rows[~is_clean].groupby(["perturbation", "level"], sort=False):
-            if not (p == name and lv == identity):
+        for (p, lv), part in rows.groupby(["perturbation", "level"], sort=False):
+            if identities.get(p) != lv:
                 preds[level_name(p, lv)] = part[keep]
         out[system] = preds
     return out
 
 
 def versus_clean(page, oof: pd.DataFrame, clean: Mapping[str, tuple[str, float]],
+                 identities: Mapping[str, float],
                  metrics=("mean_r2", "mean_pairwise")) -> pd.DataFrame:
     """Every level of every system against that system's clean score (``levels``), paired:
     ``page.compare`` (``analysis.page.Page``: the piece split's units, permutation test, Holm
     within each system's family), the tables stacked with a ``system`` column."""
     return pd.concat([page.compare(preds, "clean", metrics=metrics).assign(system=system)
-                      for system, preds in levels(oof, clean).items()], ignore_index=True)
+                      for system, preds in levels(oof, clean, identities).items()],
+                     ignore_index=True)
 
 
 def robustness_text(versus: pd.DataFrame, summary: pd.DataFrame,
-                    clean: Mapping[str, tuple[str, float]]) -> str:
+                    clean: Mapping[str, tuple[str, float]], units: int,
+                    alpha: float = 0.05) -> str:
     """Per system: its clean pooled R² with its interval (``summary``: ``stats.summarise``
-    rows by system, perturbation, level), then the levels whose paired difference from clean
-    is significantly below zero (``versus``: ``stats.compare`` tables stacked with a
-    ``system`` column, ``config`` naming the level), largest drop first."""
+    rows by system, perturbation, level), the levels whose paired R² difference from clean
+    is significant after Holm's correction, and those whose interval alone excludes zero
+    (``versus``: ``stats.compare`` tables stacked with a ``system`` column, ``config``
+    naming the level), largest drop first; and, when the ``units`` music groups scored are
+    too few for any of the family's tests to pass Holm's first step (a sign-flip test cannot
+    go below ``2 / 2**units``), says so."""
+    floor = 2.0 / 2 ** units
     out = []
     for system, (name, identity) in clean.items():
         c = summary[(summary.system == system) & (summary.perturbation == name)
                     & (summary.level == identity) & (summary.metric == "mean_r2")].iloc[0]
-        v = versus[(versus.system == system) & (versus.metric == "mean_r2")]
-        hurt = v[v.verdict == "below"].sort_values("difference")
-        said = [f"{r.config} ({r.difference:+.3f} [{r.ci_lo:+.3f}, {r.ci_hi:+.3f}])"
-                for r in hurt.itertuples()]
-        out.append(f"The {system} scores {c.estimate:.3f} [{c.ci_lo:.3f}, {c.ci_hi:.3f}] on "
-                   "clean inputs; paired with that on the same segments, "
-                   + (f"{join_items(said)} {'lowers' if len(said) == 1 else 'lower'} it "
-                      "significantly" if said else "no perturbation level lowers it "
-                      "significantly")
-                   + f" ({len(v)} levels compared; Holm's correction over the system's levels "
-                   "and metrics).")
+        fam = versus[versus.system == system]
+        v = fam[fam.metric == "mean_r2"].sort_values("difference")
+
+        def said(rows):
+            return join_items([f"{r.config} ({r.difference:+.3f} [{r.ci_lo:+.3f}, "
+                               f"{r.ci_hi:+.3f}])" for r in rows.itertuples()])
+        sure = v[v.verdict == "below"]
+        loose = v[(v.verdict == "interval only") & (v.difference < 0)]
+        text = (f"The {system} scores {c.estimate:.3f} [{c.ci_lo:.3f}, {c.ci_hi:.3f}] in R² on "
+                "clean inputs. Paired with that on the same segments, "
+                + (f"{said(sure)} {'lowers' if len(sure) == 1 else 'lower'} it significantly"
+                   if len(sure) else "no level lowers it significantly"))
+        if len(loose):
+            text += (f"; {said(loose)} {'lowers' if len(loose) == 1 else 'lower'} it by an "
+                     "interval that excludes zero, not significantly after Holm's correction")
+        if floor * len(fam) >= alpha:
+            text += (f" (on {units} music groups no sign-flip test can go below "
+                     f"p = {floor:.2g}, so Holm's correction over the {len(fam)} tests of this "
+                     f"family could not reach {alpha:g}: only the intervals can speak)")
+        out.append(text + ".")
     return " ".join(out)
 
 

@@ -27,11 +27,16 @@ def _oof(n_groups=12, per=6, seed=0):
 
 def test_levels_name_the_clean_row_first_and_every_other_level():
     _, oof, _ = _oof()
-    preds = robust.levels(oof, {"audio forest": ("gain", 0.0)})["audio forest"]
+    identities = {"gain": 0.0, "noise": np.inf}
+    preds = robust.levels(oof, {"audio forest": ("gain", 0.0)}, identities)["audio forest"]
     assert list(preds) == ["clean", "noise at 20 dB SNR", "gain at +6 dB"]
+    same = pd.concat([oof, oof[oof.perturbation == "gain"].assign(perturbation="noise",
+                                                                  level=np.inf)])
+    assert list(robust.levels(same, {"audio forest": ("gain", 0.0)}, identities)[
+        "audio forest"]) == ["clean", "noise at 20 dB SNR", "gain at +6 dB"]  # no identity
     assert set(preds["clean"].columns) == set(DIMENSIONS)
     with pytest.raises(ValueError, match="no clean rows"):
-        robust.levels(oof, {"audio forest": ("gain", 3.0)})
+        robust.levels(oof, {"audio forest": ("gain", 3.0)}, identities)
 
 
 def test_a_small_paired_drop_is_found_where_the_unpaired_criterion_misses_it():
@@ -42,15 +47,18 @@ def test_a_small_paired_drop_is_found_where_the_unpaired_criterion_misses_it():
             return stats.compare(y, preds, reference, units, metrics=metrics, n_boot=500)
 
     clean = {"audio forest": ("gain", 0.0)}
-    paired = robust.versus_clean(Page(), oof, clean, metrics=("mean_r2",))
+    paired = robust.versus_clean(Page(), oof, clean, {"gain": 0.0}, metrics=("mean_r2",))
     summary = stats.summarise(y, oof.drop(columns="fold"), ["system", "perturbation", "level"],
                               units, metrics=["mean_r2"], n_boot=500)
     noise = summary[summary.perturbation == "noise"].iloc[0]
     base = summary[(summary.perturbation == "gain") & (summary.level == 0.0)].iloc[0]
     assert noise.ci_hi > base.estimate  # the old, unpaired criterion saw nothing
-    text = robust.robustness_text(paired, summary, clean)
+    text = robust.robustness_text(paired, summary, clean, units.nunique())
     assert "noise at 20 dB SNR (-0." in text and "lowers it significantly" in text
-    assert "gain at +6 dB" not in text and "2 levels compared" in text
+    assert "gain at +6 dB" not in text and "only the intervals" not in text
+    few = robust.robustness_text(paired.assign(verdict="interval only"), summary, clean, 4)
+    assert "by an interval that excludes zero, not significantly" in few
+    assert "on 4 music groups no sign-flip test can go below p = 0.12" in few
     table = robust.versus_table(paired)
     assert table.loc[("audio forest", "noise at 20 dB SNR"), "verdict (pooled R²)"] == "below"
     assert table.loc[("audio forest", "gain at +6 dB"), "verdict (pooled R²)"] == \
