@@ -276,8 +276,9 @@ def jackknife(prep: dict, name: str, metric: str, level: float,
     draws = prep.setdefault("draws", {})
     if "deletions" not in draws:  # one array per factor and ``prep``: the sums are memoised
         draws["deletions"] = small_g.deletions(prep["levels"], prep["n_levels"])
-    without = [value(w) for w in draws["deletions"]]
-    return small_g.t_interval(float(value(once(prep))[0]), without, level)
+    lo, hi, df = small_g.t_interval(value(once(prep))[0], [value(w) for w in draws["deletions"]],
+                                    level)
+    return float(lo), float(hi), df
 
 
 def cluster_bootstrap_ci(y_true, y_pred, clusters, metric: str | Sequence[str] = "mean_r2",

@@ -6,10 +6,9 @@
   units, the jackknife t interval of B - A (``small_g``) instead.
 * **Permutation test** (``permutation``): swaps the predictions of A and B for whole units, a
   sign flip of unit-level differences (exact with few units). With fold ids, the **corrected
-  resampled t-test**
-  (Nadeau & Bengio 2003; Bouckaert & Frank 2004) over per-fold and per-seed differences also
-  accounts for the variance of training sets (``test="corrected_t"``). Effect size: Cohen's
-  d_z of per-fold differences.
+  resampled t-test** (Nadeau & Bengio 2003; Bouckaert & Frank 2004) over per-fold and per-seed
+  differences also accounts for the variance of training sets (``test="corrected_t"``).
+  Effect size: Cohen's d_z of per-fold differences.
 * **Holm** (1979) step-down adjustment over all rows of one family.
 * **Monte Carlo error**: a p-value from n random swaps has standard error
   sqrt(p(1-p)/n); the bootstrap interval ends have the batch error of
