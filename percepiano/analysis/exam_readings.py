@@ -191,7 +191,10 @@ def interval_text(development: pd.DataFrame, exam: pd.DataFrame, dev_groups: int
             f"{dev_groups} music groups; the exam's are {_interval_words(exam)} over its "
             f"{exam_groups}, computed when the exam was read.")
     stale = "interval" not in exam or (exam["interval"] == small_g.PERCENTILE).any()
-    if exam_groups < small_g.SMALL_G and stale:
+    if exam_groups < 2:
+        text += (" With one music group there is nothing to resample: each interval is its "
+                 "estimate, and says nothing of the uncertainty.")
+    elif exam_groups < small_g.SMALL_G and stale:
         text += (f" With fewer than {small_g.SMALL_G} units a percentile interval is too "
                  "short: its spread is about sqrt((G - 1) / G) of the standard error, and its "
                  "ends sit at normal quantiles where Student's t belongs. The code now gives "

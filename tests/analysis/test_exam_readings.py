@@ -31,3 +31,5 @@ def test_interval_sentence_names_each_tables_intervals_and_warns_of_short_ones()
     assert "jackknife t, 6 df intervals over its 7" in fresh and "too narrow" not in fresh
     many = say.interval_text(_summary(small_g.PERCENTILE), _summary(small_g.PERCENTILE), 40, 20)
     assert "too narrow" not in many
+    one = say.interval_text(_summary(small_g.PERCENTILE), _summary(small_g.PERCENTILE), 40, 1)
+    assert "nothing to resample" in one and "too narrow" not in one
