@@ -90,12 +90,17 @@ exam_summary = pd.DataFrame(m["summary"])
 display(plots.table(say.side_by_side(dev_summary, exam_summary),
                     f"Each system's {res.provenance['config']['folds']}-fold piece-split "
                     "cross-validation on the development part beside its one score on the "
-                    f"final exam; {stats.LEVEL:.0%} bootstrap intervals over music groups."))
+                    f"final exam; {stats.LEVEL:.0%} intervals over music groups (which "
+                    "intervals: the text below)."))
 plots.glue_figure("fig_fx", say.exam_figure(dev_summary, exam_summary))
-display(Markdown(say.gap_text(dev_summary, exam_summary, m["reference"])))
+dev_groups = page.units["piece"].loc[dev.index.unique()].nunique()
+display(Markdown(say.gap_text(dev_summary, exam_summary, m["reference"]) + " "
+                 + say.interval_text(dev_summary, exam_summary, dev_groups,
+                                     m["exam"]["music_groups"])))
 paired = pd.DataFrame(m["paired"])
 display(Markdown(tally(paired, f"{m['reference']} on the exam") + " "
-                 + say.power_text(paired, m["exam"]["music_groups"])))
+                 + say.power_text(paired, m["exam"]["music_groups"]) + " "
+                 + say.reach_text(m["exam"]["music_groups"], len(paired))))
 
 # %% [markdown]
 # ```{glue:figure} fig_fx
@@ -103,7 +108,7 @@ display(Markdown(tally(paired, f"{m['reference']} on the exam") + " "
 #
 # Pooled R² (left) and within-excerpt pairwise accuracy (right) of each examined system, on
 # the development cross-validation and on the final exam, with {glue:text}`level:.0%`
-# bootstrap intervals over music groups.
+# intervals over music groups (the text before the figure says which).
 # ```
 #
 # ## What saw the exam before it was locked

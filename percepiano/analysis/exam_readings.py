@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from percepiano.evaluation import small_g
 from percepiano.evaluation.verdicts import join_items
 
 NAMES = {"mean_r2": "R²", "mean_r": "r", "mean_within_rho": "within-excerpt ρ",
@@ -153,6 +154,54 @@ def power_text(paired: pd.DataFrame, groups: int) -> str:
     return (f"{len(weak)} of the {len(excl)} differences whose interval excludes zero "
             f"{'is' if len(weak) == 1 else 'are'} not significant after Holm's "
             f"correction.{small}")
+
+
+def reach_text(groups: int, tests: int, alpha: float = 0.05) -> str:
+    """Whether a family of ``tests`` paired sign-flip tests over ``groups`` music groups could
+    reach significance at ``alpha`` after Holm's correction at all: the smallest two-sided
+    p-value such a test gives (``small_g.sign_flip_floor``, 2 / 2^G) and the smallest
+    Holm-adjusted one (``small_g.holm_floor``)."""
+    floor, holm = small_g.sign_flip_floor(groups), small_g.holm_floor(groups, tests)
+    said = (f"With {groups} music groups, a test that swaps whole groups between two systems "
+            f"cannot give a two-sided p-value below 2/2^{groups} = {floor:.3g}, and Holm's first "
+            f"step over the {tests} tests multiplies the smallest p-value by {tests}, so no "
+            f"adjusted p-value could fall below {holm:.3g}: ")
+    if holm >= alpha:
+        return said + (f"significance at {alpha:g} was out of reach by design, however large "
+                       "the differences.")
+    return said + f"significance at {alpha:g} was within reach."
+
+
+def _interval_words(table: pd.DataFrame) -> str:
+    """The intervals of a ``summarise`` table in words; tables stored before the ``interval``
+    column existed hold percentile bootstrap intervals."""
+    if "interval" not in table or table["interval"].isna().all():
+        return small_g.PERCENTILE + " intervals"
+    kinds = [small_g.describe(k, d) for k, d in
+             table[["interval", "df"]].drop_duplicates("interval").itertuples(index=False)]
+    return join_items(kinds) + " intervals"
+
+
+def interval_text(development: pd.DataFrame, exam: pd.DataFrame, dev_groups: int,
+                  exam_groups: int) -> str:
+    """Which intervals the development and exam tables hold, over how many music groups, and
+    whether the exam's are percentile bootstrap intervals over fewer than ``small_g.SMALL_G``
+    groups, which are too short (``small_g``)."""
+    text = (f"The development table's intervals are {_interval_words(development)} over "
+            f"{dev_groups} music groups; the exam's are {_interval_words(exam)} over its "
+            f"{exam_groups}, computed when the exam was read.")
+    stale = "interval" not in exam or (exam["interval"] == small_g.PERCENTILE).any()
+    if exam_groups < 2:
+        text += (" With one music group there is nothing to resample: each interval is its "
+                 "estimate, and says nothing of the uncertainty.")
+    elif exam_groups < small_g.SMALL_G and stale:
+        text += (f" With fewer than {small_g.SMALL_G} units a percentile interval is too "
+                 "short: its spread is about sqrt((G - 1) / G) of the standard error, and its "
+                 "ends sit at normal quantiles where Student's t belongs. The code now gives "
+                 f"jackknife t intervals with G - 1 = {exam_groups - 1} degrees of freedom "
+                 "there, and a new reading of the exam would carry them; read the exam's "
+                 "intervals above as too narrow.")
+    return text
 
 
 def our_rows(development: pd.DataFrame, exam: pd.DataFrame, folds: int) -> pd.DataFrame:

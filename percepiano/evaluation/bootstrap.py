@@ -11,7 +11,9 @@
 * **The interval** is the percentile interval (Efron & Tibshirani 1993, ch. 13) of the metric on
   the pooled out-of-fold predictions of each resample. Its **Monte Carlo error** (how far the
   ends would move with another resampling seed) is estimated from 20 disjoint batches of the
-  resamples: the standard deviation of the batch ends over sqrt(20).
+  resamples: the standard deviation of the batch ends over sqrt(20). With fewer than
+  ``small_g.SMALL_G`` units of a factor the percentile interval under-covers, and the
+  jackknife t interval of ``small_g`` (the same leave-one-unit-out sums) replaces it.
 * **Fast path**: the metric of a resample is computed from sufficient statistics summed per
   *cell* (one unit, or one performer x music combination), weighted by the cell's multiplicity.
   Within-excerpt pairs are formed inside one excerpt and one test fold; a pair whose two
@@ -36,6 +38,7 @@ import pandas as pd
 
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.evaluation import metrics as M
+from percepiano.evaluation import small_g
 from percepiano.evaluation.within import within_shares
 
 LEVEL = 0.95  # of every interval the book shows
@@ -248,7 +251,7 @@ def once(prep: dict) -> np.ndarray:
     return prep.setdefault("draws", {}).setdefault("once", np.ones((1, len(prep["levels"]))))
 
 
-def interval(samples: np.ndarray, level: float) -> tuple[float, float, float, float]:
+def percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float, float, float]:
     """Percentile interval of ``samples`` (B,) and the Monte Carlo standard error of each end."""
     q = [50 * (1 - level), 50 * (1 + level)]
     lo, hi = np.nanpercentile(samples, q)
@@ -262,29 +265,53 @@ def sd(v: np.ndarray) -> float:
     return float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
 
 
+def jackknife(prep: dict, name: str, metric: str, level: float,
+              baseline: str | None = None) -> tuple[float, float, float]:
+    """``small_g.t_interval`` of ``name``'s metric (minus ``baseline``'s: a paired difference),
+    seed-averaged, around its estimate: (lo, hi, degrees of freedom)."""
+    def value(w):
+        v = values(prep, [(name, w)], metric)
+        return (v if baseline is None else v - values(prep, [(baseline, w)], metric)).mean(1)
+
+    draws = prep.setdefault("draws", {})
+    if "deletions" not in draws:  # one array per factor and ``prep``: the sums are memoised
+        draws["deletions"] = small_g.deletions(prep["levels"], prep["n_levels"])
+    lo, hi, df = small_g.t_interval(value(once(prep))[0], [value(w) for w in draws["deletions"]],
+                                    level)
+    return float(lo), float(hi), df
+
+
 def cluster_bootstrap_ci(y_true, y_pred, clusters, metric: str | Sequence[str] = "mean_r2",
                          groups=None, n_boot: int = N_RESAMPLES, level: float = LEVEL,
-                         seed: int = 0):
-    """Seed-averaged metric with a bootstrap percentile interval over ``clusters``.
+                         seed: int = 0, interval: str = "auto"):
+    """Seed-averaged metric with an interval over ``clusters``: the bootstrap percentile
+    interval, or with fewer than ``small_g.SMALL_G`` units the jackknife t interval
+    (``small_g``; ``interval``: ``"auto"``, ``"percentile"`` or ``"jackknife"`` forces one).
 
     ``y_pred``: an array (n, d) or (seeds, n, d) in the rows of ``y_true``, or a DataFrame
     indexed by segment (long, with a ``seed`` column, for several seeds). ``clusters``: what is
     resampled (``units``): a Series (one-way) or a two-column DataFrame (crossed, two-way), or an
     array in the rows of ``y_true``; ``groups``: the excerpt of each segment, for within-excerpt
     metrics. One metric gives ``(estimate, lo, hi)``; a list gives a DataFrame indexed by metric:
-    estimate, ci_lo, ci_hi, ci_lo_mc_se, ci_hi_mc_se, seed_sd, n_seeds. Raises ValueError on
-    misaligned inputs or an unknown metric.
+    estimate, ci_lo, ci_hi, ci_lo_mc_se, ci_hi_mc_se (0 for the jackknife), seed_sd, n_seeds,
+    interval (``small_g.PERCENTILE`` or ``small_g.JACKKNIFE``), df (its degrees of freedom;
+    NaN for the bootstrap). Raises ValueError on misaligned inputs or an unknown metric or
+    interval.
     """
     names = [metric] if isinstance(metric, str) else list(metric)
     prep = _prepare(y_true, {"pred": y_pred}, clusters, groups, "pred")
-    one, w, rows = once(prep), weights(prep, n_boot, seed), []
+    kind, one, rows = small_g.method(prep["n_levels"], interval), once(prep), []
     for m in names:
         check(m, groups)
         per_seed = values(prep, [("pred", one)], m)[0]
-        lo, hi, se_lo, se_hi = interval(values(prep, [("pred", w)], m).mean(1), level)
+        if kind == small_g.JACKKNIFE:
+            (lo, hi, df), se_lo, se_hi = jackknife(prep, "pred", m, level), 0.0, 0.0
+        else:
+            boot, df = values(prep, [("pred", weights(prep, n_boot, seed))], m), float("nan")
+            lo, hi, se_lo, se_hi = percentile_interval(boot.mean(1), level)
         rows.append({"metric": m, "estimate": float(per_seed.mean()), "ci_lo": lo, "ci_hi": hi,
                      "ci_lo_mc_se": se_lo, "ci_hi_mc_se": se_hi, "seed_sd": sd(per_seed),
-                     "n_seeds": len(per_seed)})
+                     "n_seeds": len(per_seed), "interval": kind, "df": df})
     if isinstance(metric, str):
         return rows[0]["estimate"], rows[0]["ci_lo"], rows[0]["ci_hi"]
     return pd.DataFrame(rows).set_index("metric")

@@ -2,21 +2,20 @@
 
 * **Paired**: configurations A and B are scored on the same segments, folds and seeds, and every
   bootstrap resample (``bootstrap``: the units each split generalises over) uses the same draw
-  for both, so the interval is for the difference B - A.
-* **Permutation test**: swaps the predictions of A and B for whole units (a sign flip of
-  unit-level differences; p = (1 + #{|null| >= |observed|}) / (1 + n_perm), Phipson & Smyth
-  2010). With two crossed factors (performers x music) no unit is independent of the others, so
-  the test swaps by each factor in turn and reports the larger p-value (conservative). It needs
-  only the stored out-of-fold predictions and works for every metric; it conditions on the
-  trained models. With fold ids, the **corrected resampled t-test** (Nadeau & Bengio 2003;
-  Bouckaert & Frank 2004) over per-fold and per-seed differences also accounts for the variance
-  of training sets (``test="corrected_t"``). Effect size: Cohen's d_z of per-fold differences.
+  for both, so the interval is for the difference B - A; with fewer than ``small_g.SMALL_G``
+  units, the jackknife t interval of B - A (``small_g``) instead.
+* **Permutation test** (``permutation``): swaps the predictions of A and B for whole units, a
+  sign flip of unit-level differences (exact with few units). With fold ids, the **corrected
+  resampled t-test** (Nadeau & Bengio 2003; Bouckaert & Frank 2004) over per-fold and per-seed
+  differences also accounts for the variance of training sets (``test="corrected_t"``).
+  Effect size: Cohen's d_z of per-fold differences.
 * **Holm** (1979) step-down adjustment over all rows of one family.
-* **Monte Carlo error**: a p-value from n permutations has standard error sqrt(p(1-p)/n); the
-  interval ends have the batch error of ``bootstrap.interval``. A row whose adjusted p-value or
-  interval end lies within ``Z_MC`` standard errors of its threshold is resampled again with
-  ``ESCALATE`` times as many draws; if it is still that close, it is marked **borderline**: its
-  verdict could change with the resampling seed.
+* **Monte Carlo error**: a p-value from n random swaps has standard error
+  sqrt(p(1-p)/n); the bootstrap interval ends have the batch error of
+  ``bootstrap.percentile_interval`` (an exact test and a jackknife interval have none). A row
+  whose adjusted p-value or interval end lies within ``Z_MC`` standard errors of its threshold
+  is resampled again with ``ESCALATE`` times as many draws; if it is still that close, it is
+  marked **borderline**: its verdict could change with the resampling seed.
 """
 
 from __future__ import annotations
@@ -30,6 +29,8 @@ from scipy import stats as sps
 
 from percepiano.evaluation import bootstrap as B
 from percepiano.evaluation import metrics as M
+from percepiano.evaluation import small_g
+from percepiano.evaluation.permutation import permutation_p
 
 Z_MC = 3.0  # Monte Carlo standard errors from a threshold that make a verdict borderline
 ESCALATE = 5  # a borderline row is resampled again with this many times more draws
@@ -53,44 +54,6 @@ def corrected_ttest(differences, n_train: int, n_test: int) -> tuple[float, floa
         return (0.0, 1.0) if d.mean() == 0 else (float(np.sign(d.mean()) * np.inf), 0.0)
     t = d.mean() / se
     return float(t), float(2 * sps.t.sf(abs(t), len(d) - 1))
-
-
-def _swaps(prep: dict, factor: int, n_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``flips`` and its complement (the cells that keep their own predictions), drawn once per
-    ``prep``, number and seed."""
-    draws, key = prep.setdefault("draws", {}), ("flips", factor, n_perm, seed)
-    if key not in draws:
-        rng = np.random.default_rng([seed, 1, factor])
-        per_unit = rng.integers(0, 2, (n_perm, prep["n_levels"][factor])).astype(np.float64)
-        swap = per_unit[:, prep["levels"][:, factor]]
-        draws[key] = swap, 1 - swap
-    return draws[key]
-
-
-def flips(prep: dict, factor: int, n_perm: int, seed: int) -> np.ndarray:
-    """(n_perm, C) 0/1 per cell: which cells swap their two predictions, drawn per unit of
-    ``factor`` (all cells of a unit swap together)."""
-    return _swaps(prep, factor, n_perm, seed)[0]
-
-
-def _permutation_p(prep: dict, a: str, b: str, metric: str, n_perm: int, seed: int) -> float:
-    one, out = B.once(prep), []
-    observed = (B.values(prep, [(b, one)], metric) - B.values(prep, [(a, one)], metric)).mean()
-    for factor in range(len(prep["n_levels"])):
-        swap, keep = _swaps(prep, factor, n_perm, seed)
-        null = (B.values(prep, [(b, keep), (a, swap)], metric)
-                - B.values(prep, [(a, keep), (b, swap)], metric)).mean(1)
-        extreme = np.sum(np.abs(null) >= abs(observed) - 1e-12)  # ties count against H1
-        out.append((1 + extreme) / (1 + n_perm))
-    return float(max(out))
-
-
-def paired_permutation_test(y_true, pred_a, pred_b, clusters, metric: str = "mean_r2",
-                            groups=None, n_perm: int = B.N_RESAMPLES, seed: int = 0) -> float:
-    """Two-sided p-value for "A and B score alike", swapping their predictions per unit."""
-    B.check(metric, groups)
-    prep = B._prepare(y_true, {"a": pred_a, "b": pred_b}, clusters, groups, "a")
-    return _permutation_p(prep, "a", "b", metric, n_perm, seed)
 
 
 def _metric(y, p, groups, metric: str) -> float:
@@ -134,11 +97,14 @@ def _pairwise_by_fold(prep: dict, name: str) -> np.ndarray:
 
 
 def _row(prep, baseline, name, m, test, n, level, seed) -> dict:
-    one = B.once(prep)
+    one, kind = B.once(prep), prep.get("interval") or small_g.method(prep["n_levels"])
     a, b = (B.values(prep, [(k, one)], m)[0] for k in (baseline, name))
-    w = B.weights(prep, n, seed)
-    boot = B.values(prep, [(name, w)], m) - B.values(prep, [(baseline, w)], m)
-    lo, hi, se_lo, se_hi = B.interval(boot.mean(1), level)
+    if kind == small_g.JACKKNIFE:
+        (lo, hi, df), se_lo, se_hi = B.jackknife(prep, name, m, level, baseline), 0.0, 0.0
+    else:
+        w, df = B.weights(prep, n, seed), float("nan")
+        boot = B.values(prep, [(name, w)], m) - B.values(prep, [(baseline, w)], m)
+        lo, hi, se_lo, se_hi = B.percentile_interval(boot.mean(1), level)
     effect = p = float("nan")
     folds = prep["folds"]
     if folds is not None:
@@ -149,14 +115,13 @@ def _row(prep, baseline, name, m, test, n, level, seed) -> dict:
         p = corrected_ttest(d, len(prep["y"]) - n_test, n_test)[1]
     p_se = 0.0
     if test == "permutation":
-        p = _permutation_p(prep, baseline, name, m, n, seed)
-        p_se = float(np.sqrt(p * (1 - p) / n))
+        p, p_se = permutation_p(prep, baseline, name, m, n, seed)
     return {"config": name, "baseline": baseline, "metric": m,
             "estimate_baseline": float(a.mean()), "estimate_config": float(b.mean()),
             "difference": float((b - a).mean()), "ci_lo": lo, "ci_hi": hi,
             "seed_sd": B.sd(b - a), "n_seeds": len(a), "effect_size": effect, "p": p,
             "test": test, "ci_lo_mc_se": se_lo, "ci_hi_mc_se": se_hi, "p_mc_se": p_se,
-            "n_resamples": n}
+            "n_resamples": n, "interval": kind, "df": df}
 
 
 def _rows(jobs: list, which, baseline: str, test: str, n: int, level: float,
@@ -196,7 +161,8 @@ def mark(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 def compare(y_true, predictions: Mapping, baseline: str, clusters, groups=None,
             metrics: Sequence[str] = ("mean_r2", "mean_pairwise"), test: str = "permutation",
             n_boot: int = B.N_RESAMPLES, n_perm: int | None = None, level: float = B.LEVEL,
-            alpha: float = 0.05, seed: int | Sequence[int] = 0) -> pd.DataFrame:
+            alpha: float = 0.05, seed: int | Sequence[int] = 0,
+            interval: str = "auto") -> pd.DataFrame:
     """Every configuration against ``baseline``, on every metric: one tidy row per pair.
 
     ``predictions``: {name: DataFrame indexed by segment with the dimension columns (and
@@ -205,26 +171,34 @@ def compare(y_true, predictions: Mapping, baseline: str, clusters, groups=None,
     ``clusters``: the units to resample (``units.units``). ``test``: ``"permutation"``
     (default) or ``"corrected_t"`` (needs folds). One number of resamples serves the bootstrap
     and the permutations (``n_perm`` is kept for old calls and must equal it when given); rows
-    near a threshold are redone with ``ESCALATE`` times as many. Columns: config, baseline,
-    metric, estimate_baseline, estimate_config, difference (config - baseline), ci_lo, ci_hi,
-    seed_sd, n_seeds, effect_size, p, test, ci_lo_mc_se, ci_hi_mc_se, p_mc_se, n_resamples,
-    p_holm, excludes_zero, significant, borderline, verdict. Several resampling ``seed`` values
+    near a threshold are redone with ``ESCALATE`` times as many; with 2^G <= that number for G
+    units, the permutation test enumerates every assignment (exact, no Monte Carlo error).
+    ``interval``: the difference's interval, ``"auto"`` (the percentile bootstrap; the jackknife
+    t interval of ``small_g`` where a factor has fewer than ``small_g.SMALL_G`` units),
+    ``"percentile"`` or ``"jackknife"``. Columns: config, baseline, metric, estimate_baseline,
+    estimate_config, difference (config - baseline), ci_lo, ci_hi, seed_sd, n_seeds,
+    effect_size, p, test, ci_lo_mc_se, ci_hi_mc_se, p_mc_se (0 where analytic or exact),
+    n_resamples, interval (``small_g.PERCENTILE`` or ``small_g.JACKKNIFE``), df (its degrees
+    of freedom; NaN for the bootstrap), p_holm, excludes_zero, significant, borderline,
+    verdict. Several resampling ``seed`` values
     give one table per seed (the models' statistics computed once), stacked with a
     ``resampling_seed`` column: how far the verdicts depend on the draws. Raises ValueError on
     misaligned, unpaired or unknown inputs.
     """
     n = n_boot if n_perm is None else max(n_boot, n_perm)
-    prep = _prepared(y_true, predictions, baseline, clusters, groups, metrics, test)
+    prep = _prepared(y_true, predictions, baseline, clusters, groups, metrics, test, interval)
     names = [name for name in predictions if name != baseline]
     return _family([(None, prep, names)], baseline, metrics, test, n, level, alpha, seed)
 
 
-def _prepared(y_true, predictions, baseline, clusters, groups, metrics, test) -> dict:
+def _prepared(y_true, predictions, baseline, clusters, groups, metrics, test,
+              interval: str = "auto") -> dict:
     if baseline not in predictions:
         raise ValueError(f"baseline {baseline!r} is not among {list(predictions)}")
     if test not in ("permutation", "corrected_t"):
         raise ValueError(f"unknown test {test!r}; choose from permutation, corrected_t")
     prep = B._prepare(y_true, predictions, clusters, groups, baseline)
+    prep["interval"] = small_g.method(prep["n_levels"], interval)
     if test == "corrected_t" and prep["folds"] is None:
         raise ValueError("corrected_t needs a 'fold' column in the predictions")
     for m in metrics:
@@ -284,11 +258,12 @@ def _units_of(clusters, kind):
 def summarise(y_true, oof: pd.DataFrame, by: Sequence[str], clusters, groups=None,
               metrics: Sequence[str] = ("mean_r2", "mean_r", "mean_pairwise"),
               n_boot: int = B.N_RESAMPLES, level: float = B.LEVEL, seed: int = 0,
-              deadpan: pd.Series | None = None) -> pd.DataFrame:
+              deadpan: pd.Series | None = None, interval: str = "auto") -> pd.DataFrame:
     """Every configuration of a stored out-of-fold table (one per combination of the ``by``
     columns, e.g. ``["kind", "features"]``) with each metric's seed-averaged estimate and
     bootstrap interval: one row per (configuration, metric), columns ``by`` + metric, estimate,
-    ci_lo, ci_hi, Monte Carlo errors of the ends, seed_sd, n_seeds. ``clusters``: units, or
+    ci_lo, ci_hi, Monte Carlo errors of the ends, seed_sd, n_seeds, interval, df (as
+    ``bootstrap.cluster_bootstrap_ci``, whose ``interval`` it passes on). ``clusters``: units, or
     {split kind: units} (``units.units_by_kind``) read through a ``kind`` column. With
     ``deadpan`` (a boolean per segment: a rendering of the score without expression), every
     row is given twice, ``performances`` = ``all`` and ``human`` (the same predictions scored
@@ -302,7 +277,8 @@ def summarise(y_true, oof: pd.DataFrame, by: Sequence[str], clusters, groups=Non
             key = key if isinstance(key, tuple) else (key,)
             keys = dict(zip(by, key, strict=True))
             ci = B.cluster_bootstrap_ci(y_true, part.drop(columns=by), _units_of(
-                clusters, keys.get("kind")), list(metrics), groups, n_boot, level, seed)
+                clusters, keys.get("kind")), list(metrics), groups, n_boot, level, seed,
+                interval)
             extra = {"performances": population} if deadpan is not None else {}
             rows += [{**keys, **extra, "metric": m, **r.to_dict()} for m, r in ci.iterrows()]
     return pd.DataFrame(rows)
@@ -312,14 +288,14 @@ def compare_each(y_true, predictions: Mapping[str, Mapping], baseline: str, clus
                  groups=None, metrics: Sequence[str] = ("mean_r2", "mean_pairwise"),
                  test: str = "permutation", n_boot: int = B.N_RESAMPLES,
                  n_perm: int | None = None, level: float = B.LEVEL, alpha: float = 0.05,
-                 seed: int | Sequence[int] = 0) -> pd.DataFrame:
+                 seed: int | Sequence[int] = 0, interval: str = "auto") -> pd.DataFrame:
     """``compare`` within each block of ``predictions`` ({block, e.g. a split kind: {name:
     predictions}}; ``baseline`` names the reference in every block), with a ``block`` column,
     Holm's adjustment, the borderline marks and the extra resamples of borderline rows done
     over all rows: a chapter's family. ``clusters``: units, or {block: units}; the other
     arguments as for ``compare``."""
     blocks = [(block, _prepared(y_true, preds, baseline, _units_of(clusters, block), groups,
-                                metrics, test), [k for k in preds if k != baseline])
+                                metrics, test, interval), [k for k in preds if k != baseline])
               for block, preds in predictions.items()]
     n = n_boot if n_perm is None else max(n_boot, n_perm)
     return _family(blocks, baseline, metrics, test, n, level, alpha, seed)

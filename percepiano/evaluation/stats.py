@@ -3,8 +3,10 @@
 * ``units``: what each split generalises over, and so what its bootstrap resamples;
 * ``bootstrap``: one-way and two-way (pigeonhole, Owen 2007) bootstrap intervals with their
   Monte Carlo error;
-* ``comparison``: paired differences, permutation and corrected t-tests, Holm's correction,
-  borderline verdicts (the A/B framework);
+* ``small_g``: intervals that hold with few units (the jackknife t interval) and the floors of
+  the tests there;
+* ``comparison``: paired differences, corrected t-tests, Holm's correction, borderline verdicts
+  (the A/B framework); ``permutation``: the paired permutation test;
 * ``verdicts``: sentences generated from the numbers.
 """
 
@@ -26,9 +28,9 @@ from percepiano.evaluation.comparison import (  # noqa: F401
     holm,
     mark,
     paired_difference,
-    paired_permutation_test,
     summarise,
 )
+from percepiano.evaluation.permutation import paired_permutation_test  # noqa: F401
 from percepiano.evaluation.units import (  # noqa: F401
     describe_design,
     describe_units,

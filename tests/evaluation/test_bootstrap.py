@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from percepiano.evaluation import bootstrap, comparison, metrics, stats, within
+from percepiano.evaluation import bootstrap, comparison, metrics, permutation, stats, within
 
 
 def _crossed(n_perf=15, n_music=20, sd_perf=1.0, sd_music=1.0, sd_noise=0.5, offset=3.0,
@@ -105,7 +105,7 @@ def test_permutation_swaps_whole_units_of_each_factor():
     _, _, units = _crossed(n_perf=3, n_music=4)
     prep = bootstrap._prepare(np.zeros((12, 1)), {"a": np.zeros((12, 1))}, units, None, "a")
     for factor, column in enumerate(("performer", "music")):
-        f = comparison.flips(prep, factor, 50, seed=0)
+        f = permutation.flips(prep, factor, 50, seed=0)
         for unit in units[column].unique():
             cells = prep["levels"][:, factor] == unit
             assert (f[:, cells] == f[:, cells][:, :1]).all()
@@ -184,7 +184,7 @@ def test_draws_and_weighted_sums_are_made_once_per_comparison():
     prep = bootstrap._prepare(y, {"a": p, "b": p + 1}, units, None, "a")
     w = bootstrap.weights(prep, 30, seed=1)
     assert bootstrap.weights(prep, 30, seed=1) is w
-    assert comparison.flips(prep, 0, 30, seed=1) is comparison.flips(prep, 0, 30, seed=1)
+    assert permutation.flips(prep, 0, 30, seed=1) is permutation.flips(prep, 0, 30, seed=1)
     first = bootstrap.values(prep, [("a", w)], "mean_r2")
     assert bootstrap._weighted(prep, "a", w) is bootstrap._weighted(prep, "a", w)
     fresh = bootstrap._prepare(y, {"a": p, "b": p + 1}, units, None, "a")

@@ -6,7 +6,7 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from percepiano.data.dataset import DIMENSIONS
-from percepiano.evaluation import bootstrap, comparison, metrics, stats
+from percepiano.evaluation import bootstrap, metrics, permutation, stats
 
 D = len(DIMENSIONS)
 
@@ -76,7 +76,7 @@ def test_resampled_metric_matches_evaluate(metric):
     for w, value in zip(weights, got, strict=True):
         ty, tp, tg = _resampled(y, p, cl, ex, w)
         assert value == pytest.approx(metrics.evaluate(ty, tp, groups=tg)[metric], abs=1e-10)
-    flips = comparison.flips(prep, 0, 3, seed=4)  # a with some groups swapped for b's
+    flips = permutation.flips(prep, 0, 3, seed=4)  # a with some groups swapped for b's
     got = bootstrap.values(prep, [("a", 1 - flips), ("b", flips)], metric)[:, 0]
     for f, value in zip(flips, got, strict=True):
         mixed = np.where(f[cl][:, None] == 1, q, p)
@@ -141,7 +141,8 @@ def test_compare_finds_a_strong_improvement_and_nothing_against_itself():
     assert list(table.columns) == [
         "config", "baseline", "metric", "estimate_baseline", "estimate_config", "difference",
         "ci_lo", "ci_hi", "seed_sd", "n_seeds", "effect_size", "p", "test", "ci_lo_mc_se",
-        "ci_hi_mc_se", "p_mc_se", "n_resamples", "p_holm", "excludes_zero", "significant",
+        "ci_hi_mc_se", "p_mc_se", "n_resamples", "interval", "df", "p_holm", "excludes_zero",
+        "significant",
         "borderline", "verdict"]
     assert len(table) == 4 and set(table.metric) == {"mean_r2", "mean_pairwise"}
     same, good = table[table.config == "same"], table[table.config == "better"]
