@@ -72,7 +72,9 @@ glue("fx_status", "the code has not changed since" if changed == [] else
 # - **MIDI forest** and **audio forest**: the final models `percepiano predict` ships,
 #   with the same descriptors, forest settings and training versions of the sound;
 # - **LightGBM**: the best single learner of {ref}`chapter-week3`, on the MIDI and audio
-#   descriptors, its settings chosen on an inner validation split.
+#   descriptors, its settings chosen on an inner validation split among a grid that was, with
+#   the learner and its fixed settings, picked by probing the development piece folds: the
+#   exam is the first place it meets music no choice of it has seen.
 #
 # The paired comparisons take as reference the system with the best development R² of this
 # same run, chosen before the exam's labels were read: {glue:text}`fx_reference`. The

@@ -115,10 +115,11 @@ glue("tr_floor", evidence["floor"], display=False)
 oracle = say.group_mean(page.y.loc[names], music)
 summ = page.summary(pd.concat([oof, oracle.assign(route=say.GROUP_MEAN)]),
                     ["route"], clusters=music, human=False)
-display(plots.table(plots.with_intervals(summ, ["route"], {"mean_pairwise": "pairwise accuracy",
-                                                           "mean_r2": "R²", "mean_r": "r"}),
+display(plots.table(say.route_table(summ, oof.route, music,
+                                    {"mean_pairwise": "pairwise accuracy", "mean_r2": "R²",
+                                     "mean_r": "r"}),
                     f"Each route on its segments: pooled metrics with {stats.LEVEL:.0%} "
-                    f"intervals over the {evidence['units']} pieces of music; the last row "
+                    "intervals over its pieces of music (none on two pieces); the last row "
                     "knows each piece's true mean rating."))
 within = say.within_unit_r2(page.y, {k: preds[k] for k in on_all}, music)
 display(plots.table(within.round(3), "R² of each route inside each piece of music (mean over "

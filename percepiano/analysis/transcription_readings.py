@@ -83,6 +83,27 @@ def evidence(units: pd.Series, alpha: float = 0.05) -> dict:
     return {"segments": len(units), "units": g, "floor": floor, "testable": floor < alpha}
 
 
+def route_table(summary: pd.DataFrame, routes: pd.Series, music: pd.Series,
+                titles: Mapping[str, str], min_units: int = 3) -> pd.DataFrame:
+    """``stats.summarise``'s rows by ``route`` as the chapter's table: per metric of
+    ``titles`` (in that order) "estimate [lo, hi]", and the number of pieces of music each
+    route was scored on (``routes``: the route of each out-of-fold row, indexed by segment;
+    ``music``: the piece of music of each segment; a route of the summary absent from
+    ``routes`` counts every piece of ``music``). Where a route has fewer than ``min_units``
+    pieces the interval is left out: a t interval with G - 1 = 1 degree of freedom spans far
+    beyond the scale and says nothing."""
+    counts = music.loc[routes.index].groupby(routes.to_numpy()).nunique()
+    units = {r: int(counts.get(r, music.nunique())) for r in summary.route.unique()}
+    out = {}
+    for r in summary[summary.metric.isin(list(titles))].itertuples():
+        cell = out.setdefault(r.route, {})
+        shown = (f"{r.estimate:.3f} [{r.ci_lo:.3f}, {r.ci_hi:.3f}]"
+                 if units.get(r.route, 0) >= min_units else f"{r.estimate:.3f}")
+        cell[titles[r.metric]] = shown
+    table = pd.DataFrame.from_dict(out, orient="index")[list(titles.values())]
+    return table.assign(pieces=[units.get(r, 0) for r in table.index]).rename_axis("route")
+
+
 def group_mean(y: pd.DataFrame, units: pd.Series) -> pd.DataFrame:
     """Each segment predicted by the mean of the true labels of its unit (``units``: the music
     group of each segment in ``y``'s rows), the 19 dimension columns: an oracle that knows how

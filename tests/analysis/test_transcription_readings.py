@@ -89,3 +89,16 @@ def test_accuracy_figure_draws_the_same_points_every_time_and_leaves_numpy_alone
     assert points[0].shape == (3 * 3 * 6, 2)
     np.testing.assert_array_equal(points[0], points[1])  # the jitter is seeded
     np.testing.assert_array_equal(np.random.get_state()[1], state)  # and numpy's put back
+
+
+def test_route_table_leaves_out_intervals_on_two_pieces():
+    music = pd.Series(list("aabbcc"), index=[f"s{i}" for i in range(6)])
+    routes = pd.Series(["all"] * 6 + ["part"] * 4, index=list(music.index) + ["s0", "s1",
+                                                                             "s2", "s3"])
+    summary = pd.DataFrame([{"route": r, "metric": m, "estimate": 0.5, "ci_lo": 0.4,
+                             "ci_hi": 0.6} for r in ("all", "part", "oracle")
+                            for m in ("mean_r2", "mean_pairwise")])
+    t = say.route_table(summary, routes, music, {"mean_pairwise": "pw", "mean_r2": "R²"})
+    assert list(t.columns) == ["pw", "R²", "pieces"]
+    assert t.loc["all", "pw"] == "0.500 [0.400, 0.600]" and t.loc["part", "R²"] == "0.500"
+    assert t.pieces.to_dict() == {"all": 3, "part": 2, "oracle": 3}
