@@ -35,7 +35,7 @@ from percepiano.analysis import robustness_readings as robust
 from percepiano.analysis import week4_readings as say
 from percepiano.analysis.final import descriptor_columns
 from percepiano.data.dataset import DIMENSIONS
-from percepiano.evaluation import stats
+from percepiano.evaluation import small_g, stats
 from percepiano.evaluation.verdicts import tally
 from percepiano.analysis.page import open_page
 from percepiano.audio import perturb, render
@@ -210,9 +210,12 @@ rob_groups = page.units["piece"].loc[rob.oof.index.unique()].nunique()
 display(Markdown(robust.robustness_text(paired, rsum, clean_rows, rob_groups)))
 display(plots.table(robust.versus_table(paired), "Each perturbed level minus the clean score "
                     "of the same system on the same segments, paired: pooled R² and "
-                    f"within-excerpt pairwise accuracy with {stats.LEVEL:.0%} bootstrap "
-                    "intervals over music groups and the verdict of a permutation test with "
-                    "Holm's correction over the system's levels and metrics."))
+                    f"within-excerpt pairwise accuracy with {stats.LEVEL:.0%} intervals "
+                    f"({small_g.describe(paired.interval.iloc[0], paired.df.iloc[0])}) over "
+                    f"the {rob_groups} music groups, and the verdict of a permutation test "
+                    "with Holm's correction over the system's levels and metrics."))
+glue("w4_rob_interval", small_g.describe(rsum.interval.iloc[0], rsum.df.iloc[0]),
+     display=False)
 piano = rsum[(rsum.perturbation == "piano") & (rsum.metric == "mean_r2")].iloc[0]
 glue("w4_piano", f"{piano.estimate:.3f} [{piano.ci_lo:.3f}, {piano.ci_hi:.3f}]",
      display=False)
@@ -230,7 +233,7 @@ glue("w4_rob_min", rob.provenance.get("wall_time_s", 0.0) / 60, display=False)
 #
 # Pooled R² of each final model's recipe on the {glue:text}`w4_rob_segments` held-out segments
 # against the level of each perturbation of its test input, with {glue:text}`level:.0%`
-# bootstrap intervals over music groups.
+# intervals ({glue:text}`w4_rob_interval`) over music groups.
 # ```
 #
 # On the piano no model trained on, the audio forest scores {glue:text}`w4_piano`, against
