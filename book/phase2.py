@@ -128,7 +128,7 @@ display(plots.table(say.placing_table(res["table"]),
                     "Each learner's R² on the held-out works' query at the smallest and the "
                     "largest k, split three ways: pooled (every query performance against the "
                     "mean of all), per work (each work's query against its own mean, works "
-                    "weighed equally: the mean and the median over works) and within works (R² "
+                    "weighted equally: the mean and the median over works) and within works (R² "
                     "of the deviations from each work's query mean); point estimates, the mean "
                     f"over {cfg['draws']} draws, {cfg['profile']} profile. The last row "
                     "predicts each work's true query mean.", digits=3))
@@ -141,7 +141,7 @@ display(plots.table(say.placing_table(res["table"]),
 # {glue:text}`fs_top` largest works. Predicting each work's true query mean, and nothing
 # within it, scores a pooled R² of {glue:text}`fs_placed_r2:.3f`; the forest with no labelled
 # performance scores {glue:text}`fs_forest_pooled_k0:.3f`. Its R² per work, each work's query
-# on its own and the works weighed equally, is {glue:text}`fs_forest_per_work_k0:.2f` (mean)
+# on its own and the works weighted equally, is {glue:text}`fs_forest_per_work_k0:.2f` (mean)
 # and {glue:text}`fs_forest_per_work_median_k0:.2f` (median), and
 # {glue:text}`fs_forest_per_work_kmax:.2f` and {glue:text}`fs_forest_per_work_median_kmax:.2f`
 # with {glue:text}`fs_kmax` labelled performances. Within works (labels and predictions each

@@ -122,7 +122,7 @@ def scores(oof: pd.DataFrame, labels: pd.DataFrame, excerpts: pd.Series) -> pd.D
       ``work_mean_r2`` measures alone, as well as telling a work's performances apart, and
       weighs the works by their query size;
     * ``per_work_r2``, ``per_work_r2_median``: each work's R² on its own query (against the
-      work's own mean), the mean and the median over works, each work weighed equally;
+      work's own mean), the mean and the median over works, each work weighted equally;
     * ``within_work_r2``: R² of the deviations from the work means, labels and predictions each
       centred on their work's query mean: telling a work's performances apart, nothing else;
     * ``work_mean_r2``: the pooled R² of predicting every query performance by its work's true

@@ -4,7 +4,7 @@ rows inside each.
 When the rows come from a few groups (the query performances of several held-out works), a
 pooled R² measures every row against the mean of all of them, so a model earns it by placing
 each group's mean as well as by ordering the rows inside a group; groups with more rows weigh
-more. ``r2_by_group`` gives, beside the pooled R², each group's own R² (the groups weighed
+more. ``r2_by_group`` gives, beside the pooled R², each group's own R² (the groups weighted
 alike when averaged), the R² left within groups, and the pooled R² of the groups' true means:
 the part placing the groups alone can earn (Pearson's correlation ratio, eta squared).
 Each is ``metrics.r2`` (``sklearn.metrics.r2_score``) of other rows or centred values.
