@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from percepiano.data import dataset, duplicates, music
+from percepiano.data import dataset, music
 from percepiano.data.dataset import DIMENSIONS
+from percepiano.data.recordings import recording_groups
 from percepiano.experiments import phase2
 
 
@@ -24,7 +25,7 @@ def test_phase2_fewshot_runs_in_smoke_and_scores_every_method_on_one_query(ds, s
         assert not set(next(iter(sets))) & {n for n in ds.names
                                             if ds.segments.piece[n] != work}
     # the copies of one recording are all in a work's query or all outside it (in its pool)
-    rec = duplicates.recording_groups(ds.segments, music.RECORDING_MATCH, cfg["recordings"])
+    rec = recording_groups(ds.segments, music.RECORDING_MATCH, cfg["recordings"])
     for work, part in oof.groupby("work"):
         rest = [n for n in ds.names if ds.segments.piece[n] == work and n not in part.index]
         assert not set(rec[list(set(part.index))]) & set(rec[rest])
