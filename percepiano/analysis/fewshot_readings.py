@@ -58,6 +58,50 @@ def best_at(summary: pd.DataFrame, metric: str = "mean_r2") -> Mapping[int, str]
             for k, rows in part.groupby("k", sort=True)}
 
 
+PLACING = {"pooled_r2": "pooled R²", "per_work_r2": "per work, mean",
+           "per_work_r2_median": "per work, median", "within_work_r2": "within works"}
+PLACED = "each work's true query mean"  # the reference row: placing the works, nothing else
+
+
+def placing_table(table, ks=None) -> pd.DataFrame:
+    """The pooled R² beside the per-work and within-work R² (``evaluation.fewshot.scores``,
+    means over draws) of each learner at each of ``ks`` (default: the smallest and the
+    largest k of ``table``: ``phase2_fewshot``'s ``table`` records), and a last row, the
+    prediction of each work's true query mean (``work_mean_r2``; 0 per work and within works
+    by construction). Columns: learner, k (None on the reference row), then ``PLACING``."""
+    t = pd.DataFrame(table)
+    ks = sorted({int(t.k.min()), int(t.k.max())}) if ks is None else list(ks)
+    shown = t[t.k.isin(ks)].sort_values(["k"], kind="stable")
+    out = shown[["method", "k", *PLACING]].rename(columns={"method": "learner", **PLACING})
+    ref = {"learner": PLACED, "k": None, PLACING["pooled_r2"]: float(t.work_mean_r2.iloc[0]),
+           **{PLACING[c]: 0.0 for c in list(PLACING)[1:]}}
+    out = pd.concat([out, pd.DataFrame([ref])], ignore_index=True)
+    out["k"] = out.k.astype("Int64")
+    return out
+
+
+def placing_numbers(table, oof: pd.DataFrame, learner: str = "forest", top: int = 3) -> dict:
+    """What the sentence on the pooled R² glues: the query size (``query_rows``), the rows of
+    its ``top`` largest works (``top_rows``, ``top``), the largest k (``kmax``), what each
+    work's true query mean scores (``placed_r2``), and ``learner``'s R² at the smallest and the
+    largest k: ``pooled_k0``, ``per_work_k0`` (mean over works), ``per_work_median_k0``,
+    ``within_k0`` and the same ending ``_kmax``. ``table``: ``phase2_fewshot``'s ``table``
+    records; ``oof``: its predictions (the same query for every method, k and draw)."""
+    t = pd.DataFrame(table)
+    one = oof[(oof.method == oof.method.iloc[0]) & (oof.k == oof.k.iloc[0])
+              & (oof.seed == oof.seed.iloc[0])]
+    sizes = one.work.value_counts()
+    out = {"query_rows": int(sizes.sum()), "top_rows": int(sizes.head(top).sum()), "top": top,
+           "placed_r2": float(t.work_mean_r2.iloc[0]), "kmax": int(t.k.max())}
+    rows = t[t.method == learner].set_index("k")
+    for name, k in (("k0", int(t.k.min())), ("kmax", int(t.k.max()))):
+        for col, short in (("pooled_r2", "pooled"), ("per_work_r2", "per_work"),
+                           ("per_work_r2_median", "per_work_median"),
+                           ("within_work_r2", "within")):
+            out[f"{short}_{name}"] = float(rows.loc[k, col])
+    return out
+
+
 def curve_figure(summary: pd.DataFrame):
     """Pooled R² and within-excerpt pairwise accuracy against k, one line per learner, with
     the bootstrap intervals over works as bars."""

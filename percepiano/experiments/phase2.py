@@ -3,7 +3,9 @@ what whole-work generalisation breaks.
 
 * ``phase2_fewshot``: every work of the development part held out in turn
   (``evaluation.fewshot``: a fixed query per work, supports of ``k`` of its performances,
-  nested, in several draws), and for each ``k`` of the curve the learners of ``models.adapt``
+  nested, in several draws, every copy of a recording on the query's side or the pool's:
+  ``recordings``, the ``data.recordings.recording_groups`` share, ``contained`` as in
+  ``data.music``), and for each ``k`` of the curve the learners of ``models.adapt``
   and ``models.meta`` on the performance's MIDI descriptors (the forests' ``midi`` set):
 
   - ``mean of the k``: the bar, no features (the training mean at ``k = 0``);
@@ -22,14 +24,19 @@ what whole-work generalisation breaks.
   - ``Reptile (all tuned)``: the network after Reptile over the other works' episodes (support
     of ``meta_k`` performances of one work), every weight fine-tuned.
 
-  Scored on the query (pooled R², within-excerpt pairwise accuracy: ``book/phase2.py`` with
-  intervals over works and draws). The forest, the networks and Reptile are fitted once per
-  held-out work; only the adaptation depends on the draw.
+  Scored on the query (``evaluation.fewshot.scores``: pooled, per-work and within-work R²,
+  within-excerpt pairwise accuracy; ``book/phase2.py`` adds intervals over works and
+  draws). The forest, the networks and Reptile are fitted once per held-out work; only the
+  adaptation depends on the draw.
 
 * ``phase2_transfer``: Beethoven to Schubert and back (the composer split: trained on one
   composer's performances, scored on the other's), the forest and ridge on the MIDI
   descriptors as they are, after per-composer standardisation, and after CORAL
   (``models.domain``; both read the other composer's descriptors, never its ratings).
+
+Both read the descriptors with their floating-point noise about zero set to zero
+(``features.exact``): a forest on the raw descriptors otherwise splits on that noise, and two
+runs from two descriptor caches differ.
 """
 
 from __future__ import annotations
@@ -62,9 +69,9 @@ def _fewshot_config(s) -> dict:
     return {"profile": s.profile, "max_segments": s.max_segments,
             "ks": [0, 1, 2] if small else [0, 1, 2, 4, 8],
             "draws": 1 if small else 3, "max_works": 2 if small else None,
-            "seed": 0, "features": "midi", "meta_k": 2 if small else 4, "meta_query": 8,
-            "share": 0.25, "forest": _forest(s), "net": dataclasses.asdict(net),
-            "listener": week2._common(s)}
+            "recordings": "contained", "seed": 0, "features": "midi", "zero_atol": 1e-9,
+            "meta_k": 2 if small else 4, "meta_query": 8, "share": 0.25,
+            "forest": _forest(s), "net": dataclasses.asdict(net), "listener": week2._common(s)}
 
 
 def listener_embeddings(cfg: dict, names) -> pd.DataFrame:
@@ -88,25 +95,30 @@ def listener_embeddings(cfg: dict, names) -> pd.DataFrame:
     return pd.DataFrame(emb, index=names).add_prefix("emb")
 
 
-@experiment("phase2_fewshot", config=_fewshot_config)
+@experiment("phase2_fewshot", config=_fewshot_config, version=2)
 def phase2_fewshot(cfg: dict) -> dict:
     """Every work held out in turn, adapted from k = 0, 1, 2, 4, 8 of its labelled performances."""
     from tqdm.auto import tqdm
 
-    from percepiano.data import dataset
+    from percepiano.data import dataset, music
     from percepiano.data.dataset import DIMENSIONS
+    from percepiano.data.recordings import recording_groups
     from percepiano.evaluation import fewshot
+    from percepiano.features import exact
     from percepiano.models import forest, meta
 
     start = time.perf_counter()
     ds = dataset.subset(dataset.load(), cfg["max_segments"])
     dims, seed = list(DIMENSIONS), cfg["seed"]
-    X = forest.feature_table(ds, cfg["features"], progress=False).loc[ds.names]
+    X = exact.snap_zeros(forest.feature_table(ds, cfg["features"], progress=False)
+                         .loc[ds.names], cfg["zero_atol"])  # noise read as zero: see exact
     clock = time.perf_counter()
     E = listener_embeddings(cfg["listener"], ds.names)
     embed_s = time.perf_counter() - clock
     Y = ds.labels.loc[ds.names, dims]
-    tasks, skipped = fewshot.tasks(ds.segments, cfg["ks"], cfg["draws"], seed)
+    copies = recording_groups(ds.segments, music.RECORDING_MATCH, cfg["recordings"])
+    tasks, skipped = fewshot.tasks(ds.segments, cfg["ks"], cfg["draws"], seed,
+                                   recordings=copies)  # each recording on one side
     works = sorted({t.work for t in tasks})[:cfg["max_works"]]
     tasks = [t for t in tasks if t.work in works]
     fcfg = forest.ForestConfig(**cfg["forest"])
@@ -144,6 +156,7 @@ def phase2_fewshot(cfg: dict) -> dict:
     table = _table(oof, Y, ds.segments)
     best = table[table.k == max(cfg["ks"])].sort_values("pooled_r2").iloc[-1]
     return {"pooled_r2": float(best.pooled_r2), "table": table.to_dict("records"),
+            "work_mean_r2": float(table.work_mean_r2.iloc[0]),
             "works": works, "skipped": skipped, "fit_s": timing, "embed_s": embed_s,
             "alphas": alphas,
             "wall_s": time.perf_counter() - start,
@@ -194,24 +207,19 @@ def _predict(method, Xt, Xq, Yt, Xs, Ys, net, reptile, fcfg, ncfg, cfg, alpha, s
 
 
 def _table(oof: pd.DataFrame, Y: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
-    """Per method and k: pooled R² and within-excerpt pairwise accuracy on the query, the mean
+    """Per method and k: ``evaluation.fewshot.scores`` on the query (pooled, per-work and
+    within-work R², what placing the works scores, within-excerpt pairwise accuracy), the mean
     over draws (point estimates; the chapter adds intervals)."""
-    from percepiano.data.dataset import DIMENSIONS
-    from percepiano.evaluation.metrics import r2, within_excerpt
+    from percepiano.evaluation import fewshot
 
-    dims, out = list(DIMENSIONS), []
-    for (method, k, s), part in oof.groupby(["method", "k", "seed"], sort=False):
-        y, p = Y.loc[part.index, dims].to_numpy(), part[dims].to_numpy()
-        pw = within_excerpt(y, p, segments.excerpt.loc[part.index])["pairwise"]
-        out.append({"method": method, "k": int(k), "seed": int(s),
-                    "pooled_r2": float(r2(y, p).mean()), "pairwise": float(np.nanmean(pw))})
-    return (pd.DataFrame(out).groupby(["method", "k"], sort=False)[["pooled_r2", "pairwise"]]
-            .mean().reset_index())
+    per_draw = fewshot.scores(oof, Y, segments.excerpt)
+    return (per_draw.drop(columns="seed").groupby(["method", "k"], sort=False).mean()
+            .reset_index())
 
 
 def _transfer_config(s) -> dict:
     return {"profile": s.profile, "max_segments": s.max_segments, "features": "midi",
-            "seeds": list(s.seeds), "forest": _forest(s), "coral_eps": 1.0,
+            "zero_atol": 1e-9, "seeds": list(s.seeds), "forest": _forest(s), "coral_eps": 1.0,
             "learners": ["forest", "ridge"], "adaptations": list(ADAPTATIONS)}
 
 
@@ -234,18 +242,20 @@ def adapted(X: pd.DataFrame, composer, target: str, adaptation: str, eps: float)
     raise ValueError(f"unknown adaptation {adaptation!r}; choose from {', '.join(ADAPTATIONS)}")
 
 
-@experiment("phase2_transfer", config=_transfer_config)
+@experiment("phase2_transfer", config=_transfer_config, version=2)
 def phase2_transfer(cfg: dict) -> dict:
     """Trained on one composer's performances, scored on the other's: each learner on the MIDI
     descriptors as they are and after each unsupervised domain adaptation."""
     from percepiano.data import dataset
     from percepiano.data.dataset import DIMENSIONS
+    from percepiano.features import exact
     from percepiano.models import adapt, forest
 
     start = time.perf_counter()
     ds = dataset.subset(dataset.load(), cfg["max_segments"])
     dims, names = list(DIMENSIONS), np.array(ds.names)
-    X = forest.feature_table(ds, cfg["features"], progress=False).loc[ds.names]
+    X = exact.snap_zeros(forest.feature_table(ds, cfg["features"], progress=False)
+                         .loc[ds.names], cfg["zero_atol"])  # noise read as zero: see exact
     Y = ds.labels.loc[ds.names, dims].to_numpy()
     composer = ds.segments.composer.loc[ds.names].to_numpy()
     work = ds.segments.piece.loc[ds.names].to_numpy()

@@ -123,3 +123,33 @@ def test_the_transfer_figure_has_a_bar_per_configuration_and_composer_on_each_me
     assert [len(ax.patches) for ax in fig.axes] == [6, 6]
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
         "scored on\nA", "scored on\nB", "both"]
+
+
+def _fewshot_table():
+    return [{"method": m, "k": k, "pooled_r2": p, "per_work_r2": w, "per_work_r2_median": w - 0.1,
+             "within_work_r2": i, "work_mean_r2": 0.2, "pairwise": 0.6}
+            for m, k, p, w, i in [("forest", 0, 0.2, -1.1, 0.24), ("forest", 2, 0.3, -0.5, 0.25),
+                                  ("forest", 8, 0.36, -0.4, 0.29), ("ridge", 0, 0.07, -1.6, 0.3),
+                                  ("ridge", 8, 0.37, -0.3, 0.31)]]
+
+
+def test_the_placing_table_shows_the_ends_of_the_curve_and_the_work_means():
+    out = say.placing_table(_fewshot_table())
+    assert list(out.columns) == ["learner", "k", *say.PLACING.values()]
+    assert out.learner.tolist() == ["forest", "ridge", "forest", "ridge", say.PLACED]
+    assert out.k.tolist()[:4] == [0, 0, 8, 8] and pd.isna(out.k.iloc[-1])
+    assert out.iloc[-1, 2:].tolist() == [0.2, 0.0, 0.0, 0.0]
+    assert out.loc[2, "within works"] == 0.29
+    assert out.loc[1, "per work, median"] == pytest.approx(-1.7)
+
+
+def test_placing_numbers_count_the_query_and_read_the_forest():
+    names = [f"s{i}" for i in range(10)]
+    works = ["a"] * 5 + ["b"] * 3 + ["c", "d"]
+    oof = pd.concat([pd.DataFrame(np.full((10, 19), 0.5), index=names, columns=list(DIMENSIONS))
+                     .assign(method=m, k=k, seed=s, work=works)
+                     for m in ("forest", "ridge") for k in (0, 8) for s in (0, 1)])
+    out = say.placing_numbers(_fewshot_table(), oof, top=2)
+    assert (out["query_rows"], out["top_rows"], out["top"], out["kmax"]) == (10, 8, 2, 8)
+    assert out["placed_r2"] == 0.2 and out["pooled_k0"] == 0.2 and out["within_kmax"] == 0.29
+    assert out["per_work_k0"] == -1.1 and out["per_work_median_kmax"] == pytest.approx(-0.5)

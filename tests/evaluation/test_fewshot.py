@@ -68,3 +68,34 @@ def test_bad_arguments_say_what_is_wrong():
         fewshot.tasks(seg, ks=[1], draws=0)
     with pytest.raises(ValueError, match="more than k=40"):
         fewshot.episodes(seg, seg.index, 40, 3, np.random.default_rng(0))
+
+
+def test_copies_of_one_recording_stay_on_one_side_of_the_pool_and_the_query():
+    seg = _segments(sizes=(30, 24))
+    # copies in pairs and threes, the way PercePiano files one recording under several names
+    rec = pd.Series(seg.index, index=seg.index)
+    for i, name in enumerate(seg.index):
+        if i % 5:
+            rec[name] = seg.index[i - i % 5]
+    plain, _ = fewshot.tasks(seg, ks=[0, 1, 8], draws=4, seed=0)
+    split = [(set(t.pool), set(t.query)) for t in plain]
+    assert any(set(rec[list(p)]) & set(rec[list(q)]) for p, q in split)  # one by one: mixed
+    for seed in range(20):
+        tasks, skipped = fewshot.tasks(seg, ks=[0, 1, 8], draws=4, seed=seed, recordings=rec)
+        assert not skipped and len(tasks) == 8
+        for t in tasks:
+            assert not set(rec[list(t.pool)]) & set(rec[list(t.query)])
+            assert not set(rec[t.support(8)]) & set(rec[list(t.query)])
+            work = seg.index[seg.piece == t.work]
+            assert set(t.pool) | set(t.query) == set(work) and len(t.pool) >= len(work) // 2
+
+
+def test_with_every_segment_its_own_recording_the_draws_are_unchanged():
+    seg = _segments()
+    a, _ = fewshot.tasks(seg, ks=[0, 1, 2, 4, 8], draws=3, seed=5)
+    b, _ = fewshot.tasks(seg, ks=[0, 1, 2, 4, 8], draws=3, seed=5,
+                         recordings=pd.Series(seg.index, index=seg.index))
+    assert a == b
+    with pytest.raises(ValueError, match="no recording"):
+        fewshot.tasks(seg, ks=[1], draws=1, recordings=pd.Series(seg.index[:3],
+                                                                 index=seg.index[:3]))

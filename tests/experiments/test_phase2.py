@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from percepiano.data import dataset
+from percepiano.data import dataset, music
 from percepiano.data.dataset import DIMENSIONS
+from percepiano.data.recordings import recording_groups
 from percepiano.experiments import phase2
 
 
@@ -23,6 +24,11 @@ def test_phase2_fewshot_runs_in_smoke_and_scores_every_method_on_one_query(ds, s
         assert len(sets) == 1
         assert not set(next(iter(sets))) & {n for n in ds.names
                                             if ds.segments.piece[n] != work}
+    # the copies of one recording are all in a work's query or all outside it (in its pool)
+    rec = recording_groups(ds.segments, music.RECORDING_MATCH, cfg["recordings"])
+    for work, part in oof.groupby("work"):
+        rest = [n for n in ds.names if ds.segments.piece[n] == work and n not in part.index]
+        assert not set(rec[list(set(part.index))]) & set(rec[rest])
     # k = 0 has no support: the bar is the other works' mean, the same for the work's query
     bar = oof[(oof.method == "mean of the k") & (oof.k == 0)]
     for work, part in bar.groupby("work"):
