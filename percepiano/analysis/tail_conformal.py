@@ -205,3 +205,29 @@ def coverage_by_method(y_true, y_pred, folds, levels, rows=None, deadpan=None,
             out[key][f"{level:g}"] = {"mean": float(per.mean()), "min": float(per.min()),
                                       "max": float(per.max()), **g}
     return out
+
+
+def coverage_table(y_true, oof, level: float, rows=None, deadpan=None):
+    """``group_coverage`` of both kinds of intervals, out of fold, per split, averaged over
+    seeds: ``y_true`` labels (segments, d) indexed by name; ``oof`` rows with the dimensions,
+    ``seed``, ``fold`` and ``kind``, indexed by name; ``rows`` descriptors and ``deadpan``
+    flags indexed by name. Columns ``kind``, ``intervals`` (``tail``, ``marginal``),
+    ``marginal``, ``outer``, ``middle``, ``deadpan`` (when given), ``width`` (label scale)."""
+    import pandas as pd
+
+    dims = list(y_true.columns)
+    out = []
+    for kind, part in oof.groupby("kind", sort=False):
+        for method in ("marginal", "tail"):
+            runs = []
+            for _, p in part.groupby("seed"):
+                y = y_true.loc[p.index, dims].to_numpy(np.float64)
+                low, high = fold_intervals(y, p[dims], p["fold"], level, method,
+                                           None if rows is None else rows.loc[p.index])
+                g = group_coverage(y, low, high,
+                                   None if deadpan is None else deadpan.loc[p.index])
+                g.pop("per_dimension")
+                runs.append(g)
+            out.append({"kind": kind, "intervals": method,
+                        **pd.DataFrame(runs).mean().to_dict()})
+    return pd.DataFrame(out)
