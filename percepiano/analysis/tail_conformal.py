@@ -114,7 +114,7 @@ class TailConformal:
             scores = np.abs(y - (m + (1 + c) * (p - m))) / sigma
             q = np.sort(scores, axis=0)[at - 1]
             if np.mean([(scores[tails[:, d], d] <= q[d]).mean()
-                        for d in range(y.shape[1])]) >= tail_level:
+                        for d in range(y.shape[1]) if tails[:, d].any()] or [1.0]) >= tail_level:
                 stretch = c
                 break
         scores = np.abs(y - (m + (1 + stretch) * (p - m))) / sigma
