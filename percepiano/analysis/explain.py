@@ -162,19 +162,21 @@ def explain_segments(model: FinalModel, ds, names, top: int = 1, level: float = 
     """Explanations of development segments ``names`` of ``ds`` beside their ratings: one row
     per (segment, dimension) with ``name``, ``dimension``, ``rating`` (the raters' mean, 1-7),
     ``mean_rating`` (over the segments ``model`` was calibrated on: ``oof_true``),
-    ``prediction``, ``low``, ``high`` (the ``level`` interval), ``expected`` (the base value),
-    ``toward``, ``sentence``, the first reason's ``descriptor`` (its column), ``value`` and
-    ``shap`` (rating points, + toward pole 7), and the descriptor with the largest |SHAP|
-    whichever way it points (``strongest``, ``strongest_shap``). For a check against the
-    ratings, ``model`` must not have seen ``names``: see ``out_of_fold``. Raises ``KeyError``
-    for a name ``ds`` lacks."""
+    ``prediction``, ``low``, ``high`` (the ``level`` marginal split-conformal interval),
+    ``expected`` (the base value), ``toward``, ``sentence``, the first reason's ``descriptor``
+    (its column), ``value`` and ``shap`` (rating points, + toward pole 7), and the descriptor
+    with the largest |SHAP| whichever way it points (``strongest``, ``strongest_shap``). For
+    a check against the ratings, ``model`` must not have seen ``names``: see
+    ``out_of_fold``. Raises ``KeyError`` for a name ``ds`` lacks."""
     from percepiano.analysis.scoring import LABEL_BOUNDS
 
     names = list(names)
     X = segment_rows(ds, model, names)
     phi, base = attributions(model.forest, X)
     pred = model.predict(X)
-    low, high = model.conformal(level).interval(pred, LABEL_BOUNDS)
+    # the plain split-conformal intervals (``FinalModel.marginal``), which the stored
+    # ``phase2_explain`` results were made with; ``explain`` of a take prints ``interval``'s
+    low, high = model.marginal(level).interval(pred, LABEL_BOUNDS)
     ratings = ds.labels.loc[names, list(DIMENSIONS)].to_numpy(np.float64)
     mean_rating = model.oof_true.mean(axis=0)
     rows = []
@@ -271,4 +273,5 @@ def out_of_fold(model: FinalModel, ds, names, route=None, progress: bool = False
     return dataclasses.replace(
         model, forest=ArrayForest.from_pipeline(pipe), oof_true=model.oof_true[keep],
         oof_pred=model.oof_pred[keep], names=model.names[keep], rows=model.rows[keep],
+        folds=None if model.folds is None else model.folds[keep],
         meta={**model.meta, "out_of_fold": {"fold": int(held[0]), "held_out": int((~keep).sum())}})

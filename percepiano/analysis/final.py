@@ -17,9 +17,16 @@ split (a test checks the choice against the stored results):
 
 ``build`` trains a model on all development data (never the locked final exam): first a
 ``K``-fold piece-split cross-validation of the same recipe, whose out-of-fold predictions give
-the accuracy (cluster-bootstrap CIs over music groups), the calibration residuals of the
-split-conformal intervals, their measured coverage on unseen music, and the reference that a
-take's percentiles rank against; then the fit on every development segment.
+the accuracy (cluster-bootstrap CIs over music groups), the calibration set of the intervals,
+their measured coverage on unseen music, and the reference that a take's percentiles rank
+against; then the fit on every development segment.
+
+The intervals ``predict`` prints are ``analysis.tail_conformal``'s: split conformal with the
+centre stretched away from the mean and the width scaled by a difficulty forest on the
+descriptors and predictions, so that ratings in the outer tenths of a dimension are covered
+about as often as the nominal level says, not half as often (``marginal`` gives the plain
+split-conformal intervals of one width per dimension, whose 80 % is an average over segments).
+``build`` stores the coverage of both, by group of labels, in ``meta``.
 
 Percentiles rank a prediction among *predictions*, the out-of-fold ones for the development
 performances, not among their labels: a model's predictions shrink toward the mean, so against
@@ -29,7 +36,9 @@ the labels a segment rated in the top tenth would rank near the 70th percentile 
 ``FinalModel.save`` writes plain arrays (``model.npz``, read with ``allow_pickle=False``) and
 ``meta.json``; nothing is pickled. Format 3 added the development segments' names and
 descriptor rows (what ``analysis.explain`` places a take's descriptors among) and each tree
-node's cover (what TreeSHAP weighs paths by).
+node's cover (what TreeSHAP weighs paths by); later format-3 models also store the fold of
+each out-of-fold row (``folds``, ``cal_folds``: what the intervals' difficulty model is
+cross-fitted over; a model without them cross-fits over seeded random folds).
 """
 
 from __future__ import annotations
@@ -47,6 +56,7 @@ import pandas as pd
 from percepiano.analysis import notes_route
 from percepiano.analysis.conformal import Conformal, percentile
 from percepiano.analysis.notes_route import SIMULATED
+from percepiano.analysis.tail_conformal import TailConformal
 from percepiano.data.dataset import DIMENSIONS, SCALE_MAX
 from percepiano.io import atomic_path
 from percepiano.models.treearrays import ArrayForest
@@ -93,7 +103,8 @@ class FinalModel:
     FluidR3 renderings; for notes, of their MIDI), in the same order; ``meta``: what
     ``percepiano model info`` prints (JSON-able); ``calibration``: other (labels, predictions)
     the intervals are calibrated on instead of the out-of-fold ones, for a route whose inputs
-    carry more error than the development files (``recalibrated``), stored beside them."""
+    carry more error than the development files (``recalibrated``), stored beside them;
+    ``folds``/``calibration_folds`` (n,): the cross-validation fold of each of those rows."""
 
     kind: str
     columns: list[str]
@@ -104,23 +115,51 @@ class FinalModel:
     rows: np.ndarray
     meta: dict = field(default_factory=dict)
     calibration: tuple[np.ndarray, np.ndarray] | None = None  # (labels, predictions) (n, 19)
+    folds: np.ndarray | None = None  # (n,) fold of each out-of-fold row
+    calibration_folds: np.ndarray | None = None  # (n,) fold of each calibration row
+    _fitted: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def predict(self, rows) -> np.ndarray:
         """(n, 19) predictions on the label scale (rating / 7) for descriptor rows (n, columns)."""
         return self.forest.predict(rows)
 
-    def conformal(self, level: float) -> Conformal:
-        """Split-conformal half-widths at ``level`` from the out-of-fold residuals (or from
-        ``calibration``'s)."""
+    def conformal(self, level: float) -> TailConformal:
+        """The intervals ``predict`` prints at ``level`` (``tail_conformal.TailConformal``),
+        fitted on the out-of-fold labels, predictions and descriptor rows (or on
+        ``calibration``'s labels and predictions alone); fitted once per level (a few
+        seconds). Raises ValueError for a level outside (0, 1)."""
+        if level not in self._fitted:
+            if self.calibration is not None:
+                self._fitted[level] = TailConformal.fit(*self.calibration, level,
+                                                        folds=self.calibration_folds,
+                                                        seed=int(self.meta.get("seed", SEED)))
+            else:
+                self._fitted[level] = TailConformal.fit(self.oof_true, self.oof_pred, level,
+                                                        self.rows, self.folds,
+                                                        seed=int(self.meta.get("seed", SEED)))
+        return self._fitted[level]
+
+    def interval(self, pred, rows, level: float, bounds: tuple[float, float]):
+        """(low, high) of ``conformal(level)`` for predictions ``pred`` ((19,) or (n, 19))
+        of descriptor ``rows`` ((columns,) or (n, columns)), clipped to ``bounds``."""
+        c = self.conformal(level)
+        return c.interval(pred, bounds, rows if c.with_rows else None)
+
+    def marginal(self, level: float) -> Conformal:
+        """Plain split-conformal half-widths at ``level`` from the out-of-fold residuals (or
+        from ``calibration``'s): one width per dimension, covering ``level`` on average over
+        segments, far less in the outer tenths of the ratings."""
         dims = list(DIMENSIONS)
         true, pred = self.calibration or (self.oof_true, self.oof_pred)
         return Conformal.fit(pd.DataFrame(true, columns=dims), pd.DataFrame(pred, columns=dims),
                              level)
 
-    def recalibrated(self, true: np.ndarray, pred: np.ndarray, why: str) -> FinalModel:
+    def recalibrated(self, true: np.ndarray, pred: np.ndarray, why: str,
+                     folds: np.ndarray | None = None) -> FinalModel:
         """The same model with its intervals calibrated on (labels, predictions) ``true`` and
-        ``pred`` (n, 19, label scale), ``why`` recorded in ``meta["calibrated_on"]``; its
-        percentiles still rank among the development performances' predictions."""
+        ``pred`` (n, 19, label scale), of cross-validation ``folds`` (n,), ``why`` recorded
+        in ``meta["calibrated_on"]``; its percentiles still rank among the development
+        performances' predictions."""
         import dataclasses
 
         true, pred = np.asarray(true, np.float64), np.asarray(pred, np.float64)
@@ -128,6 +167,7 @@ class FinalModel:
             raise ValueError(f"calibration needs two (n, {len(DIMENSIONS)}) arrays, got "
                              f"{true.shape} and {pred.shape}")
         return dataclasses.replace(self, calibration=(true, pred),
+                                   calibration_folds=None if folds is None else np.asarray(folds),
                                    meta={**self.meta, "calibrated_on": why})
 
     def percentile(self, pred) -> np.ndarray:
@@ -146,6 +186,8 @@ class FinalModel:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         cal = dict(zip(("cal_true", "cal_pred"), self.calibration or (), strict=False))
+        cal.update({k: v for k, v in (("folds", self.folds),
+                                      ("cal_folds", self.calibration_folds)) if v is not None})
         with atomic_path(folder / "model.npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, oof_true=self.oof_true, oof_pred=self.oof_pred,
@@ -168,14 +210,15 @@ class FinalModel:
             return cls(kind=meta["kind"], columns=list(meta["columns"]),
                        forest=ArrayForest.from_arrays(z, "forest_"), oof_true=z["oof_true"],
                        oof_pred=z["oof_pred"], names=z["names"], rows=z["rows"], meta=meta,
-                       calibration=cal)
+                       calibration=cal, folds=z["folds"] if "folds" in z.files else None,
+                       calibration_folds=z["cal_folds"] if "cal_folds" in z.files else None)
 
 
 def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> FinalModel:
     """Cross-validate, then fit on every development segment of ``ds`` (see the module
     docstring). ``cfg``: forest settings (default: the active profile's). The ``notes`` model
     learns from what the package froze of the transcription chapter (``notes_route.load``)."""
-    from percepiano.analysis.conformal import fold_coverage
+    from percepiano.analysis.tail_conformal import coverage_by_method
     from percepiano.data.dataset import assert_no_exam
     from percepiano.evaluation.cross_validation import cross_validate
     from percepiano.evaluation.stats import cluster_bootstrap_ci
@@ -204,11 +247,8 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
                               groups=seg["excerpt"].astype(str) + "|" + oof["fold"].astype(str))
     accuracy = {m: {"estimate": float(r.estimate), "ci_lo": float(r.ci_lo),
                     "ci_hi": float(r.ci_hi)} for m, r in ci.iterrows()}
-    coverage = {}
-    for level in LEVELS:
-        cov = fold_coverage(y_oof, oof[dims], oof["fold"], level)
-        coverage[f"{level:g}"] = {"mean": float(cov.mean()), "min": float(cov.min()),
-                                  "max": float(cov.max())}
+    coverage = coverage_by_method(y_oof, oof[dims], oof["fold"], LEVELS,
+                                  X.loc[oof.index], seg["is_score"], seed)
     for version in extra:  # the held-out segments as another piano or room sounds them
         pred = pd.DataFrame(other[version], columns=dims).set_index(
             pd.Index(other[f"{version}:names"])).loc[oof.index]
@@ -233,14 +273,15 @@ def build(ds, kind: str, cfg=None, seed: int = SEED, progress: bool = True) -> F
         "forest": {k: v for k, v in cfg.__dict__.items() if k != "candidates"},
         "seed": seed,
         "cross_validation": {"split": SPLIT, "k": K, "seed": seed, "clusters": "music_group",
-                             "accuracy": accuracy, "coverage": coverage},
+                             "accuracy": accuracy, **coverage},
         "build_s": wall,
         "built": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "host": platform.node(),
     }
     model = FinalModel(kind, columns, ArrayForest.from_pipeline(pipeline),
                        y_oof.to_numpy(np.float64), oof[dims].to_numpy(np.float64),
-                       np.asarray(oof.index, str), X.loc[oof.index].to_numpy(np.float64), meta)
+                       np.asarray(oof.index, str), X.loc[oof.index].to_numpy(np.float64), meta,
+                       folds=oof["fold"].to_numpy())
     return notes_route.finish(model, route, ds, other, oof.index, LEVELS) if kind == "notes" \
         else model
 

@@ -239,24 +239,20 @@ def finish(model, data: Frozen, ds, other: dict, names, levels):
     others."""
     import dataclasses
 
-    from percepiano.analysis.conformal import fold_coverage
+    from percepiano.analysis.tail_conformal import coverage_by_method
     from percepiano.data.dataset import DIMENSIONS
 
     dims = list(DIMENSIONS)
     sim = pd.DataFrame(other[SIMULATED], index=other[f"{SIMULATED}:names"],
                        columns=dims).loc[names]
     cal = calibration(data, ds)
-    coverage = {}
-    for level in levels:
-        c = fold_coverage(pd.DataFrame(cal.true, columns=dims),
-                          pd.DataFrame(cal.pred, columns=dims), cal.folds, level)
-        coverage[f"{level:g}"] = {"mean": float(c.mean()), "min": float(c.min()),
-                                  "max": float(c.max())}
+    coverage = coverage_by_method(cal.true, cal.pred, cal.folds, levels,
+                                  seed=int(model.meta.get("seed", 0)))
     model = dataclasses.replace(model, oof_pred=sim.to_numpy(np.float64))
-    model.meta["cross_validation"].update(coverage=coverage, coverage_on=cal.why)
+    model.meta["cross_validation"].update(**coverage, coverage_on=cal.why)
     model.meta.update(route_accuracy=cal.route, error_model=error_model(data, ds).to_dict(),
                       frozen_from={**data.provenance, "file": FILE, "digest": data.digest})
-    return model.recalibrated(cal.true, cal.pred, cal.why)
+    return model.recalibrated(cal.true, cal.pred, cal.why, cal.folds)
 
 
 class Calibration(NamedTuple):

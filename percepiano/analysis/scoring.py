@@ -1,6 +1,7 @@
 """Scoring one performance file with a final model: read and check it, describe it, predict,
-and put each dimension on the raters' 1-7 scale with its poles, a split-conformal interval and
-its percentile among the development performances' out-of-fold predictions (a prediction is
+and put each dimension on the raters' 1-7 scale with its poles, a conformal interval
+(``analysis.tail_conformal``: nominal coverage on average, kept in the tails) and its
+percentile among the development performances' out-of-fold predictions (a prediction is
 ranked among predictions, which shrink toward the mean alike; see ``analysis.final``).
 
 A MIDI file is described by its own notes and pedalling (the MIDI model); an audio file by its
@@ -183,7 +184,7 @@ def passage_spans(passages: list[tuple[float, float]]) -> list[tuple[float, floa
 
 def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
     """The profile of a take (JSON-able): per dimension its score on the 1-7 scale, the
-    ``level`` split-conformal interval and its percentile (0-100) among the development
+    ``level`` interval (``FinalModel.interval``) and its percentile (0-100) among the development
     performances' out-of-fold predictions (named in words by ``percentile_of``). Raises
     ``ValueError`` when the take's descriptors do not match the model's columns."""
     if take.rows.shape[1] != len(model.columns):
@@ -191,7 +192,7 @@ def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
                          f"{len(model.columns)}")
     per_window = model.predict(take.rows)
     pred = per_window.mean(axis=0)
-    low, high = model.conformal(level).interval(pred, LABEL_BOUNDS)
+    low, high = model.interval(pred, take.rows.mean(axis=0), level, LABEL_BOUNDS)
     pct = model.percentile(pred)
     notes = list(take.notes)
     if len(take.spans) > 1:
@@ -231,6 +232,21 @@ def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
         out["window_scores"] = [{"start": s, "end": e, "scores": to_scale(p).round(3).tolist()}
                                 for (s, e), p in zip(take.spans, per_window, strict=True)]
     return out
+
+
+def intervals_line(level: float, model: FinalModel) -> str:
+    """One line on what the ``level`` intervals are and, where ``model``'s build measured it,
+    how often they held out of fold: on average (marginal), in the outer tenths of the
+    ratings, and there for plain intervals of one width per dimension."""
+    cv = model.meta.get("cross_validation", {})
+    c, m = (cv.get(k, {}).get(f"{level:g}", {}) for k in ("coverage", "coverage_marginal"))
+    text = (f"{level:.0%} intervals (split conformal, stretched away from the mean and wider "
+            "where the model errs more)")
+    if "outer" in c and "outer" in m:
+        text += (f": out of fold they held {c['mean']:.0%} of the ratings (the marginal "
+                 f"average) and {c['outer']:.0%} of those in the outer tenths of a dimension "
+                 f"(one width per dimension: {m['outer']:.0%})")
+    return text
 
 
 def table(profile: dict) -> str:

@@ -1,6 +1,7 @@
 """The week-4 chapter's readings: figures and generated sentences over the results table
 (``analysis.systems``) and the calibration of the book's systems (``analysis.conformal``,
-``analysis.calibration``); the robustness readings are ``analysis.robustness_readings``.
+``analysis.tail_conformal``, ``analysis.calibration``); the robustness readings are
+``analysis.robustness_readings``.
 
 Every sentence is generated from the numbers it states, so the text stays true when they
 change. Inputs are ``stats.summarise`` tables (columns ``estimate``, ``ci_lo``, ``ci_hi``,
@@ -150,15 +151,16 @@ def coverage_figure(table: pd.DataFrame, level: float) -> Figure:
 
 
 def coverage_text(table: pd.DataFrame, level: float, tolerance: float = 0.05) -> str:
-    """Per split: mean coverage, its range over dimensions, and the dimensions more than
-    ``tolerance`` below the nominal ``level``."""
+    """Per split: mean (marginal) coverage of one-width intervals, its range over dimensions,
+    and the dimensions more than ``tolerance`` below the nominal ``level``."""
     from percepiano import plots
 
     out = []
     for kind, p in table.groupby("kind", sort=False):
         low = p[p.coverage < level - tolerance]
-        out.append(f"on the {kind} split the intervals cover {p.coverage.mean():.1%} of the "
-                   f"held-out mean ratings on average ({p.coverage.min():.1%} to "
+        out.append(f"on the {kind} split one width per dimension covers "
+                   f"{p.coverage.mean():.1%} of the held-out mean ratings on average, its "
+                   f"marginal coverage ({p.coverage.min():.1%} to "
                    f"{p.coverage.max():.1%} by dimension"
                    + (f"; below {level - tolerance:.0%} on "
                       + join_items([plots.short_name(d) for d in low.dimension])
@@ -207,3 +209,39 @@ def disagreement_text(table: pd.DataFrame) -> str:
                                         "better" if n.median() < 0 else ": more ratings do "
                                         "not make a segment easier to predict") + ".")
     return text
+
+
+GROUPS = {"marginal": "all ratings (marginal)", "outer": "outer tenths",
+          "middle": "middle 80 %", "deadpan": "deadpan renderings"}
+INTERVALS = {"marginal": "one width per dimension", "tail": "stretched, scaled (shipped)"}
+
+
+def coverage_group_table(table: pd.DataFrame) -> pd.DataFrame:
+    """``tail_conformal.coverage_table`` as shown: one row per (split, intervals), coverage
+    in per cent by group of ratings (floats) and the middle ratings' interval width in points
+    (text to two places, so that a one-place table format leaves it)."""
+    from percepiano.data.dataset import SCALE_MAX
+
+    shown = table.assign(split=table.kind, intervals=table.intervals.map(INTERVALS))
+    shown = shown.set_index(["split", "intervals"])[[g for g in GROUPS if g in table]]
+    return (100 * shown).round(1).rename(columns=GROUPS).assign(
+        **{"middle width (points)": [f"{w * SCALE_MAX:.2f}" for w in table.width]})
+
+
+def coverage_group_text(table: pd.DataFrame, level: float, tail_level: float) -> str:
+    """Per split: how often each kind of intervals covers the ratings in the outer tenths and
+    the middle ones, whether the shipped ones reach ``tail_level`` there at the nominal
+    ``level``, their marginal coverage, and how much wider or narrower they are in the
+    middle."""
+    out = []
+    for kind, p in table.groupby("kind", sort=False):
+        one, new = (p[p.intervals == m].iloc[0] for m in ("marginal", "tail"))
+        change = new.width / one.width - 1
+        out.append(f"on the {kind} split, one width covers {one.outer:.0%} of the outer "
+                   f"tenths and {one.middle:.0%} of the middle; the shipped intervals "
+                   f"{new.outer:.0%} ({'reaching' if new.outer >= tail_level else 'short of'} "
+                   f"{tail_level:.0%}) and {new.middle:.0%} ({new.marginal:.0%} of all "
+                   "ratings), their middle intervals "
+                   + ("as wide" if abs(change) < 0.005 else
+                      f"{abs(change):.0%} {'wider' if change > 0 else 'narrower'}"))
+    return f"At a nominal {level:.0%}, " + "; ".join(out) + "."

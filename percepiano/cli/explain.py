@@ -17,8 +17,9 @@ def register(sub) -> None:
                         "per dimension",
         description="Score performances as `percepiano predict` does (the same files, routes, "
                     "checks and cached final models) and say, for each of the 19 dimensions, "
-                    "why: the score on the raters' 1-7 scale with its split-conformal "
-                    "interval, the pole it leans to from the PercePiano mean, and the "
+                    "why: the score on the raters' 1-7 scale with its conformal "
+                    "interval (as `predict` gives it), the pole it leans to from the "
+                    "PercePiano mean, and the "
                     "descriptor that moved it most that way, in musical terms (the sustain "
                     "pedal's time down, note lengths, velocities, pace...), placed among the "
                     "PercePiano development performances ('more than in 90 %' means at least "
@@ -66,9 +67,10 @@ def _explain(args) -> int:
 
 
 def _text(profile: dict, model) -> str:
+    from percepiano.analysis.scoring import intervals_line
     from percepiano.cli.predict import header
 
-    why = (f"{profile['level']:.0%} split-conformal intervals. After each score, the pole it "
+    why = (f"{intervals_line(profile['level'], model)}. After each score, the pole it "
            "leans to from the PercePiano mean, and the descriptors that moved it most that "
            "way, by how many rating points (SHAP values of the forest: they explain the "
            f"model, not the raters), compared with {profile['attribution']['compared_with']}.")

@@ -169,15 +169,18 @@ def describe(model) -> str:
     if m.get("augmented_with"):
         lines.append(f"  also learned from: {', '.join(m['augmented_with'])} versions of "
                      "every training segment")
-    if m.get("calibrated_on"):
-        lines.append(f"  intervals:  split-conformal, calibrated on {m['calibrated_on']}; "
-                     "coverage on each of their folds, calibrated on the others:")
-    else:
-        lines.append("  intervals:  split-conformal from the out-of-fold residuals; coverage "
-                     "on each held-out fold, calibrated on the others:")
-    for level, c in cv["coverage"].items():
-        lines.append(f"    nominal {float(level):.0%}: mean {c['mean']:.3f} over the 19 "
-                     f"dimensions (from {c['min']:.3f} to {c['max']:.3f})")
+    on = (f"calibrated on {m['calibrated_on']}" if m.get("calibrated_on") else
+          "from the out-of-fold predictions")
+    lines.append(f"  intervals:  split conformal {on}, centred away from the mean and scaled by "
+                 "a difficulty forest; coverage on each held-out fold, calibrated on the "
+                 "others (marginal: over all ratings; outer: ratings in the outer tenths of "
+                 "their dimension; width: of the middle ratings' intervals, points):")
+    for key, name in (("coverage", "these"), ("coverage_marginal", "one width")):
+        for level, c in cv.get(key, {}).items():
+            lines.append(f"    {name:<9} nominal {float(level):.0%}: marginal {c['mean']:.3f} "
+                         f"({c['min']:.3f} to {c['max']:.3f} by dimension)"
+                         + (f", outer {c['outer']:.3f}, middle {c['middle']:.3f}, width "
+                            f"{c['width'] * final.SCALE_MAX:.2f}" if "outer" in c else ""))
     lines.append(f"  built:      {m['built']} in {m['build_s']:.0f} s")
     return "\n".join(lines)
 

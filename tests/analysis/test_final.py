@@ -60,18 +60,41 @@ def test_accuracy_has_intervals_and_coverage_is_near_nominal(midi_model):
         a = cv["accuracy"][m]
         assert a["ci_lo"] < a["estimate"] < a["ci_hi"]
     assert cv["accuracy"]["mean_r2"]["estimate"] > 0.3  # a forest on MIDI descriptors
-    for level, c in cv["coverage"].items():  # each fold scored with intervals from the others
-        assert abs(c["mean"] - float(level)) < 0.02
-        assert abs(c["min"] - float(level)) < 0.05 and abs(c["max"] - float(level)) < 0.05
+    for key in ("coverage", "coverage_marginal"):  # each fold with intervals from the others
+        for level, c in cv[key].items():
+            assert abs(c["mean"] - float(level)) < 0.02
+            assert abs(c["min"] - float(level)) < 0.05 and abs(c["max"] - float(level)) < 0.05
 
 
-def test_out_of_fold_residuals_give_the_conformal_quantile(midi_model):
+def test_the_intervals_cover_the_outer_tenths_where_one_width_does_not(midi_model):
+    """Out of fold, at a nominal 80 %: one width per dimension covers the ratings in the
+    outer tenths of their dimension about half the time; the shipped intervals within ten
+    points of nominal, the middle ones still above nominal."""
+    cv = midi_model.meta["cross_validation"]
+    tail, plain = cv["coverage"]["0.8"], cv["coverage_marginal"]["0.8"]
+    assert plain["outer"] < 0.55 < 0.7 <= tail["outer"]
+    assert tail["middle"] >= 0.8 and tail["deadpan"] >= plain["deadpan"] - 0.02
+
+
+def test_the_shipped_intervals_read_the_rows_and_hold_the_prediction(midi_model):
     c = midi_model.conformal(0.8)
+    assert c.with_rows and c.n == len(midi_model.oof_pred) and midi_model.conformal(0.8) is c
+    pred = midi_model.oof_pred[:4]
+    low, high = midi_model.interval(pred, midi_model.rows[:4], 0.8, (0.0, 1.0))
+    assert np.all((low <= pred) & (pred <= high))
+    low9, high9 = midi_model.interval(pred, midi_model.rows[:4], 0.9, (0.0, 1.0))
+    assert np.all(high9 - low9 > high - low)
+    with pytest.raises(ValueError, match="coverage level"):
+        midi_model.conformal(1.0)
+
+
+def test_out_of_fold_residuals_give_the_marginal_quantile(midi_model):
+    c = midi_model.marginal(0.8)
     resid = np.abs(midi_model.oof_true - midi_model.oof_pred)
     inside = (resid <= np.array(c.q)).mean(axis=0)
     assert c.n == len(resid) and np.all(inside >= 0.8) and np.all(inside < 0.8 + 2 / c.n)
     with pytest.raises(ValueError, match="coverage level"):
-        midi_model.conformal(1.0)
+        midi_model.marginal(1.0)
 
 
 def _decile_means(pct: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -112,6 +135,8 @@ def test_save_and_load_round_trip_as_plain_arrays(tmp_path, midi_model):
     np.testing.assert_array_equal(back.rows, midi_model.rows)
     np.testing.assert_array_equal(back.forest.weight, midi_model.forest.weight)
     assert list(back.names) == list(midi_model.names)
+    np.testing.assert_array_equal(back.folds, midi_model.folds)
+    np.testing.assert_array_equal(back.conformal(0.8).q, midi_model.conformal(0.8).q)
     meta = json.loads((folder / "meta.json").read_text())
     (folder / "meta.json").write_text(json.dumps({**meta, "format": 0}))
     with pytest.raises(ValueError, match="format 0"):

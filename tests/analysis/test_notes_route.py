@@ -171,10 +171,13 @@ def test_the_notes_model_learns_from_simulated_transcriptions_and_is_calibrated_
     assert model.meta["frozen_from"]["digest"] == notes_route.digest()
     dims = list(DIMENSIONS)
     want = Conformal.fit(pd.DataFrame(true, columns=dims), pd.DataFrame(pred, columns=dims), 0.9)
-    assert np.allclose(model.conformal(0.9).q, want.q)
+    assert np.allclose(model.marginal(0.9).q, want.q)
+    assert not model.conformal(0.9).with_rows  # transcriptions come without stored rows
     back = final.FinalModel.load(model.save(tmp_path / "notes"))
     assert back.calibration is not None
-    assert np.allclose(back.conformal(0.9).q, want.q)
+    assert np.allclose(back.marginal(0.9).q, want.q)
+    np.testing.assert_array_equal(back.calibration_folds, model.calibration_folds)
+    assert np.allclose(back.conformal(0.9).q, model.conformal(0.9).q)
     assert "through simulated transcriptions" in back.percentile_of
     cov = model.meta["cross_validation"]["coverage"]["0.9"]
     assert 0.6 < cov["mean"] <= 1.0 and "transcriptions" in model.meta["cross_validation"][

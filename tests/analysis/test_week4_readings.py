@@ -191,3 +191,22 @@ def test_a_recipe_with_excerpt_relative_descriptors_is_called_transductive():
     assert "transductive" in systems.transductive_note(
         "week2_descriptors: forest, + excerpt-relative")
     assert systems.transductive_note("week2_descriptors: forest, + music-level") == ""
+
+
+def test_coverage_by_group_shows_both_intervals_and_says_whether_the_tails_reach_the_target():
+    from percepiano.analysis import tail_conformal
+
+    y, oof = _oof(n=600, noise=1.0)
+    oof[list(DIMENSIONS)] = 0.6 * oof[list(DIMENSIONS)]  # shrunk toward the mean
+    deadpan = pd.Series(np.arange(600) < 60, index=y.index)
+    table = tail_conformal.coverage_table(y, oof, 0.8, deadpan=deadpan)
+    assert list(table.intervals) == ["marginal", "tail"] and set(table.kind) == {"piece"}
+    one, new = table.iloc[0], table.iloc[1]
+    assert one.outer < 0.6 <= new.outer and abs(new.marginal - 0.8) < 0.03
+    shown = say.coverage_group_table(table)
+    assert list(shown.columns) == [*say.GROUPS.values(), "middle width (points)"]
+    assert shown.iloc[0]["outer tenths"] == round(100 * one.outer, 1)
+    assert shown.iloc[1]["middle width (points)"] == f"{new.width * 7:.2f}"
+    text = say.coverage_group_text(table, 0.8, 0.5)
+    assert f"one width covers {one.outer:.0%} of the outer tenths" in text
+    assert "(reaching 50%)" in text and "(short of" in say.coverage_group_text(table, 0.8, 0.99)
