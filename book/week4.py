@@ -272,7 +272,7 @@ display(Markdown(say.coverage_text(cov, LEVEL)))
 # the least stretch at which the calibration folds' outer tenths are covered at least
 # {glue:text}`w4_tail_level:.0%` at a nominal {glue:text}`w4_cov_level:.0%`, and scale their
 # width by a forest's estimate of how far the take's rating strays, from its descriptors and
-# predictions: locally weighted conformal {cite}`lei2018distribution` (section 5.2). Both
+# predictions: the locally weighted conformal prediction of {cite}`lei2018distribution`. Both
 # kinds, each fold scored with intervals calibrated on the other folds, by group of ratings:
 
 # %% tags=["hide-input"]

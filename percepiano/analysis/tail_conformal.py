@@ -85,8 +85,9 @@ class TailConformal:
             tail_level: float = TAIL_LEVEL, seed: int = 0) -> TailConformal:
         """Fit on calibration labels and predictions (n, d; arrays or frames, same order),
         optional descriptor ``rows`` (n, k) that sigma also reads, and ``folds`` (n,), the
-        cross-validation fold of each row (sigma is cross-fitted over them; default four
-        seeded random folds, which flatter sigma where the folds hold out groups);
+        cross-validation fold of each row (sigma is cross-fitted over them; default, or when
+        they hold a single fold, four seeded random folds, which flatter sigma where the folds
+        hold out groups);
         ``tail_level``: the outer tenths' coverage the stretch seeks at ``STRETCH_LEVEL``.
         Raises ValueError for a level outside (0, 1), shapes that differ, or too few
         segments for the level."""
@@ -99,8 +100,9 @@ class TailConformal:
         F = p if rows is None else np.hstack([np.asarray(rows, np.float64), p])
         if len(F) != n:
             raise ValueError(f"{len(F)} descriptor rows for {n} calibration segments")
-        folds = (np.random.default_rng(seed).permutation(n) % 4 if folds is None
-                 else np.asarray(folds))
+        if folds is None or len(np.unique(folds)) < 2:  # one fold cannot cross-fit itself
+            folds = np.random.default_rng(seed).permutation(n) % 4
+        folds = np.asarray(folds)
         m = y.mean(axis=0)
         resid = np.abs(y - (m + (1 + DIFFICULTY_STRETCH) * (p - m)))
         sigma = np.empty_like(resid)

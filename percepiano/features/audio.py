@@ -24,7 +24,7 @@ from percepiano.features.cache import (
     table_key,
 )
 
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3  # 3: computed on one BLAS thread (``_job``), the same bits on any machine
 N_FFT = 1024  # 64 ms at 16 kHz: resolves piano partials down to the bass
 HOP = 256  # 16 ms: fine enough for onsets and the loudness curve
 N_MFCC = 13  # the customary number: spectral envelope without pitch detail
@@ -128,8 +128,14 @@ def audio_features(y: np.ndarray, sr: int = 16000) -> np.ndarray:
 
 
 def _job(task):
+    """One rendering's descriptors on one BLAS thread: float32 matrix products sum in an order
+    that depends on the thread count (up to 5e-7 apart), and forests split on such
+    differences, so a fresh cache must hold the same bits wherever it is computed."""
+    from threadpoolctl import threadpool_limits
+
     path, sr = task
-    return audio_features(render.load_audio(path), sr)
+    with threadpool_limits(limits=1):
+        return audio_features(render.load_audio(path), sr)
 
 
 def audio_feature_table(ds, soundfont: str = render.DEFAULT_SOUNDFONT, sr: int = 16000,

@@ -115,3 +115,13 @@ def test_coverage_by_method_is_json_able_per_level():
         assert set(c) == {"mean", "min", "max", "marginal", "outer", "middle", "width",
                           "deadpan"}
         assert c["min"] <= c["mean"] <= c["max"] and c["mean"] == pytest.approx(c["marginal"])
+
+
+def test_calibration_rows_of_a_single_fold_cross_fit_over_random_folds():
+    from percepiano.analysis.tail_conformal import TailConformal
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(0.5, 0.1, (80, 3))
+    p = 0.5 + 0.5 * (y - 0.5) + rng.normal(0, 0.03, y.shape)
+    one = TailConformal.fit(y, p, 0.8, folds=np.zeros(80, int))
+    assert np.array_equal(one.q, TailConformal.fit(y, p, 0.8).q)
