@@ -24,7 +24,7 @@ from percepiano.features.cache import (
     table_key,
 )
 
-FEATURE_VERSION = 3  # 3: computed on one BLAS thread (``_job``), the same bits on any machine
+FEATURE_VERSION = 2
 N_FFT = 1024  # 64 ms at 16 kHz: resolves piano partials down to the bass
 HOP = 256  # 16 ms: fine enough for onsets and the loudness curve
 N_MFCC = 13  # the customary number: spectral envelope without pitch detail
