@@ -80,7 +80,17 @@ AUDIO_FEATURES: dict[str, str] = _names()
 
 
 def audio_features(y: np.ndarray, sr: int = 16000) -> np.ndarray:
-    """The ``AUDIO_FEATURES`` vector (float64, in that order) of mono audio ``y``."""
+    """The ``AUDIO_FEATURES`` vector (float64, in that order) of mono audio ``y``, computed on
+    one BLAS thread: float32 matrix products sum in an order that depends on the thread count
+    (up to 5e-7 apart), and forests split on such differences, so the same audio must give
+    the same bits in any process, whatever else it has loaded."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _audio_features(y, sr)
+
+
+def _audio_features(y: np.ndarray, sr: int) -> np.ndarray:
     import librosa
 
     y = np.asarray(y, dtype=np.float32)
@@ -128,14 +138,8 @@ def audio_features(y: np.ndarray, sr: int = 16000) -> np.ndarray:
 
 
 def _job(task):
-    """One rendering's descriptors on one BLAS thread: float32 matrix products sum in an order
-    that depends on the thread count (up to 5e-7 apart), and forests split on such
-    differences, so a fresh cache must hold the same bits wherever it is computed."""
-    from threadpoolctl import threadpool_limits
-
     path, sr = task
-    with threadpool_limits(limits=1):
-        return audio_features(render.load_audio(path), sr)
+    return audio_features(render.load_audio(path), sr)
 
 
 def audio_feature_table(ds, soundfont: str = render.DEFAULT_SOUNDFONT, sr: int = 16000,
