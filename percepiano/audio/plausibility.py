@@ -1,0 +1,167 @@
+"""Is this a piano the transcriber can read? Checks of a recording and of its transcription.
+
+A piano transcriber (transkun, trained on MAESTRO's in-tune Yamaha grands) writes piano notes
+for any pitched sound: a piano tuned a quarter tone flat comes out as a handful of notes, an
+organ or a violin as plausible-looking piano notes (bytedance/piano_transcription#17 reports
+the same of another transcriber). The notes model then scores them as confidently as a clean
+take. The measurements here say when not to trust a transcription:
+
+* ``tuning_cents``: how far the recording's pitches lie from the equal-tempered grid at
+  A = 440 Hz, in cents (librosa's ``estimate_tuning``: a histogram of the partials' pitches by
+  ``piptrack``, folded onto one semitone; Ellis 2007). A piano tuned away from the grid is
+  brought back by ``retune`` before transcription: the audio is resampled as a tape played at
+  another speed would be, so pitch and tempo move together, and ``restore_time`` puts the
+  transcribed notes back on the take's own clock. A grid is only known modulo a semitone: a
+  piano a quarter tone flat may be read as a quarter tone sharp and come back a semitone low,
+  which the scores barely notice (a transposed MIDI file moves them by a few hundredths).
+* ``note_decay``: how fast each transcribed note's own pitch falls after its attack, in dB per
+  second, the median over notes. A struck string decays from its attack; an organ pipe or a
+  bowed string holds or swells.
+* ``onset_recall``: the share of the onsets heard in the audio (``librosa.onset``) that a
+  transcribed note starts within ``MATCH_S`` of: a transcription that misses most of what is
+  heard did not read the take.
+
+``verdict`` turns them into the one line `percepiano predict` prints, or a refusal; its
+thresholds are measured on renderings of the development MIDI (``scripts/plausibility_report.py``,
+results in the closing table of ``results/plausibility.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+HOP = 256
+DECAY_S = 0.6  # a note's fall is read up to this long after its onset ...
+ATTACK_S = 0.03  # ... from this long after it (past the attack)
+MIN_NOTE_S = 0.12  # shorter notes say nothing of a decay
+MATCH_S = 0.05  # a transcribed onset this close to a heard onset matches it (mir_eval's 50 ms)
+RETUNE_CENTS = 15.0  # farther from the grid than this, the take is retuned before transcription
+MAX_SLOPE_DB = -5.0  # a piano's notes fall faster than this, dB per second (measured)
+MIN_RECALL = 0.5  # a transcription that starts a note at fewer heard onsets did not read them
+
+
+def tuning_cents(y: np.ndarray, sr: int) -> float:
+    """Deviation of mono ``y`` from the A = 440 Hz equal-tempered grid, in cents, in [-50, 50)
+    (``librosa.estimate_tuning`` at 1-cent resolution)."""
+    import librosa
+
+    t = librosa.estimate_tuning(y=np.asarray(y, np.float32), sr=sr, resolution=0.01,
+                                bins_per_octave=12)
+    return float(100 * t)
+
+
+def retune(y: np.ndarray, sr: int, cents: float) -> tuple[np.ndarray, float]:
+    """``y`` moved ``-cents`` onto the grid as a tape played faster or slower would be (soxr
+    resampling; pitch and tempo change together): ``(y2, speed)``, ``y2`` at ``sr`` lasting
+    ``len(y) / speed`` samples, ``speed = 2 ** (-cents / 1200)``."""
+    import soxr
+
+    speed = 2.0 ** (-cents / 1200.0)
+    y2 = soxr.resample(np.asarray(y, np.float32), sr * speed, sr, quality="HQ")
+    return np.asarray(y2, np.float32), float(speed)
+
+
+def restore_time(pm, speed: float):
+    """The ``pretty_midi.PrettyMIDI`` ``pm`` of a take played at ``speed`` (``retune``) back on
+    the take's own clock: every note and control-change time multiplied by ``speed``."""
+    for inst in pm.instruments:
+        for n in inst.notes:
+            n.start, n.end = n.start * speed, n.end * speed
+        for c in inst.control_changes:
+            c.time *= speed
+    return pm
+
+
+def _onset_frames(y: np.ndarray, sr: int) -> np.ndarray:
+    import librosa
+
+    return librosa.onset.onset_detect(y=np.asarray(y, np.float32), sr=sr, hop_length=HOP)
+
+
+def note_decay(y: np.ndarray, sr: int, pm) -> float:
+    """Median slope (dB per second) of each transcribed note's own pitch in a constant-Q
+    spectrogram of mono ``y`` (88 piano keys, hop ``HOP``), from ``ATTACK_S`` after its onset
+    to its offset or ``DECAY_S`` after the onset, over the notes of ``pm`` that last at least
+    ``MIN_NOTE_S``. A struck string falls (a piano: tens of dB per second), a pipe or a bow
+    holds or swells (zero or rising). NaN when no note qualifies."""
+    import librosa
+
+    notes = [n for inst in pm.instruments if not inst.is_drum for n in inst.notes
+             if n.end - n.start >= MIN_NOTE_S and 21 <= n.pitch <= 108]
+    if not notes:
+        return float("nan")
+    cqt = np.abs(librosa.cqt(np.asarray(y, np.float32), sr=sr, hop_length=HOP,
+                             fmin=librosa.midi_to_hz(21), n_bins=88, bins_per_octave=12))
+    level = 20 * np.log10(np.maximum(cqt, 1e-6))
+    slopes = []
+    for n in notes:
+        a = int((n.start + ATTACK_S) * sr / HOP)
+        b = min(int(min(n.end, n.start + DECAY_S) * sr / HOP), level.shape[1])
+        if b - a >= 4:
+            t = np.arange(b - a) * HOP / sr
+            slopes.append(np.polyfit(t, level[n.pitch - 21, a:b], 1)[0])
+    return float(np.median(slopes)) if slopes else float("nan")
+
+
+def onset_recall(y: np.ndarray, sr: int, note_onsets: np.ndarray) -> float:
+    """Share of the onsets heard in ``y`` with a transcribed note onset (seconds) within
+    ``MATCH_S``; NaN when none is heard."""
+    import librosa
+
+    heard = librosa.frames_to_time(_onset_frames(y, sr), sr=sr, hop_length=HOP)
+    if len(heard) == 0:
+        return float("nan")
+    notes = np.sort(np.asarray(note_onsets, np.float64))
+    if len(notes) == 0:
+        return 0.0
+    i = np.clip(np.searchsorted(notes, heard), 1, len(notes) - 1)
+    near = np.minimum(np.abs(notes[i - 1] - heard), np.abs(notes[i] - heard))
+    if len(notes) == 1:
+        near = np.abs(notes[0] - heard)
+    return float(np.mean(near <= MATCH_S))
+
+
+@dataclass
+class Reading:
+    """What the checks measured of one take: ``cents`` (``tuning_cents``), ``speed`` (the
+    ``retune`` factor applied; 1.0 when none), ``slope`` (``note_decay``, dB/s), ``recall``
+    (``onset_recall``),
+    ``notes`` transcribed and ``onsets`` heard."""
+
+    cents: float
+    speed: float
+    slope: float
+    recall: float
+    notes: int
+    onsets: int
+
+
+def transcribe_take(y: np.ndarray, sr: int, progress: bool = False,
+                    desc: str = "transcribing") -> tuple[object, Reading, bool]:
+    """Transcribe conditioned mono ``y`` at transkun's rate ``sr`` with the checks above:
+    retuned first when ``tuning_cents`` is farther than ``RETUNE_CENTS`` from the grid, the
+    notes put back on the take's clock. ``(pm, reading, cached)``: the ``pretty_midi.PrettyMIDI``,
+    the ``Reading`` and whether the transcription came from the cache
+    (``transcription.transcribe_cached``)."""
+    import pretty_midi
+
+    from percepiano.audio import transcription
+
+    cents = tuning_cents(y, sr)
+    speed = 1.0
+    heard_y = y
+    if abs(cents) > RETUNE_CENTS:
+        y, speed = retune(y, sr, cents)
+    key = transcription.cache_key(y, sr)
+    cached = transcription.cache_path(key).exists()
+    path = transcription.transcribe_cached(y, sr, key=key, progress=progress, desc=desc)
+    pm = pretty_midi.PrettyMIDI(str(path))
+    if speed != 1.0:
+        restore_time(pm, speed)
+    starts = np.array([n.start for inst in pm.instruments for n in inst.notes])
+    reading = Reading(cents, speed, note_decay(heard_y, sr, pm),
+                      onset_recall(heard_y, sr, starts),
+                      len(starts), len(_onset_frames(heard_y, sr)))
+    return pm, reading, cached
