@@ -73,10 +73,14 @@ def pick_segments(n: int) -> list[str]:
 
 def score_pm(pm, model, columns, folder: Path) -> dict:
     from percepiano.analysis import scoring
+    from percepiano.errors import UserError
 
     path = folder / "take.mid"
     pm.write(str(path))
-    prof = scoring.score(scoring._read_midi(path, columns), model, 0.8)
+    try:
+        prof = scoring.score(scoring.read_midi(path, columns), model, 0.8)
+    except UserError as e:  # too few notes to score: what the transcription left
+        return {"refused": str(e).split(": ", 1)[-1]}
     return {d["dimension"]: (d["score"], d["low"], d["high"]) for d in prof["dimensions"]}
 
 
@@ -123,7 +127,7 @@ def main(argv=None) -> int:
                 if name == "piano":
                     ref = out["scores"]
                 for key in ("scores", "scores_not_retuned"):
-                    if key in out:
+                    if key in out and "refused" not in out[key] and ref and "refused" not in ref:
                         s = out[key]
                         out[key.replace("scores", "delta")] = max(
                             abs(s[d][0] - ref[d][0]) for d in s)
@@ -148,21 +152,24 @@ def markdown(report: dict) -> str:
     lines = [f"# Plausibility checks on renderings of {len(report['segments'])} development "
              f"segments ({report['date']}, commit {str(report['code']['commit'])[:12]}"
              f"{', dirty' if report['code']['dirty'] else ''})", "",
-             "Medians over segments; note slope and recall also min to max. Δ: largest change of the 19 "
+             "Medians over segments; note slope and recall also min to max. Δ: largest change "
+             "of the 19 "
              "scores against the FluidR3 piano; covered: share of the piano's 19 scores inside "
              "the condition's 80 % intervals.", "",
              "| condition | cents | speed | note slope dB/s (min-max) | onset recall (min-max) | "
-             "notes | Δ | covered | Δ not retuned | covered not retuned |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "notes | scorable | Δ | covered | Δ not retuned | covered not retuned |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    def med(g, col, fmt=".2f"):
+        return format(g[col].median(), fmt) if col in g and g[col].notna().any() else "-"
+
     for name, g in df.groupby("condition", sort=False):
-        def med(col, fmt=".2f"):
-            return format(g[col].median(), fmt) if col in g and g[col].notna().any() else "-"
         lines.append(
-            f"| {name} | {med('cents', '.0f')} | {med('speed', '.3f')} | "
+            f"| {name} | {med(g, 'cents', '.0f')} | {med(g, 'speed', '.3f')} | "
             f"{g['slope'].median():.0f} ({g['slope'].min():.0f} to {g['slope'].max():.0f}) "
             f"| {g['recall'].median():.2f} ({g['recall'].min():.2f}-{g['recall'].max():.2f}) | "
-            f"{med('notes', '.0f')} | {med('delta')} | {med('covered')} | "
-            f"{med('delta_not_retuned')} | {med('covered_not_retuned')} |")
+            f"{med(g, 'notes', '.0f')} | "
+            f"{sum('refused' not in x for x in g['scores'])}/{len(g)} | {med(g, 'delta')} | {med(g, 'covered')} | "
+            f"{med(g, 'delta_not_retuned')} | {med(g, 'covered_not_retuned')} |")
     return "\n".join(lines) + "\n"
 
 

@@ -22,14 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from percepiano.analysis.final import FinalModel, to_scale
+from percepiano.analysis.spans import LONG_S, WINDOW_S
 from percepiano.audio.input import AUDIO_SUFFIXES, MIDI_SUFFIXES
 from percepiano.data.dataset import CATEGORIES, DIMENSIONS, SCALE_MAX
 from percepiano.data.poles import POLES, category_label, label
 from percepiano.errors import UserError
 
-LONG_S = 120.0  # longer performances are scored in windows
 GAP_S = 5.0  # passages: midi_take.GAP_S and condition.GAP_S
-WINDOW_S = 30.0  # about the length of a rated excerpt
 SR = 16000
 LABEL_BOUNDS = (1.0 / SCALE_MAX, 1.0)  # a mean rating lies in 1..7
 ROUTES = ("sound", "notes")  # how an audio file is scored: its sound, or its transcribed notes
@@ -57,109 +56,73 @@ class Take:
     rows: np.ndarray
     notes: list[str] = field(default_factory=list)
     passages: int = 1
+    repeats: int = 0  # times the take plays the same music in a row (0: it does not)
 
 
 def read_take(path: str | os.PathLike, columns: list[str], via: str = "sound") -> Take:
     """Read, check and describe a performance with the descriptor ``columns`` of a model; an
     audio file ``via="notes"`` is transcribed first and described by its notes (kind
-    ``notes``). Raises ``UserError`` on a file that is not a performance."""
+    ``notes``; ``analysis.audio_takes``). Raises ``UserError`` on a file that is not a
+    performance or, through its notes, on a sound the transcriber cannot read."""
     path = Path(path)
     kind = input_kind(path)
     if kind == "midi":
-        return _read_midi(path, columns)
+        return read_midi(path, columns)
     if via not in ROUTES:
         raise ValueError(f"unknown route {via!r}; choose from {', '.join(ROUTES)}")
-    return (_read_audio if via == "sound" else _read_notes)(path, columns)
+    from percepiano.analysis import audio_takes
+
+    return (audio_takes.read_sound if via == "sound" else audio_takes.read_notes)(path, columns)
 
 
-def _read_notes(path: Path, columns: list[str]) -> Take:
-    """An audio take checked as ``_read_audio`` checks it (at ``SR``, so both routes refuse
-    the same files), conditioned at transkun's rate, transcribed (``audio.transcription``,
-    cached; a progress bar on a terminal) and read as its MIDI would be."""
-    import sys
-    import time
-
-    from percepiano.audio import condition, transcription
-    from percepiano.audio.input import check_performance, read_audio, refuse_onsets
-
-    transcription.device()  # the one-line error without the optional extra, before any work
-    heard = read_audio(path, SR)
-    check_performance(heard.y, SR, str(path), onsets=False)
-    refuse_onsets(condition.condition(heard.y, SR).onsets, len(heard.y) / SR, str(path))
-    audio = read_audio(path, transcription.SR)
-    c = condition.condition(audio.y, transcription.SR)
-    key = transcription.cache_key(c.y, transcription.SR)
-    cached = transcription.cache_path(key).exists()
-    start = time.perf_counter()
-    midi = transcription.transcribe_cached(c.y, transcription.SR, key=key,
-                                           progress=sys.stderr.isatty(),
-                                           desc=f"transcribing {path.name}")
-    took = transcription.timing(midi) or {"seconds": time.perf_counter() - start}
-    try:
-        take = _read_midi(midi, columns)
-    except UserError as e:  # named after the cached transcription: say it of the take
-        raise UserError(f"{path}: its transcription cannot be scored "
-                        f"({str(e).split(': ', 1)[-1]})") from None
-    seconds = len(c.y) / transcription.SR
-    notes = list(audio.notes) + [
-        f"scored through its notes: transkun transcribed {seconds:.0f} s of audio in "
-        f"{took['seconds']:.0f} s ({took['seconds'] / max(seconds, 1e-9):.1f} s per second of "
-        f"audio{'; read from the cache this time' if cached else ''}); "
-        f"{len(audio.y) / transcription.SR - seconds:.1f} s of silence or noise left out"]
-    return Take(path, "notes", take.seconds, take.spans, take.rows, notes + take.notes,
-                take.passages)
-
-
-def _read_midi(path: Path, columns: list[str]) -> Take:
+def read_midi(path: Path, columns: list[str]) -> Take:
+    """``Take`` of kind ``midi``: one row of the MIDI descriptors ``columns`` per scored span
+    (``note_spans``). ``UserError`` for a file that is not a performance."""
     from percepiano.audio.input import MIN_SECONDS
     from percepiano.audio.midi_take import read_take, window
     from percepiano.features.midi import performance_features
 
     take = read_take(path)
-    spans, rows, notes = [], [], list(take.notes)
-    for start, end in passage_spans(take.passages):
-        if end - start < MIN_SECONDS:
-            notes.append(f"{end - start:.1f} s of notes at {start:.0f} s left out (under "
-                         f"{MIN_SECONDS:.0f} s)")
-            continue
-        whole = len(take.passages) == 1 and (start, end) == take.passages[0]
-        f = performance_features(take.pm if whole else window(take.pm, start, end), None)
-        spans.append((start, end))
-        rows.append([f.get(c.split(":", 1)[1], np.nan) for c in columns])
+    spans, rows, notes, repeated = [], [], list(take.notes), 0
+    for a, b in take.passages:
+        found, times = note_spans(take.pm, a, b)
+        repeated = max(repeated, times)
+        for start, end in progress(found, f"scoring {path.name}"):
+            if end - start < MIN_SECONDS:
+                notes.append(f"{end - start:.1f} s of notes at {start:.0f} s left out (under "
+                             f"{MIN_SECONDS:.0f} s)")
+                continue
+            whole = len(take.passages) == 1 and (start, end) == take.passages[0]
+            f = performance_features(take.pm if whole else window(take.pm, start, end), None)
+            spans.append((start, end))
+            rows.append([f.get(c.split(":", 1)[1], np.nan) for c in columns])
     return Take(path, "midi", _music(take.passages), spans, np.asarray(rows, np.float64), notes,
-                len(take.passages))
+                len(take.passages), repeated)
 
 
-def _read_audio(path: Path, columns: list[str]) -> Take:
-    from percepiano.audio import condition
-    from percepiano.audio.input import MIN_SECONDS, check_performance, read_audio, refuse_onsets
-    from percepiano.features.takes import TAKE_FEATURES, describe
+def note_spans(pm, a: float, b: float) -> tuple[list[tuple[float, float]], int]:
+    """The spans the passage ``[a, b]`` of the notes ``pm`` is scored in (seconds) and how
+    many times it repeats the same music (0: it does not; ``analysis.spans``): a passage up
+    to ``LONG_S`` whole; a longer one that repeats, one span per repetition; else windows of
+    about ``WINDOW_S`` s cut at the rests."""
+    from percepiano.analysis import spans as sp
 
-    audio = read_audio(path, SR)
-    check_performance(audio.y, SR, str(path), onsets=False)  # counted while conditioning
-    c = condition.condition(audio.y, SR)  # not digital silence: checked
-    refuse_onsets(c.onsets, len(audio.y) / SR, str(path))
-    take_s = _music(c.passages)
-    order = {name: i for i, name in enumerate(TAKE_FEATURES)}
-    pick = [order[col.split(":", 1)[1]] for col in columns]
-    notes = list(audio.notes)
-    notes.append(f"loudness of the mono mix {c.input_lufs:.1f} LUFS as recorded, brought to "
-                 f"{condition.TARGET_LUFS:.0f} LUFS; {len(audio.y) / SR - take_s:.1f} s of "
-                 "silence, noise or pauses left out")
-    notes += condition.warnings(c.y, SR, audio.native_sr, audio.subtype, audio.kbps,
-                                clipped=audio.clipped)
-    spans, rows = [], []
-    for start, end in passage_spans(c.passages):
-        if end - start < MIN_SECONDS:
-            notes.append(f"{end - start:.1f} s of music at {start:.0f} s left out (under "
-                         f"{MIN_SECONDS:.0f} s)")
-            continue
-        spans.append((start, end))
-        rows.append(describe(c.y[int(start * SR):int(end * SR)], SR)[pick])
-    if not rows:
-        raise UserError(f"{path}: no passage of at least {MIN_SECONDS:.0f} s holds music")
-    return Take(path, "audio", _music(c.passages), spans, np.asarray(rows, np.float64), notes,
-                len(c.passages))
+    if b - a > LONG_S:
+        starts = sp.repeats(pm, a, b)
+        if starts and len(starts) > 1:
+            return [(a + s, a + e) for s, e in sp.repeat_spans(starts, b - a)], len(starts)
+    cuts = sp.rests(pm, a, b)
+    return [(a + s, a + e) for s, e in sp.windows(b - a, LONG_S, WINDOW_S, cuts)], 0
+
+
+def progress(spans: list, desc: str):
+    """``spans`` with a progress bar (time left) on a terminal when there are several."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    return tqdm(spans, desc=desc, unit="span", leave=False, file=sys.stderr,
+                disable=len(spans) < 3 or not sys.stderr.isatty())
 
 
 def _music(passages: list[tuple[float, float]]) -> float:
@@ -167,19 +130,29 @@ def _music(passages: list[tuple[float, float]]) -> float:
 
 
 def windows(duration: float, long_s: float, window_s: float) -> list[tuple[float, float]]:
-    """The spans a performance of ``duration`` seconds is scored in: the whole of it up to
-    ``long_s``; beyond, equal consecutive windows of about ``window_s`` seconds."""
-    if duration <= long_s:
-        return [(0.0, duration)]
-    n = max(2, round(duration / window_s))
-    edges = np.linspace(0.0, duration, n + 1)
-    return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    """The equal spans a performance of ``duration`` seconds is scored in without boundaries
+    to follow (``spans.windows``)."""
+    from percepiano.analysis import spans as sp
+
+    return sp.windows(duration, long_s, window_s)
 
 
-def passage_spans(passages: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def passage_spans(passages: list[tuple[float, float]], level=None, hop_s: float = 0.0
+                  ) -> list[tuple[float, float]]:
     """The spans a take is scored in: each passage (``midi_take``/``condition``) whole up to
-    ``LONG_S`` seconds, a longer one in consecutive windows of about ``WINDOW_S`` s."""
-    return [(a + s, a + e) for a, b in passages for s, e in windows(b - a, LONG_S, WINDOW_S)]
+    ``LONG_S`` seconds, a longer one in windows of about ``WINDOW_S`` s cut at its quietest
+    moments where ``level`` (frame level in dB, one frame per ``hop_s`` s of the take) is
+    given (``spans.quiet``)."""
+    from percepiano.analysis import spans as sp
+
+    out = []
+    for a, b in passages:
+        cuts = None
+        if level is not None and b - a > LONG_S:
+            i, j = int(a / hop_s), int(b / hop_s)
+            cuts = sp.quiet(level[i:j], hop_s)
+        out += [(a + s, a + e) for s, e in sp.windows(b - a, LONG_S, WINDOW_S, cuts)]
+    return out
 
 
 def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
@@ -199,8 +172,11 @@ def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
         how = []
         if take.passages > 1:
             how.append(f"{take.passages} passages more than {GAP_S:.0f} s apart")
-        if len(take.spans) > take.passages:
-            how.append(f"windows of about {WINDOW_S:.0f} s in a passage over {LONG_S:.0f} s")
+        if take.repeats:
+            how.append(f"the same music played {take.repeats} times in a row, one span each")
+        elif len(take.spans) > take.passages:
+            how.append(f"windows of about {WINDOW_S:.0f} s in a passage over {LONG_S:.0f} s, "
+                       "cut where the music pauses")
         notes.insert(0, f"{take.seconds:.0f} s of music scored in {len(take.spans)} spans "
                         f"({'; '.join(how)}), summarised by their mean; the intervals are "
                         "calibrated for one excerpt")

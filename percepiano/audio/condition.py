@@ -166,24 +166,26 @@ def condition(y: np.ndarray, sr: int) -> Conditioned:
 
 
 def warnings(y: np.ndarray, sr: int, native_sr: int, subtype: str | None = None,
-             kbps: float | None = None, clipped: int = 0) -> list[str]:
+             kbps: float | None = None, clipped: int = 0, reader: str = "the model"
+             ) -> list[str]:
     """One line per doubt about a recording: ``native_sr`` below ``sr`` (the model reads up to
     ``sr`` / 2), 8-bit samples (``subtype`` from ``soundfile``), a compressed file under
     ``LOW_KBPS`` kbit/s (``kbps``), clipping (``clipped``: ``clip_runs`` of the stored samples),
     and a spectrum above ``HIGH_HZ`` more than ``-HIGH_SHARE_DB`` dB below the whole in the
     conditioned mono ``y`` (a telephone or a narrow-band codec: every PercePiano rendering
-    keeps more there)."""
+    keeps more there). ``reader`` names what reads the audio at ``sr`` ("the model", "the
+    transcriber")."""
     import librosa
 
     out = []
     if native_sr < sr:
         out.append(f"sampled at {native_sr / 1000:g} kHz: nothing above {native_sr / 2000:g} kHz "
-                   f"reaches the model, which reads up to {sr / 2000:g} kHz")
+                   f"reaches {reader}, which reads up to {sr / 2000:g} kHz")
     if subtype and subtype.upper() in ("PCM_U8", "PCM_S8", "ULAW", "ALAW"):
         out.append(f"{subtype} samples: 8-bit quantisation noise, audible in quiet passages")
     if kbps is not None and kbps < LOW_KBPS:
         out.append(f"compressed at {kbps:.0f} kbit/s: below {LOW_KBPS} kbit/s a codec smears "
-                   "the attacks and the high partials the model reads")
+                   f"the attacks and the high partials {reader} reads")
     if clipped:
         out.append(f"clipped: {clipped} runs of {CLIP_RUN}+ samples at full scale; the loudest "
                    "chords are distorted")

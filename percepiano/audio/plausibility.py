@@ -165,3 +165,25 @@ def transcribe_take(y: np.ndarray, sr: int, progress: bool = False,
                       onset_recall(heard_y, sr, starts),
                       len(starts), len(_onset_frames(heard_y, sr)))
     return pm, reading, cached
+
+
+def verdict(r: Reading) -> tuple[str | None, list[str]]:
+    """``(refusal, notes)`` for a take read as ``r``: the reason it cannot be scored through
+    its notes (None when it can), and one line on what was done to read it (retuning)."""
+    notes = []
+    if r.speed != 1.0:
+        way = "flat" if r.cents < 0 else "sharp"
+        notes.append(f"tuned {abs(r.cents):.0f} cents {way} of the A = 440 Hz grid (A = "
+                     f"{440 * 2 ** (r.cents / 1200):.1f} Hz or a semitone away): retuned "
+                     "before transcription, the notes put back on the take's own clock")
+    if np.isfinite(r.slope) and r.slope > MAX_SLOPE_DB:
+        return (f"does not sound like a piano: its notes hold or swell after their attack "
+                f"({r.slope:+.0f} dB per second, where a piano's fall by {-MAX_SLOPE_DB:.0f} "
+                "or more), as an organ's or a bowed string's do, and the transcriber reads "
+                "only piano", notes)
+    if np.isfinite(r.recall) and r.recall < MIN_RECALL:
+        return (f"the transcription starts a note at only {r.recall:.0%} of the {r.onsets} "
+                f"onsets heard ({r.notes} notes): the transcriber did not read this sound as "
+                "a piano (another instrument, two performances at once, or a heavily "
+                "processed recording?)", notes)
+    return None, notes

@@ -157,7 +157,9 @@ def transcribe_cached(y: np.ndarray, sr: int, cache: str | os.PathLike | None = 
                       progress: bool = True, desc: str = "transcribing",
                       key: str | None = None) -> Path:
     """``transcribe`` unless the same audio was transcribed before: the path of the cached
-    MIDI file (written atomically, so a stopped run leaves nothing half-written). Beside it,
+    MIDI file (written atomically, so a stopped run leaves nothing half-written; where the cache
+cannot be written, a temporary file kept until the process ends, and ``io.skipped_note`` says
+so). Beside it,
     ``<key>.json`` records how long the transcription took (``timing``). ``key``: the audio's
     ``cache_key`` when the caller has already computed it."""
     import json
@@ -166,19 +168,33 @@ def transcribe_cached(y: np.ndarray, sr: int, cache: str | os.PathLike | None = 
     _require()
     import torch
 
-    from percepiano.io import atomic_path
+    from percepiano.io import store
 
     path = cache_path(key or cache_key(y, sr), cache)
     if not path.exists():
         start = time.perf_counter()
         midi = transcribe(y, sr, progress, desc)
-        took = {"seconds": time.perf_counter() - start, "audio_s": len(y) / sr,
-                "device": device(), "threads": torch.get_num_threads()}
-        with atomic_path(path.with_suffix(".json")) as tmp:
-            tmp.write_text(json.dumps(took))
-        with atomic_path(path) as tmp:
-            midi.write(str(tmp))
+        took = json.dumps({"seconds": time.perf_counter() - start, "audio_s": len(y) / sr,
+                           "device": device(), "threads": torch.get_num_threads()})
+        root = path.parents[1]
+        if not (store(path.with_suffix(".json"), lambda tmp: tmp.write_text(took), root)
+                and store(path, lambda tmp: midi.write(str(tmp)), root)):
+            path = _scratch() / path.name  # a cache that cannot be written: kept for this run
+            path.with_suffix(".json").write_text(took)
+            midi.write(str(path))
     return path
+
+
+@functools.cache
+def _scratch() -> Path:
+    """A temporary folder for transcriptions a read-only cache cannot keep, removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="percepiano-transcriptions-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def timing(path: str | os.PathLike) -> dict | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import textwrap
 
 from percepiano.cli.common import add_data_option, emit
-from percepiano.cli.predict import add_take_inputs
+from percepiano.cli.takes import EXIT_STATUS, OK, SOME_REFUSED, add_take_inputs
 from percepiano.errors import UserError
 
 
@@ -30,7 +30,8 @@ def register(sub) -> None:
                     "prediction over its training performances, and the descriptors' SHAP "
                     "values add up to the distance from it. These attributions explain the "
                     "model, not the raters: they say what this forest's score rests on, not "
-                    "what the listeners heard.")
+                    "what the listeners heard. A folder scores what it can, as `predict`'s "
+                    f"does; {EXIT_STATUS}.")
     add_take_inputs(p)
     p.add_argument("--via", choices=("sound", "notes"), default=None,
                    help="how an audio file is scored, as for `percepiano predict` (default: "
@@ -49,7 +50,7 @@ def register(sub) -> None:
 
 
 def _explain(args) -> int:
-    from percepiano.cli.predict import check_level, expand, read_takes
+    from percepiano.cli.takes import cache_notes, check_level, expand, read_takes
 
     files = expand(args.inputs)
     check_level(args.level)
@@ -58,12 +59,13 @@ def _explain(args) -> int:
     from percepiano.analysis import explain
     from percepiano.cli import model as model_cli
 
-    takes = read_takes(files, args.via, command="explain")
+    takes, refused = read_takes(files, args.via, command="explain")
     models = {k: model_cli.ensure(k, args.data) for k in sorted({t.kind for t in takes})}
     profiles = [explain.explain(t, models[t.kind], args.level, args.top) for t in takes]
+    cache_notes(profiles)
     text = "\n\n".join(_text(p, models[p["input"]]) for p in profiles)
     emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
-    return 0
+    return SOME_REFUSED if refused else OK
 
 
 def _text(profile: dict, model) -> str:

@@ -2,8 +2,8 @@
 
 Each command group lives in a module of ``percepiano.cli`` exposing ``register(subparsers)``;
 this file only lists them (in the order of the data flow), imports the one a command needs,
-parses, and turns known errors into one line on stderr with a non-zero exit (never a
-traceback).
+parses, and turns known errors (bad input, and any ``OSError``: a file or folder the system
+refused) into one line on stderr with a non-zero exit (never a traceback).
 """
 
 from __future__ import annotations
@@ -82,8 +82,12 @@ def _main(argv: list[str] | None) -> int:
     default_cache()
     try:
         return int(args.func(args) or 0)
-    except (UserError, ValueError, FileNotFoundError) as e:  # DataError is a UserError
+    except (UserError, ValueError) as e:  # DataError and io.WriteError are UserErrors
         print(f"percepiano {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file or folder the system refused: named, in one line
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"percepiano {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("percepiano: interrupted", file=sys.stderr)

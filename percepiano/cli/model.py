@@ -88,13 +88,15 @@ def _code_hash(func) -> str:
     if path.is_file():
         return path.read_text().strip()
     value = codehash.of_function(func)[0]
-    from percepiano.io import atomic_path
+    from percepiano.io import skip, store
 
-    memo.mkdir(parents=True, exist_ok=True)
-    for old in memo.glob("*.txt"):  # one state at a time
-        old.unlink(missing_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(value)
+    try:
+        for old in memo.glob("*.txt"):  # one state at a time
+            old.unlink(missing_ok=True)
+    except OSError as e:  # a read-only cache: hashed again next time
+        skip(config.cache_dir(), e)
+        return value
+    store(path, lambda tmp: tmp.write_text(value), config.cache_dir())
     return value
 
 
@@ -114,14 +116,33 @@ def ensure(kind: str, data=None, force: bool = False, progress: bool = True):
     folder = model_dir(kind)
     if not force and (folder / "meta.json").is_file():
         return final.FinalModel.load(folder)
+    check_buildable(kind)
     from percepiano.data import dataset
 
     print(f"building the {kind} model (once; cached in {folder})", file=sys.stderr)
     ds = dataset.load(data)
     model = final.build(ds, kind, progress=progress)
     model.meta["id"] = folder.name
-    model.save(folder)
+    try:
+        model.save(folder)
+    except OSError as e:  # the cache filled up or turned read-only while building: used anyway
+        from percepiano import config
+        from percepiano.io import skip
+
+        skip(config.cache_dir(), e)
     return model
+
+
+def check_buildable(kind: str) -> None:
+    """``UserError`` when the model of ``kind`` is not in the cache and the cache cannot be
+    written: building it stores renders and descriptors there (checked before any work)."""
+    from percepiano import config
+    from percepiano.io import folder_problem
+
+    problem = folder_problem(config.cache_dir())
+    if problem and not (model_dir(kind) / "meta.json").is_file():
+        raise UserError(f"the {kind} model is not built yet and the cache cannot hold it "
+                        f"({problem}); set PERCEPIANO_CACHE to a writable folder")
 
 
 def kinds(choice: str) -> tuple[str, ...]:

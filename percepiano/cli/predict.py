@@ -7,9 +7,19 @@ import sys
 from pathlib import Path
 
 from percepiano.cli.common import add_data_option, emit
+from percepiano.cli.takes import (
+    EXIT_STATUS,
+    NOT_WRITTEN,
+    OK,
+    SOME_REFUSED,
+    add_take_inputs,
+    cache_notes,
+    check_level,
+    check_output,
+    expand,
+    read_takes,
+)
 from percepiano.errors import UserError
-
-DEFAULT_LEVEL = 0.8
 
 
 def _evidence() -> str:
@@ -44,14 +54,22 @@ def register(sub) -> None:
                     "not count; then, by default, it is transcribed to notes by transkun and "
                     "scored by a MIDI model that also learned from simulated transcription "
                     f"errors (several times the length of the audio on a CPU; {_evidence()}), "
-                    "or with --via sound from descriptors of "
-                    "its sound (seconds). Pauses of more than 5 s split a "
-                    "take into passages scored apart, and a passage over 2 minutes is scored "
-                    "in windows of about 30 s; the spans are summarised by their mean. What "
-                    "was cut, and doubts about a recording (low sample rate or bit rate, "
-                    "clipping, a telephone band), are printed as notes. The final models are "
-                    "built on first use and cached (see `percepiano model`; the audio model "
-                    "takes about 15 minutes on 2 cores the first time).")
+                    "or with --via sound from descriptors of its sound (seconds). Before "
+                    "transcription a piano tuned away from A = 440 Hz is retuned, and a sound "
+                    "the transcriber cannot read (notes that hold or swell, as an organ's or "
+                    "a violin's, or a transcription that misses most of the onsets heard) is "
+                    "refused with the reason. Pauses of more than 5 s split a take into "
+                    "passages scored apart; a passage over 2 minutes is scored once per "
+                    "repetition when it plays the same music again and again, else in "
+                    "windows of about 30 s cut where the music pauses; the spans are "
+                    "summarised by their mean. What was cut, and doubts about a recording "
+                    "(low sample rate or bit rate, 8-bit samples, clipping, a telephone band), "
+                    "are printed as notes on either route. The final models are built on first "
+                    "use and cached (see `percepiano model`; the audio model takes about 15 "
+                    "minutes on 2 cores the first time); a cache that cannot be written is "
+                    "read, and a note says nothing new was kept. A folder scores what it can: "
+                    "each file refused is named on its own line and the others are scored. "
+                    f"{EXIT_STATUS}.")
     add_take_inputs(p)
     p.add_argument("--csv", type=Path, metavar="OUT.csv",
                    help="also write one row per file: score, interval and percentile per "
@@ -77,55 +95,6 @@ def register(sub) -> None:
     p.set_defaults(func=_predict)
 
 
-def add_take_inputs(p) -> None:
-    """The arguments every command that scores performances takes: the files or folders, and
-    the coverage level of the intervals."""
-    p.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER",
-                   help="performance files, or folders searched for .mid/.midi/.wav/.flac/"
-                        ".ogg/.mp3 files")
-    p.add_argument("--level", type=float, default=DEFAULT_LEVEL,
-                   help=f"nominal coverage of the intervals, marginal: on average over "
-                        f"performances (default {DEFAULT_LEVEL})")
-
-
-def expand(inputs: list[Path]) -> list[Path]:
-    """Files named, and every performance file under folders named, in order, once each."""
-    from percepiano.audio.input import AUDIO_SUFFIXES, MIDI_SUFFIXES
-
-    suffixes = MIDI_SUFFIXES + AUDIO_SUFFIXES
-    out: list[Path] = []
-    for path in inputs:
-        if path.is_dir():
-            found = sorted(f for f in path.rglob("*") if f.is_file()
-                           and f.suffix.lower() in suffixes and not f.name.startswith("."))
-            if not found:
-                raise UserError(f"{path}: no performance files ({', '.join(suffixes)}) in "
-                                "this folder")
-            out += found
-        elif path.exists():
-            out.append(path)
-        else:
-            raise UserError(f"{path}: no such file or folder")
-    return list(dict.fromkeys(out))
-
-
-def check_level(level: float) -> None:
-    """``UserError`` unless the intervals' coverage ``level`` lies strictly between 0 and 1."""
-    if not 0 < level < 1:
-        raise UserError(f"--level must lie strictly between 0 and 1 (e.g. 0.8), got {level}")
-
-
-def _check_outputs(args) -> None:
-    check_level(args.level)
-    if args.csv and args.csv.suffix.lower() != ".csv":
-        raise UserError(f"--csv {args.csv}: the file name must end in .csv")
-    if args.plot and args.plot.suffix.lower() != ".png":
-        raise UserError(f"--plot {args.plot}: the file name must end in .png")
-    for out in (args.csv, args.plot):
-        if out and not out.parent.resolve().is_dir():
-            raise UserError(f"{out}: folder {out.parent} does not exist")
-
-
 def plot_paths(plot: Path, files: list[Path]) -> list[Path]:
     """Where ``--plot`` draws each file's profile: the path itself for one file; else one PNG
     per file named after it (numbered when two files share a name)."""
@@ -137,6 +106,12 @@ def plot_paths(plot: Path, files: list[Path]) -> list[Path]:
     return [plot.with_name(f"{plot.stem}-{s}{plot.suffix}") for s in stems]
 
 
+def _check_outputs(args) -> None:
+    check_level(args.level)
+    check_output("--csv", args.csv, ".csv")
+    check_output("--plot", args.plot, ".png")
+
+
 def _predict(args) -> int:
     files = expand(args.inputs)
     _check_outputs(args)
@@ -145,63 +120,42 @@ def _predict(args) -> int:
     from percepiano.analysis import scoring
     from percepiano.cli import model as model_cli
 
-    takes = read_takes(files, args.via)
+    takes, refused = read_takes(files, args.via)
     models = {k: model_cli.ensure(k, args.data) for k in sorted({t.kind for t in takes})}
     profiles = [scoring.score(t, models[t.kind], args.level) for t in takes]
+    cache_notes(profiles)
+    text = "\n\n".join(_text(p, models[p["input"]]) for p in profiles)
+    emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
+    sys.stdout.flush()
+    if not write_outputs(args, profiles, models):
+        return NOT_WRITTEN
+    return SOME_REFUSED if refused else OK
+
+
+def write_outputs(args, profiles: list[dict], models: dict) -> bool:
+    """The ``--csv`` and ``--plot`` files, after the scores are printed: a file that cannot
+    be written is named in one line on stderr and the others are still written; False when
+    any failed."""
+    from percepiano.io import WriteError
+
+    jobs = []
     if args.csv:
-        write_csv(args.csv, profiles)
+        jobs.append(lambda: write_csv(args.csv, profiles))
     if args.plot:
         from percepiano import plots
 
-        for path, prof in zip(plot_paths(args.plot, files), profiles, strict=True):
-            plots.save_profile(prof, models[prof["input"]].oof_pred, path)
-    text = "\n\n".join(_text(p, models[p["input"]]) for p in profiles)
-    emit(profiles[0] if len(profiles) == 1 else profiles, args.json, text)
-    return 0
-
-
-def read_takes(files: list[Path], via: str | None, command: str = "predict") -> list:
-    """Every file read and checked (``scoring.read_take``) before any model is built: an audio
-    file by the route ``via`` (None: the default, ``scoring.AUDIO_ROUTE``, falling back to its
-    sound, with a note, when the notes route is unavailable: when the optional transcriber is
-    not installed). Each refused file's line is
-    printed on stderr as ``percepiano <command>: error: ...``; then ``UserError`` (the one line
-    for a single file; how many were refused for several)."""
-    from tqdm.auto import tqdm
-
-    from percepiano.analysis import scoring
-    from percepiano.analysis.final import descriptor_columns
-    from percepiano.audio import transcription
-
-    asked = via
-    via, fallback = via or scoring.AUDIO_ROUTE, None
-    if via == "notes" and any(f.suffix.lower() not in scoring.MIDI_SUFFIXES for f in files):
-        why = None if transcription.available() else transcription.MISSING
-        if why and asked is None:  # the default route falls back; an asked-for one refuses
-            via, fallback = "sound", ("scored from its sound: the route through its notes, "
-                                      f"the default, is unavailable ({why})")
-        elif why:
-            raise UserError(why)
-    takes, refused = [], []  # every file is read and checked before any model is built
-    for f in tqdm(files, desc="reading", unit="file", disable=len(files) < 2, leave=False,
-                  file=sys.stderr):
-        kind = scoring.input_kind(f)
-        columns = descriptor_columns("midi" if kind == "midi" or via == "notes" else "audio")
+        paths = plot_paths(args.plot, [Path(p["file"]) for p in profiles])
+        jobs += [lambda path=path, prof=prof: plots.save_profile(
+            prof, models[prof["input"]].oof_pred, path)
+            for path, prof in zip(paths, profiles, strict=True)]
+    ok = True
+    for job in jobs:
         try:
-            takes.append(scoring.read_take(f, columns, via))
-        except UserError as e:
-            refused.append(str(e))
-            continue
-        if fallback and kind == "audio":
-            takes[-1].notes.append(fallback)
-    if refused:
-        for line in refused[:-1]:
-            print(f"percepiano {command}: error: {line}", file=sys.stderr)
-        if len(files) == 1:
-            raise UserError(refused[-1])
-        print(f"percepiano {command}: error: {refused[-1]}", file=sys.stderr)
-        raise UserError(f"{len(refused)} of {len(files)} files refused; nothing written")
-    return takes
+            job()
+        except (WriteError, OSError) as e:
+            print(f"percepiano {args.command}: error: {e}", file=sys.stderr)
+            ok = False
+    return ok
 
 
 def _text(profile: dict, model) -> str:

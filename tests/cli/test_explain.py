@@ -105,15 +105,26 @@ def test_bad_files_are_one_line_naming_them_and_nothing_is_built(tmp_path, fresh
     assert not (fresh_cache / "final").exists()
 
 
-def test_a_folder_with_bad_files_names_each_and_explains_none(tmp_path, fresh_cache, capsys):
+def test_a_folder_with_bad_files_names_each_and_explains_the_rest(tmp_path, built_cache,
+                                                                    capsys):
+    built_cache("midi")
     _melody().write(str(tmp_path / "good.mid"))
     (tmp_path / "no_notes.mid").write_bytes(b"MThd")
     (tmp_path / "zero.mid").write_bytes(b"")
-    code, out, err = run(capsys, "explain", tmp_path)
+    code, out, err = run(capsys, "explain", tmp_path, "--json")
     lines = [line for line in err.splitlines() if line.startswith("percepiano")]
-    assert code == 2 and out == "" and len(lines) == 3
-    assert all(line.startswith("percepiano explain: error: ") for line in lines)
-    assert lines[-1].endswith("2 of 3 files refused; nothing written")
+    assert code == 1 and json.loads(out)["file"] == str(tmp_path / "good.mid")
+    assert [line.startswith("percepiano explain: error: ") for line in lines] == [True, True,
+                                                                                  False]
+    assert lines[-1] == "percepiano explain: 2 of 3 files refused (above); the other 1 scored"
+
+
+def test_a_folder_of_bad_files_only_explains_none(tmp_path, fresh_cache, capsys):
+    (tmp_path / "no_notes.mid").write_bytes(b"MThd")
+    (tmp_path / "zero.mid").write_bytes(b"")
+    code, out, err = run(capsys, "explain", tmp_path)
+    assert code == 2 and out == ""
+    assert err.splitlines()[-1].endswith("2 of 2 files refused; nothing scored")
     assert not (fresh_cache / "final").exists()
 
 

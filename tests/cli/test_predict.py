@@ -12,7 +12,7 @@ import soundfile
 from percepiano.analysis import final
 from percepiano.audio import render
 from percepiano.cli import model as model_cli
-from percepiano.cli.main import main
+from percepiano.cli.main import build_parser, main
 from percepiano.data import dataset
 from percepiano.data.dataset import DIMENSIONS
 from percepiano.models import forest
@@ -133,7 +133,9 @@ def test_refusals_are_one_line_and_write_nothing(tmp_path, fresh_cache, capsys):
     assert not list(tmp_path.glob("o.*")) and not (fresh_cache / "final").exists()
 
 
-def test_a_folder_with_bad_files_names_each_and_writes_nothing(tmp_path, fresh_cache, capsys):
+def test_a_folder_with_bad_files_names_each_and_scores_the_rest(tmp_path, built_cache,
+                                                                  capsys):
+    built_cache("midi", "audio")
     _bad_files(tmp_path)
     (tmp_path / "notes.txt").unlink()
     _melody().write(str(tmp_path / "good.mid"))
@@ -141,9 +143,15 @@ def test_a_folder_with_bad_files_names_each_and_writes_nothing(tmp_path, fresh_c
     code, out, err = run(capsys, "predict", tmp_path, "--csv", tmp_path / "o.csv", "--via",
                          "sound")
     lines = [line for line in err.splitlines() if line.startswith("percepiano")]  # no bars
-    assert code == 2 and out == "" and not (tmp_path / "o.csv").exists()
-    assert len(lines) == 7 and lines[-1].endswith("6 of 8 files refused; nothing written")
+    assert code == 1 and "good.mid: MIDI" in out, err
+    assert list(pd.read_csv(tmp_path / "o.csv")["file"]) == [str(tmp_path / "good.mid"),
+                                                             str(tmp_path / "whole.wav")]
+    assert len(lines) == 7 and lines[-1] == ("percepiano predict: 6 of 8 files refused "
+                                             "(above); the other 2 scored")
     assert sum("hanging.mid" in line for line in lines) == 1
+    assert all(line.startswith("percepiano predict: error: ") for line in lines[:-1])
+    sub = build_parser("predict")._subparsers._group_actions[0].choices["predict"]
+    assert "exit status: 0 every file scored" in " ".join(sub.format_help().split())
 
 
 @pytest.mark.parametrize("argv, message", [
