@@ -168,7 +168,8 @@ def markdown(report: dict) -> str:
             f"{g['slope'].median():.0f} ({g['slope'].min():.0f} to {g['slope'].max():.0f}) "
             f"| {g['recall'].median():.2f} ({g['recall'].min():.2f}-{g['recall'].max():.2f}) | "
             f"{med(g, 'notes', '.0f')} | "
-            f"{sum('refused' not in x for x in g['scores'])}/{len(g)} | {med(g, 'delta')} | {med(g, 'covered')} | "
+            f"{sum('refused' not in x for x in g['scores'])}/{len(g)} | {med(g, 'delta')} | "
+            f"{med(g, 'covered')} | "
             f"{med(g, 'delta_not_retuned')} | {med(g, 'covered_not_retuned')} |")
     return "\n".join(lines) + "\n"
 
