@@ -48,7 +48,8 @@ def _with_setup(data: bytes, messages) -> bytes:
 
 
 def bend(data: bytes, cents: float) -> bytes:
-    """``data`` with a pitch bend of ``cents`` (within +-200) on every channel from the start."""
+    """``data`` with a pitch bend of ``cents`` (within +-200) on every channel from the start
+    (a bend the file makes later replaces it: performance files of a piano make none)."""
     if abs(cents) > BEND_RANGE_CENTS:
         raise ValueError(f"a bend of {cents:g} cents exceeds the {BEND_RANGE_CENTS:g}-cent range")
     value = int(round(cents / BEND_RANGE_CENTS * 8192))
@@ -57,9 +58,17 @@ def bend(data: bytes, cents: float) -> bytes:
 
 
 def program(data: bytes, number: int) -> bytes:
-    """``data`` played on General MIDI program ``number`` (0-127) on every channel."""
-    return _with_setup(data, lambda ch: [mido.Message("program_change", channel=ch,
-                                                      program=number)])
+    """``data`` played on General MIDI program ``number`` (0-127) on every channel: set before
+    the first note, and every program change of the file made that one."""
+    mf = mido.MidiFile(file=io.BytesIO(data))
+    for track in mf.tracks:
+        for i, m in enumerate(track):
+            if m.type == "program_change":
+                track[i] = m.copy(program=number)
+    buf = io.BytesIO()
+    mf.save(file=buf)
+    return _with_setup(buf.getvalue(), lambda ch: [mido.Message("program_change", channel=ch,
+                                                                program=number)])
 
 
 def detuned(data: bytes, sr: int, cents: float, soundfont: str = "fluidr3"):
