@@ -3,14 +3,18 @@
 One PercePiano development segment is the take. Its MIDI is rendered to the reference audio
 (FluidR3, 44.1 kHz, 16-bit WAV); every condition of ``percepiano.audio.take_conditions`` (silence or
 room noise around the take, gain, bit depth, sample rate, FLAC/MP3, stereo, a telephone line, a
-long take, another soundfont; MIDI file type, resolution, track layout, tempo map, pedals ...)
-makes another file of the same performance. Each file is scored by its own
-``python -m percepiano predict --json FILE`` run in ``--root`` (a refused file is recorded with
-its one-line message and the others go on), and Δ is the largest absolute change of any of the
-19 scores (1-7 scale) against the reference of its kind: MIDI conditions against the original
-MIDI, audio and render conditions against the reference WAV. Writes ``invariance.json`` (every
-score) and ``invariance.md`` (the table) to ``--out``; ``--compare`` adds the Δ of an earlier
-run beside this one's.
+long take, another soundfont; a detuned piano, another instrument, two takes at once; MIDI file
+type, resolution, track layout, tempo map, pedals, a 10-minute repeat ...) makes another file of
+the same performance; the sounds a transcriber cannot read are also made of ``--segments`` more
+segments. Each file is scored by its own ``python -m percepiano predict --json FILE [--via
+ROUTE]`` run in ``--root`` (a refused file is recorded with its one-line message and the others
+go on), audio by each of ``--routes``, and Δ is the largest absolute change of any of the 19
+scores (1-7 scale) against the reference of its kind and route: MIDI conditions against the
+original MIDI, audio and render conditions against the reference WAV. Then
+``invariance_cases`` runs the cases that are not a recording: outputs that cannot be written,
+a read-only cache, a folder with a bad file. Writes ``invariance.json`` (every score) and
+``invariance.md`` (one table per kind of fault, each row with its verdict) to ``--out``;
+``--compare`` adds the Δ and verdict of an earlier run beside this one's.
 
     python scripts/invariance_report.py --out /tmp/invariance
     python scripts/invariance_report.py --root /tmp/other_checkout --python .venv/bin/python \\
@@ -26,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import subprocess
@@ -37,6 +40,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE))  # the conditions come from this checkout
+sys.path.insert(0, str(HERE / "scripts"))  # invariance_cases, plausibility_report
 
 # Beethoven WoO 80, variation 3, performer 14: 15.0 s from its first to its last onset, a
 # development segment (never the locked final exam), in a single-track 480-tick file
@@ -59,6 +63,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
                     help="write the condition files here instead of a temporary folder")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per predict call")
+    ap.add_argument("--segments", type=int, default=4,
+                    help="more development segments the sounds a transcriber cannot read are "
+                         "made of (default 4; plausibility_report's seeded picks)")
+    ap.add_argument("--routes", default="notes",
+                    help="the routes audio is scored by, comma-separated: notes (the default "
+                         "route) and/or sound (builds the audio model: 15 minutes the first "
+                         "time); default notes")
     return ap.parse_args(argv)
 
 
@@ -73,8 +84,8 @@ class Scorer:
         self.env["PYTHONPATH"] = os.pathsep.join(
             [str(self.root), *filter(None, [os.environ.get("PYTHONPATH")])])
 
-    def run(self, *argv: str) -> subprocess.CompletedProcess:
-        return subprocess.run([self.python, *argv], cwd=self.root, env=self.env,
+    def run(self, *argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([self.python, *argv], cwd=self.root, env={**self.env, **(env or {})},
                               capture_output=True, text=True, timeout=self.timeout, check=False)
 
     def package(self) -> str:
@@ -85,10 +96,12 @@ class Scorer:
                      f"{res.stderr.strip().splitlines()[-1:]}")
         return res.stdout.strip()
 
-    def score(self, path: Path) -> dict:
-        """``{"profile": ...}`` or ``{"refused": one line}``."""
+    def score(self, path: Path, via: str | None = None) -> dict:
+        """``{"profile": ...}`` or ``{"refused": one line}``; audio by the route ``via``
+        (None: the default)."""
         try:
-            res = self.run("-m", "percepiano", "predict", "--json", str(path))
+            res = self.run("-m", "percepiano", "predict", "--json", str(path),
+                           *(["--via", via] if via else []))
         except subprocess.TimeoutExpired:
             return {"refused": f"no answer within {self.timeout:.0f} s"}
         if res.returncode == 0:
@@ -125,77 +138,15 @@ def make_files(data: bytes, y, folder: Path, pattern: str | None) -> tuple[dict,
     return files, failed
 
 
-def summary(result: dict, ref: dict | None) -> dict:
-    """One condition's row: status, Δ and its dimension, duration, notes beyond the
-    reference's, and every score."""
-    if "refused" in result:
-        return {"status": "refused", "message": result["refused"], "exit": result.get("exit")}
-    p = result["profile"]
-    scores = {d["dimension"]: d["score"] for d in p["dimensions"]}
-    row = {"status": "scored", "seconds": p["seconds"], "windows": p["windows"],
-           "notes": p["notes"], "scores": scores}
-    if ref is not None and "profile" in ref:
-        base = {d["dimension"]: d["score"] for d in ref["profile"]["dimensions"]}
-        diff = {d: abs(scores[d] - base[d]) for d in base}
-        worst = max(diff, key=diff.get)
-        row.update(delta=diff[worst], dimension=worst,
-                   new_notes=[n for n in p["notes"] if n not in ref["profile"]["notes"]])
-    return row
-
-
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _delta(row: dict | None) -> str:
-    if row is None:
-        return "-"
-    if row["status"] != "scored":
-        return row["status"]
-    return "-" if row.get("delta") is None else f"{row['delta']:.3f}"
-
-
-def _tally(rows: list[dict]) -> str:
-    rows = [r for r in rows if not r["name"].startswith("reference/")]
-    scored = [r["delta"] for r in rows if r.get("delta") is not None]
-    count = {s: sum(r["status"] == s for r in rows) for s in ("refused", "not built")}
-    return (f"{len(rows)} conditions: {sum(d < 0.005 for d in scored)} within 0.005 of the "
-            f"reference, {sum(d >= 0.1 for d in scored)} off by 0.1 or more, "
-            f"{count['refused']} refused, {count['not built']} not built.")
-
-
-def markdown(report: dict, before: dict | None) -> str:
-    """The report as a markdown table with a header saying what was run."""
-    code = report["code"]
-    lines = [f"# Same performance, same scores: `percepiano predict` on {report['segment']}",
-             "",
-             f"Take: PercePiano development segment `{report['segment']}` (its MIDI; the "
-             f"reference audio rendered with FluidR3 at {REF_SR} Hz, 16-bit WAV). Code: "
-             f"`{code['package']}` at commit {str(code['commit'])[:12]}"
-             f"{' with uncommitted changes' if code['dirty'] else ''}; {report['date']}, "
-             f"{report['seconds_total']:.0f} s in all.",
-             "",
-             "Δ: the largest absolute change of any of the 19 scores (1-7 scale) against the "
-             "reference of the same kind (MIDI conditions: the original MIDI; audio and render "
-             "conditions: the reference WAV); 0 means every score is unchanged. Notes: those the "
-             "reference does not have.", "", _tally(report["conditions"]), ""]
-    head = ["condition", "description"] + (["Δ before", "Δ after"] if before else ["Δ"]) + [
-        "largest change in", "seconds", "notes / refusal"]
-    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    old = {r["name"]: r for r in before["conditions"]} if before else {}
-    for r in report["conditions"]:
-        note = r.get("message") or "; ".join(r.get("new_notes", []))
-        cells = [f"`{r['name']}`", r["description"]]
-        cells += [_delta(old.get(r["name"])), _delta(r)] if before else [_delta(r)]
-        moved = r.get("delta") is not None and r["delta"] > 0
-        cells += [r["dimension"] if moved else "", r.get("seconds", ""), note]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    return "\n".join(lines) + "\n"
+SOUND = r"^render/(flat|a415|organ|violin|harpsichord|four)"  # on the extra segments too
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    import invariance_cases
     import soundfile
+    from invariance_table import markdown, summary
+    from plausibility_report import pick_segments
     from tqdm.auto import tqdm
 
     from percepiano import codehash
@@ -207,51 +158,71 @@ def main(argv=None) -> int:
     segments = dataset.load().segments
     if args.segment not in segments.index:
         sys.exit(f"--segment {args.segment!r} is not a development segment of PercePiano")
-    data = Path(segments.loc[args.segment, "midi_path"]).read_bytes()
+    extra = [s for s in pick_segments(args.segments + 1) if s != args.segment][:args.segments]
+    routes = args.routes.split(",")
     scorer = Scorer(args.root, args.python, args.timeout)
     code = {"root": str(scorer.root), "python": scorer.python, "package": scorer.package(),
             **codehash.checkout_state(scorer.root)}
     print(f"scoring with {code['package']} (commit {code['commit']})", file=sys.stderr)
-
+    rows, cases = [], []
     with tempfile.TemporaryDirectory(prefix="invariance-") as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        ref_midi = folder / "reference.mid"
-        ref_midi.write_bytes(data)
-        y, _ = cond.render(data, REF_SR)
-        peak = float(abs(y).max())
-        ref_gain = HEADROOM / peak if peak > 0 else 1.0
-        ref_wav = cond.write_audio(folder / "reference", y * ref_gain, REF_SR)
-        y, _ = soundfile.read(ref_wav, dtype="float32")  # conditions start from the 16-bit file
-        files, failed = make_files(data, y, folder, args.only)
-        todo = [("reference/midi", ref_midi), ("reference/audio", ref_wav), *files.items()]
-        results = {}
-        for name, path in (bar := tqdm(todo, desc="predict", unit="file", file=sys.stderr)):
-            bar.set_postfix_str(name)
-            results[name] = scorer.score(path)
+        root = args.keep or Path(tmp)
+        for seg in tqdm([args.segment, *extra], desc="segments", file=sys.stderr):
+            folder = root / seg
+            folder.mkdir(parents=True, exist_ok=True)
+            data = Path(segments.loc[seg, "midi_path"]).read_bytes()
+            ref_midi = folder / "reference.mid"
+            ref_midi.write_bytes(data)
+            y, _ = cond.render(data, REF_SR)
+            peak = float(abs(y).max())
+            ref_gain = HEADROOM / peak if peak > 0 else 1.0
+            ref_wav = cond.write_audio(folder / "reference", y * ref_gain, REF_SR)
+            y, _ = soundfile.read(ref_wav, dtype="float32")  # conditions start from 16 bits
+            pattern = args.only if seg == args.segment else (
+                SOUND if not args.only else f"(?={SOUND})(?=.*{args.only})")
+            files, failed = make_files(data, y, folder, pattern)
+            todo = [("reference/midi", "midi", ref_midi),
+                    *(("reference/audio", r, ref_wav) for r in routes)]
+            for name, path in files.items():
+                todo += ([(name, "midi", path)] if cond.REGISTRY[name].kind == "midi" else
+                         [(name, r, path) for r in routes])
+            results = {}
+            for name, route, path in (bar := tqdm(todo, desc=seg[-14:], unit="file",
+                                                  file=sys.stderr, leave=False)):
+                bar.set_postfix_str(f"{name} {route}")
+                results[name, route] = scorer.score(path, None if route == "midi" else route)
+            takes = {"reference/midi": ("midi", "the segment's MIDI file"),
+                     "reference/audio": ("audio", f"its FluidR3 rendering, {REF_SR} Hz WAV")}
+            takes.update({n: (c.kind, c.description) for n, c in cond.REGISTRY.items()
+                          if n in files or n in failed})
+            for name, (kind, desc) in takes.items():
+                for route in (["midi"] if kind == "midi" else routes):
+                    row = {"segment": seg, "name": name, "route": route, "kind": kind,
+                           "description": desc}
+                    if name in failed:
+                        row.update(status="not built", message=failed[name], verdict="-")
+                    else:
+                        ref = results[("reference/midi", "midi") if kind == "midi" else
+                                      ("reference/audio", route)]
+                        row.update(summary(results[name, route], ref))
+                    rows.append(row)
+            if seg == args.segment and not args.only:
+                import numpy as np
 
-    takes = {"reference/midi": ("midi", "the segment's MIDI file", ref_midi),
-             "reference/audio": ("audio", f"its FluidR3 rendering, {REF_SR} Hz 16-bit WAV",
-                                 ref_wav)}
-    takes.update({n: (c.kind, c.description, files.get(n)) for n, c in cond.REGISTRY.items()
-                  if n in files or n in failed})
-    rows = []
-    for name, (kind, desc, path) in takes.items():
-        row = {"name": name, "kind": kind, "description": desc}
-        if name in failed:
-            row.update(status="not built", message=failed[name])
-        else:
-            ref = results["reference/midi" if kind == "midi" else "reference/audio"]
-            row.update(file=path.name, **summary(results[name], ref))
-        rows.append(row)
-    report = {"segment": args.segment, "date": time.strftime("%Y-%m-%d %H:%M"),
-              "reference": {"sr": REF_SR, "soundfont": "fluidr3", "rendered_peak": peak,
-                            "gain_applied_db": round(20 * math.log10(ref_gain), 2)},
+                others = sorted(set(segments.index) - {args.segment})
+                dev = [Path(segments.loc[s, "midi_path"]) for s in np.random.default_rng(
+                    0).choice(others, invariance_cases.FOLDER_TAKES - 1, replace=False)]
+                cases = invariance_cases.run_cases(scorer, folder, ref_midi, ref_wav, dev)
+    for c in cases:
+        rows.append({"segment": args.segment, "route": "", "kind": "case", **c})
+    report = {"segment": args.segment, "segments": [args.segment, *extra],
+              "date": time.strftime("%Y-%m-%d %H:%M"), "routes": routes,
+              "reference": {"sr": REF_SR, "soundfont": "fluidr3", "headroom": HEADROOM},
               "code": code, "seconds_total": round(time.time() - started, 1),
               "conditions": rows}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "invariance.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "invariance.md").write_text(markdown(report, before))
+    (args.out / "invariance.md").write_text(markdown(report, before, REF_SR))
     print(f"wrote {args.out / 'invariance.json'} and invariance.md "
           f"({report['seconds_total']:.0f} s)", file=sys.stderr)
     return 0

@@ -11,7 +11,9 @@ agree. Each condition here turns one take into another file of the same performa
   ``numpy.random.Generator``, so every condition is deterministic.
 * ``midi`` conditions: ``f(midi_bytes) -> bytes`` (``percepiano.audio.midi_conditions``, with
   ``mido``); times in seconds are kept unless the condition is about time.
-* ``render`` conditions: ``f(midi_bytes, sr) -> (y, sr)``, the take rendered another way.
+* ``render`` conditions: ``f(midi_bytes, sr) -> (y, sr)``, the take rendered another way:
+  another soundfont, or what a piano transcriber cannot read (``audio.sound_conditions``: a
+  detuned piano, another instrument, two takes at once).
 
 ``REGISTRY`` maps a short stable name (``audio/lead_silence_2s``) to ``(kind, description,
 function)``. A condition that cannot apply to a take (a gain that would clip) raises
@@ -29,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from percepiano.audio import midi_conditions as mc
+from percepiano.audio import sound_conditions as sc
 
 
 # ---------------------------------------------------------------- audio
@@ -198,6 +201,20 @@ _SPECS: dict[str, tuple[str, Callable]] = {
     "audio/repeat_12": ("the take 12 times in a row (a long take)", partial(repeat, times=12)),
     "render/timgm6mb": ("rendered with the TimGM6mb soundfont instead of FluidR3",
                         partial(render, soundfont="timgm6mb")),
+    "render/flat_quarter_tone": ("a piano tuned a quarter tone flat (A = 427.5 Hz)",
+                                 partial(sc.detuned, cents=-50.0)),
+    "render/flat_25_cents": ("a piano tuned 25 cents flat (A = 433.7 Hz)",
+                             partial(sc.detuned, cents=-25.0)),
+    "render/a415": ("a piano at baroque pitch, A = 415 Hz", partial(sc.detuned,
+                                                                    cents=sc.A415_CENTS)),
+    "render/organ": ("a church organ playing the MIDI (GM 20)",
+                     partial(sc.instrument, number=sc.ORGAN)),
+    "render/violin": ("a violin playing the MIDI (GM 41)", partial(sc.instrument,
+                                                                   number=sc.VIOLIN)),
+    "render/harpsichord": ("a harpsichord playing the MIDI (GM 7)",
+                           partial(sc.instrument, number=sc.HARPSICHORD)),
+    "render/four_hands": ("two takes at once: the take mixed with itself 1 s later",
+                          partial(sc.canon, delay=1.0)),
     "midi/type1": ("type 1: metas in track 0, notes in track 1", mc.to_type1),
     "midi/type1_to_type0": ("type 1 merged back to type 0", lambda d: mc.to_type0(mc.to_type1(d))),
     "midi/tpb_96": ("96 ticks per beat", partial(mc.ticks_per_beat, tpb=96)),
@@ -221,6 +238,8 @@ _SPECS: dict[str, tuple[str, Callable]] = {
     "midi/sostenuto": ("sostenuto pedal (CC 66) holding a note for half the take", mc.sostenuto),
     "midi/repeat_12": ("the take 12 times in a row (a long take)",
                        partial(mc.repeat_midi, times=12)),
+    "midi/repeat_40": ("the take 40 times in a row (about 10 minutes)",
+                       partial(mc.repeat_midi, times=40)),
 }
 REGISTRY: dict[str, Condition] = {
     name: Condition(name.split("/")[0], description, fn)
