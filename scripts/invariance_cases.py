@@ -59,7 +59,8 @@ def _outcome(res, csv: Path | None, tmp_names: bool) -> dict:
     if csv is not None and csv.is_file():
         rows = max(0, len(csv.read_text().splitlines()) - 1)
     return {"status": "ran", "exit": res.returncode, "scores_printed": printed,
-            "stderr_lines": len(err),  # the command's own lines (libraries' warnings aside) "traceback": "Traceback" in res.stderr,
+            "stderr_lines": len(err),  # the command's own lines (libraries' warnings aside)
+            "traceback": "Traceback" in res.stderr,
             "temporary_name": tmp_names, "csv_rows": rows,
             "message": err[-1] if err else ""}
 
