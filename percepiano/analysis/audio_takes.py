@@ -1,7 +1,7 @@
 """Reading an audio take for scoring, by either route: from its sound (the audio model's
 descriptors) or through its notes (transcribed by transkun, then read as a MIDI take).
 
-Both routes read and check the file the same way (``audio.input``; at ``scoring.SR`` so that
+Both routes read and check the file the same way (``audio.input``; at ``reading.SR`` so that
 they refuse the same files), condition it (``audio.condition``: DC, silence and noise cut,
 loudness normalised) and print the same notes about the recording (``recording_notes``: its
 loudness, what was cut, and each doubt about the recording from ``condition.warnings``). The
@@ -53,13 +53,13 @@ def _checked(path: Path, sr: int):
 
 
 def read_sound(path: Path, columns: list[str]):
-    """``scoring.Take`` of kind ``audio``: one row of the sound's descriptors ``columns`` per
-    scored span (``scoring.passage_spans``). ``UserError`` for a file that is not a take."""
-    from percepiano.analysis import scoring
+    """``reading.Take`` of kind ``audio``: one row of the sound's descriptors ``columns`` per
+    scored span (``reading.passage_spans``). ``UserError`` for a file that is not a take."""
+    from percepiano.analysis import reading
     from percepiano.audio.input import MIN_SECONDS
     from percepiano.features.takes import TAKE_FEATURES, describe
 
-    sr = scoring.SR
+    sr = reading.SR
     audio, c = _checked(path, sr)
     order = {name: i for i, name in enumerate(TAKE_FEATURES)}
     pick = [order[col.split(":", 1)[1]] for col in columns]
@@ -67,8 +67,8 @@ def read_sound(path: Path, columns: list[str]):
     from percepiano.audio.condition import HOP, rms_db
 
     spans, rows = [], []
-    found = scoring.passage_spans(c.passages, rms_db(c.y), HOP / sr)
-    for start, end in scoring.progress(found, f"describing {path.name}"):
+    found = reading.passage_spans(c.passages, rms_db(c.y), HOP / sr)
+    for start, end in reading.progress(found, f"describing {path.name}"):
         if end - start < MIN_SECONDS:
             notes.append(f"{end - start:.1f} s of music at {start:.0f} s left out (under "
                          f"{MIN_SECONDS:.0f} s)")
@@ -77,26 +77,26 @@ def read_sound(path: Path, columns: list[str]):
         rows.append(describe(c.y[int(start * sr):int(end * sr)], sr)[pick])
     if not rows:
         raise UserError(f"{path}: no passage of at least {MIN_SECONDS:.0f} s holds music")
-    return scoring.Take(path, "audio", float(sum(b - a for a, b in c.passages)), spans,
+    return reading.Take(path, "audio", float(sum(b - a for a, b in c.passages)), spans,
                         np.asarray(rows, np.float64), notes, len(c.passages))
 
 
 def read_notes(path: Path, columns: list[str]):
-    """``scoring.Take`` of kind ``notes``: the take checked as ``read_sound`` checks it,
+    """``reading.Take`` of kind ``notes``: the take checked as ``read_sound`` checks it,
     conditioned at transkun's rate, checked for a piano the transcriber can read and
     transcribed (``plausibility.transcribe_take``, cached; a progress bar with the time left
-    on a terminal), then read as its MIDI would be (``scoring.read_midi``). ``UserError`` for
+    on a terminal), then read as its MIDI would be (``reading.read_midi``). ``UserError`` for
     a file that is not a take or a sound the transcriber cannot read (the reason said)."""
-    from percepiano.analysis import scoring
+    from percepiano.analysis import reading
     from percepiano.audio import plausibility, transcription
 
     transcription.device()  # the one-line error without the optional extra, before any work
-    _checked(path, scoring.SR)  # refused as the sound route refuses it
+    _checked(path, reading.SR)  # refused as the sound route refuses it
     audio, c = _checked(path, transcription.SR)
     start = time.perf_counter()
-    pm, reading, cached = plausibility.transcribe_take(
+    pm, measured, cached = plausibility.transcribe_take(
         c.y, c.sr, progress=sys.stderr.isatty(), desc=f"transcribing {path.name}")
-    refusal, checks = plausibility.verdict(reading)
+    refusal, checks = plausibility.verdict(measured)
     if refusal:
         raise UserError(f"{path}: {refusal}")
     seconds = len(c.y) / c.sr
@@ -105,7 +105,7 @@ def read_notes(path: Path, columns: list[str]):
         midi = Path(tmp) / f"{path.stem}.mid"
         pm.write(str(midi))
         try:
-            take = scoring.read_midi(midi, columns)
+            take = reading.read_midi(midi, columns)
         except UserError as e:  # named after the temporary transcription: say it of the take
             raise UserError(f"{path}: its transcription cannot be scored "
                             f"({str(e).split(': ', 1)[-1]})") from None
@@ -113,5 +113,5 @@ def read_notes(path: Path, columns: list[str]):
         f"scored through its notes: transkun transcribed {seconds:.0f} s of audio"
         + (" (read from the cache this time)" if cached else
            f" in {took:.0f} s ({took / max(seconds, 1e-9):.1f} s per second of audio)")]
-    return scoring.Take(path, "notes", take.seconds, take.spans, take.rows, notes + take.notes,
+    return reading.Take(path, "notes", take.seconds, take.spans, take.rows, notes + take.notes,
                         take.passages)

@@ -145,6 +145,8 @@ def transcribe_take(y: np.ndarray, sr: int, progress: bool = False,
     notes put back on the take's clock. ``(pm, reading, cached)``: the ``pretty_midi.PrettyMIDI``,
     the ``Reading`` and whether the transcription came from the cache
     (``transcription.transcribe_cached``)."""
+    import warnings
+
     import pretty_midi
 
     from percepiano.audio import transcription
@@ -157,7 +159,9 @@ def transcribe_take(y: np.ndarray, sr: int, progress: bool = False,
     key = transcription.cache_key(y, sr)
     cached = transcription.cache_path(key).exists()
     path = transcription.transcribe_cached(y, sr, key=key, progress=progress, desc=desc)
-    pm = pretty_midi.PrettyMIDI(str(path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pretty_midi's tempo-event warning: none written here
+        pm = pretty_midi.PrettyMIDI(str(path))
     if speed != 1.0:
         restore_time(pm, speed)
     starts = np.array([n.start for inst in pm.instruments for n in inst.notes])

@@ -85,6 +85,8 @@ def _main(argv: list[str] | None) -> int:
     except (UserError, ValueError) as e:  # DataError and io.WriteError are UserErrors
         print(f"percepiano {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left: ``main`` ends quietly
+        raise
     except OSError as e:  # a file or folder the system refused: named, in one line
         where = f"{e.filename}: " if e.filename else ""
         print(f"percepiano {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
