@@ -114,4 +114,4 @@ def read_notes(path: Path, columns: list[str]):
         + (" (read from the cache this time)" if cached else
            f" in {took:.0f} s ({took / max(seconds, 1e-9):.1f} s per second of audio)")]
     return reading.Take(path, "notes", take.seconds, take.spans, take.rows, notes + take.notes,
-                        take.passages)
+                        take.passages, take.repeats)
