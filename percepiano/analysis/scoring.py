@@ -5,12 +5,14 @@ percentile among the development performances' out-of-fold predictions (a predic
 ranked among predictions, which shrink toward the mean alike; see ``analysis.final``).
 
 A MIDI file is described by its own notes and pedalling (the MIDI model); an audio file by its
-sound (the audio model). A take is read so that the same performance reads alike however it was
-recorded or encoded (``audio.midi_take`` for MIDI; ``audio.condition`` for audio: DC, silence
-and noise trimmed, loudness normalised). Its passages (stretches of music more than 5 s apart)
-are scored apart, and a passage longer than ``LONG_S`` in consecutive windows of about
-``WINDOW_S`` seconds (the length of the rated excerpts, which last 5-47 s in 90 % of the
-cases); the spans are summarised by the mean of their predictions, with a note saying so.
+sound (the audio model) or through its transcribed notes (the notes model), both read by
+``analysis.audio_takes``. A take is read so that the same performance reads alike however it
+was recorded or encoded (``audio.midi_take`` for MIDI; ``audio.condition`` for audio: DC,
+silence and noise trimmed, loudness normalised). Its passages (stretches of music more than 5 s
+apart) are scored apart, and a passage longer than ``LONG_S`` once per repetition when it plays
+the same music again and again, else in windows of about ``WINDOW_S`` seconds cut where the
+music pauses (``analysis.spans``; the rated excerpts last 5-47 s in 90 % of the cases); the
+spans are summarised by the mean of their predictions, with a note saying so.
 """
 
 from __future__ import annotations
