@@ -96,7 +96,7 @@ def read_notes(path: Path, columns: list[str]):
     start = time.perf_counter()
     pm, measured, cached = plausibility.transcribe_take(
         c.y, c.sr, progress=sys.stderr.isatty(), desc=f"transcribing {path.name}")
-    refusal, checks = plausibility.verdict(measured)
+    refusal, checks, widen = plausibility.verdict(measured)
     if refusal:
         raise UserError(f"{path}: {refusal}")
     seconds = len(c.y) / c.sr
@@ -114,4 +114,4 @@ def read_notes(path: Path, columns: list[str]):
         + (" (read from the cache this time)" if cached else
            f" in {took:.0f} s ({took / max(seconds, 1e-9):.1f} s per second of audio)")]
     return reading.Take(path, "notes", take.seconds, take.spans, take.rows, notes + take.notes,
-                        take.passages, take.repeats)
+                        take.passages, take.repeats, widen)

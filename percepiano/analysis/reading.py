@@ -26,6 +26,7 @@ class Take:
     notes: list[str] = field(default_factory=list)
     passages: int = 1
     repeats: int = 0  # times the take plays the same music in a row (0: it does not)
+    widen: float = 0.0  # rating points added to both sides of its intervals (a doubtful take)
 
 
 def read_midi(path: Path, columns: list[str]) -> Take:

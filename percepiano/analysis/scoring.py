@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from percepiano.analysis.final import FinalModel, to_scale
 from percepiano.analysis.reading import (  # noqa: F401 - the names callers use
     SR,
@@ -79,6 +81,9 @@ def score(take: Take, model: FinalModel, level: float = 0.8) -> dict:
     per_window = model.predict(take.rows)
     pred = per_window.mean(axis=0)
     low, high = model.interval(pred, take.rows.mean(axis=0), level, LABEL_BOUNDS)
+    if take.widen:  # a doubtful transcription (audio.plausibility): wider, within the scale
+        low = np.maximum(low - take.widen / SCALE_MAX, LABEL_BOUNDS[0])
+        high = np.minimum(high + take.widen / SCALE_MAX, LABEL_BOUNDS[1])
     pct = model.percentile(pred)
     notes = list(take.notes)
     if len(take.spans) > 1:

@@ -38,8 +38,17 @@ ATTACK_S = 0.03  # ... from this long after it (past the attack)
 MIN_NOTE_S = 0.12  # shorter notes say nothing of a decay
 MATCH_S = 0.05  # a transcribed onset this close to a heard onset matches it (mir_eval's 50 ms)
 RETUNE_CENTS = 15.0  # farther from the grid than this, the take is retuned before transcription
-MAX_SLOPE_DB = -5.0  # a piano's notes fall faster than this, dB per second (measured)
-MIN_RECALL = 0.5  # a transcription that starts a note at fewer heard onsets did not read them
+# measured on renderings of 8 development segments (scripts/plausibility_report.py, stored in
+# results/reports/plausibility): a piano's notes fell by 2 dB/s or more, another piano's rose by
+# at most 1.8; a violin's rose by 11 or more, half the organs' by 12 or more
+MAX_SLOPE_DB = 8.0  # notes whose level rises faster than this (dB per second): not a piano
+# every piano rendering: onset recall 1.00 (harpsichord 0.93); violins 0.48-0.93
+MIN_RECALL = 0.8  # a transcription that starts a note at fewer heard onsets did not read them
+# transcribed notes per heard onset: pianos 1.4-3.0; organs, two takes at once and harpsichords
+# up to 8.7
+MAX_NOTES_PER_ONSET = 4.0  # more: scored, but with wider intervals (WIDEN) and a note
+WIDEN = 1.7  # rating points added to both sides of such a take's intervals: the largest change
+# of a score against the piano measured among those renderings (1.64), rounded up
 
 
 def tuning_cents(y: np.ndarray, sr: int) -> float:
@@ -171,9 +180,11 @@ def transcribe_take(y: np.ndarray, sr: int, progress: bool = False,
     return pm, reading, cached
 
 
-def verdict(r: Reading) -> tuple[str | None, list[str]]:
-    """``(refusal, notes)`` for a take read as ``r``: the reason it cannot be scored through
-    its notes (None when it can), and one line on what was done to read it (retuning)."""
+def verdict(r: Reading) -> tuple[str | None, list[str], float]:
+    """``(refusal, notes, widen)`` for a take read as ``r``: the reason it cannot be scored
+    through its notes (None when it can); one line each on what was done to read it
+    (retuning) and on what makes its transcription doubtful; and the rating points to add to
+    both sides of its intervals (``WIDEN`` for a doubtful transcription, else 0)."""
     notes = []
     if r.speed != 1.0:
         way = "flat" if r.cents < 0 else "sharp"
@@ -181,13 +192,18 @@ def verdict(r: Reading) -> tuple[str | None, list[str]]:
                      f"{440 * 2 ** (r.cents / 1200):.1f} Hz or a semitone away): retuned "
                      "before transcription, the notes put back on the take's own clock")
     if np.isfinite(r.slope) and r.slope > MAX_SLOPE_DB:
-        return (f"does not sound like a piano: its notes hold or swell after their attack "
-                f"({r.slope:+.0f} dB per second, where a piano's fall by {-MAX_SLOPE_DB:.0f} "
-                "or more), as an organ's or a bowed string's do, and the transcriber reads "
-                "only piano", notes)
+        return (f"does not sound like a piano: its notes swell after their attack "
+                f"({r.slope:+.0f} dB per second, where a piano's fall), as a bowed string's or "
+                "an organ's do, and the transcriber reads only piano", notes, 0.0)
     if np.isfinite(r.recall) and r.recall < MIN_RECALL:
         return (f"the transcription starts a note at only {r.recall:.0%} of the {r.onsets} "
                 f"onsets heard ({r.notes} notes): the transcriber did not read this sound as "
-                "a piano (another instrument, two performances at once, or a heavily "
-                "processed recording?)", notes)
-    return None, notes
+                "a piano (another instrument, or a heavily processed recording?)", notes, 0.0)
+    if r.onsets and r.notes / r.onsets > MAX_NOTES_PER_ONSET:
+        notes.append(f"the transcription holds {r.notes / r.onsets:.1f} notes per onset heard, "
+                     f"more than any piano measured ({MAX_NOTES_PER_ONSET:g} at most): another "
+                     "instrument, two performances at once, or a very blurred recording? The "
+                     f"intervals are widened by {WIDEN:g} on each side, the largest change "
+                     "such sounds made")
+        return None, notes, WIDEN
+    return None, notes, 0.0

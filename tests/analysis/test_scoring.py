@@ -69,6 +69,12 @@ def test_a_midi_take_is_scored_on_the_rating_scale(tmp_path, model):
     wide = scoring.score(take, model, 0.95)["dimensions"]
     assert all(w["high"] - w["low"] >= d["high"] - d["low"] for w, d in
                zip(wide, prof["dimensions"], strict=True))
+    take.widen = 1.5  # a doubtful transcription: 1.5 rating points more each side, in 1-7
+    for w, d in zip(scoring.score(take, model, 0.9)["dimensions"], prof["dimensions"],
+                    strict=True):
+        assert w["score"] == d["score"]
+        assert w["low"] == pytest.approx(max(1.0, d["low"] - 1.5))
+        assert w["high"] == pytest.approx(min(7.0, d["high"] + 1.5))
     lines = scoring.table(prof).splitlines()
     assert len(lines) == 20 and lines[0].split()[:2] == ["dimension", "score"]
     assert lines[4].startswith("Pedal: sparse, dry (1) - saturated, wet (7)")

@@ -91,14 +91,19 @@ def test_onset_recall_counts_the_heard_onsets_a_note_starts_at():
 
 def test_the_verdict_says_why_a_take_is_refused_or_what_was_done():
     piano = pl.Reading(cents=2.0, speed=1.0, slope=-30.0, recall=0.9, notes=200, onsets=150)
-    assert pl.verdict(piano) == (None, [])
+    assert pl.verdict(piano) == (None, [], 0.0)
     flat = pl.Reading(-48.0, 2 ** (48 / 1200), -30.0, 0.9, 200, 150)
-    refusal, notes = pl.verdict(flat)
+    refusal, notes, widen = pl.verdict(flat)
     assert refusal is None and "tuned 48 cents flat" in notes[0] and "428.0 Hz" in notes[0]
+    assert widen == 0.0
     organ = pl.Reading(3.0, 1.0, 12.0, 0.9, 200, 150)
+    assert pl.verdict(pl.Reading(3.0, 1.0, 2.0, 0.9, 200, 150))[0] is None  # a held piano
     assert "does not sound like a piano" in pl.verdict(organ)[0]
     missed = pl.Reading(3.0, 1.0, -30.0, 0.2, 20, 150)
     assert "only 20% of the 150 onsets" in pl.verdict(missed)[0]
+    dense = pl.Reading(3.0, 1.0, -30.0, 0.95, 500, 60)  # 8.3 notes per heard onset
+    refusal, notes, widen = pl.verdict(dense)
+    assert refusal is None and widen == pl.WIDEN and "8.3 notes per onset heard" in notes[0]
 
 
 def test_canon_mixes_the_take_with_itself_later():
