@@ -91,6 +91,21 @@ def test_a_long_midi_take_is_scored_in_windows(tmp_path, model):
                                atol=2e-3)
 
 
+def test_a_take_played_again_and_again_scores_as_the_take(tmp_path, model):
+    from percepiano.audio import midi_conditions as mc
+
+    _melody(15.0).write(str(tmp_path / "once.mid"))
+    (tmp_path / "again.mid").write_bytes(mc.repeat_midi((tmp_path / "once.mid").read_bytes(),
+                                                        12))
+    once = scoring.score(scoring.read_take(tmp_path / "once.mid", model.columns), model)
+    take = scoring.read_take(tmp_path / "again.mid", model.columns)
+    again = scoring.score(take, model)
+    assert take.repeats == 12 and len(take.spans) == 12
+    assert "the same music played 12 times in a row" in again["notes"][0]
+    for a, b in zip(once["dimensions"], again["dimensions"], strict=True):
+        assert b["score"] == pytest.approx(a["score"], abs=1e-9)
+
+
 def test_a_recording_is_cut_to_its_music_and_split_at_long_pauses(tmp_path):
     y = render.render_midi(_melody(50.0), sr=scoring.SR)
     gap = np.zeros(20 * scoring.SR, np.float32)
