@@ -14,7 +14,8 @@ original MIDI, audio and render conditions against the reference WAV. Then
 ``invariance_cases`` runs the cases that are not a recording: outputs that cannot be written,
 a read-only cache, a folder with a bad file. Writes ``invariance.json`` (every score) and
 ``invariance.md`` (one table per kind of fault, each row with its verdict) to ``--out``;
-``--compare`` adds the Δ and verdict of an earlier run beside this one's.
+``--compare`` adds the Δ and verdict of an earlier run beside this one's, its verdicts read
+again by today's rule (``invariance_table.retable``).
 
     python scripts/invariance_report.py --out /tmp/invariance
     python scripts/invariance_report.py --root /tmp/other_checkout --python .venv/bin/python \\
@@ -145,7 +146,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import invariance_cases
     import soundfile
-    from invariance_table import markdown, summary
+    from invariance_table import markdown, retable, summary
     from plausibility_report import pick_segments
     from tqdm.auto import tqdm
 
@@ -154,7 +155,7 @@ def main(argv=None) -> int:
     from percepiano.data import dataset
 
     started = time.time()
-    before = json.loads(args.compare.read_text()) if args.compare else None
+    before = retable(json.loads(args.compare.read_text())) if args.compare else None
     segments = dataset.load().segments
     if args.segment not in segments.index:
         sys.exit(f"--segment {args.segment!r} is not a development segment of PercePiano")
