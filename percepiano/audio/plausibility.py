@@ -114,12 +114,15 @@ def note_decay(y: np.ndarray, sr: int, pm) -> float:
     return float(np.median(slopes)) if slopes else float("nan")
 
 
-def onset_recall(y: np.ndarray, sr: int, note_onsets: np.ndarray) -> float:
+def onset_recall(y: np.ndarray, sr: int, note_onsets: np.ndarray,
+                 frames: np.ndarray | None = None) -> float:
     """Share of the onsets heard in ``y`` with a transcribed note onset (seconds) within
-    ``MATCH_S``; NaN when none is heard."""
+    ``MATCH_S``; NaN when none is heard. ``frames``: the heard onsets' frames when already
+    found (``librosa.onset.onset_detect`` at ``HOP``)."""
     import librosa
 
-    heard = librosa.frames_to_time(_onset_frames(y, sr), sr=sr, hop_length=HOP)
+    frames = _onset_frames(y, sr) if frames is None else frames
+    heard = librosa.frames_to_time(frames, sr=sr, hop_length=HOP)
     if len(heard) == 0:
         return float("nan")
     notes = np.sort(np.asarray(note_onsets, np.float64))
@@ -174,9 +177,9 @@ def transcribe_take(y: np.ndarray, sr: int, progress: bool = False,
     if speed != 1.0:
         restore_time(pm, speed)
     starts = np.array([n.start for inst in pm.instruments for n in inst.notes])
+    frames = _onset_frames(heard_y, sr)  # found once: the recall and the count
     reading = Reading(cents, speed, note_decay(heard_y, sr, pm),
-                      onset_recall(heard_y, sr, starts),
-                      len(starts), len(_onset_frames(heard_y, sr)))
+                      onset_recall(heard_y, sr, starts, frames), len(starts), len(frames))
     return pm, reading, cached
 
 
