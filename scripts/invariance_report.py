@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import invariance_cases
     import soundfile
-    from invariance_table import markdown, retable, summary
+    from invariance_table import markdown, portable, retable, summary
     from plausibility_report import pick_segments
     from tqdm.auto import tqdm
 
@@ -222,8 +222,10 @@ def main(argv=None) -> int:
               "code": code, "seconds_total": round(time.time() - started, 1),
               "conditions": rows}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "invariance.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "invariance.md").write_text(markdown(report, before, REF_SR))
+    roots = [str(scorer.root), str(HERE)]  # stored without this machine's paths
+    (args.out / "invariance.json").write_text(portable(json.dumps(report, indent=2) + "\n",
+                                                       roots))
+    (args.out / "invariance.md").write_text(portable(markdown(report, before, REF_SR), roots))
     print(f"wrote {args.out / 'invariance.json'} and invariance.md "
           f"({report['seconds_total']:.0f} s)", file=sys.stderr)
     return 0

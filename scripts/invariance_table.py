@@ -143,3 +143,11 @@ def markdown(report: dict, before: dict | None, ref_sr: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+
+
+def portable(text: str, roots: list[str]) -> str:
+    """``text`` (the report, as JSON or markdown) without this machine's paths: each checkout
+    in ``roots`` written ``<root>``, the temporary take folders ``<takes>``."""
+    for root in sorted(roots, key=len, reverse=True):
+        text = text.replace(root, "<root>")
+    return re.sub(r"/[^\s\"']*?/invariance-[A-Za-z0-9_]+", "<takes>", text)
